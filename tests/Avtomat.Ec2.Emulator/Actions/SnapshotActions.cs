@@ -1,0 +1,386 @@
+using System.Text.RegularExpressions;
+using Avtomat.Ec2.Emulator.Http;
+using Avtomat.Ec2.Emulator.Model;
+
+namespace Avtomat.Ec2.Emulator.Actions;
+
+/// <summary>CopySnapshot, CreateSnapshot, DescribeSnapshots, DeleteSnapshot.</summary>
+internal static partial class SnapshotActions
+{
+    /// <summary>The arbitrary volume id EC2 gives every copy.</summary>
+    public const string CopyVolumeId = "vol-ffffffff";
+    public const string KeyNotAccessibleMessage = "Given key ID is not accessible";
+    // Plausible texts (unverified): EC2 does not document the statusMessage of a failed copy/snapshot.
+    public const string CopyFailedMessage = "Snapshot copy failed due to an internal error";
+    public const string SnapshotFailedMessage = "Snapshot creation failed due to an internal error";
+
+    [GeneratedRegex(@"^arn:aws:outposts:([a-z0-9-]+):(\d{12}):outpost/op-[0-9a-f]{17}$", RegexOptions.CultureInvariant)]
+    private static partial Regex OutpostArnPattern();
+
+    // ---------------------------------------------------------------- CopySnapshot
+
+    public static void CopySnapshot(ActionContext c, XmlOut x)
+    {
+        var r = c.Request;
+        var destination = c.Region.Name;
+        var sourceRegion = r.Require("SourceRegion");
+        var sourceId = r.Require("SourceSnapshotId");
+        if (!c.State.IsKnownRegion(sourceRegion))
+            throw Ec2Error.InvalidValue("SourceRegion", sourceRegion, "The source region is not valid.");
+        ValidateSnapshotId(sourceId);
+        var destinationRegion = r.GetNonEmpty("DestinationRegion");
+        if (destinationRegion is not null && destinationRegion != destination)
+            throw Ec2Error.InvalidParameterValue(
+                $"The destination region '{destinationRegion}' does not match the region of the request endpoint '{destination}'.");
+        _ = r.GetNonEmpty("PresignedUrl"); // accepted, not verified (the SDK always sends one)
+        var description = r.Get("Description");
+        Query.ValidateDescription(description);
+        var encryptedFlag = r.GetBool("Encrypted");
+        var kmsKeyId = r.GetNonEmpty("KmsKeyId");
+        var tags = r.GetTagSpecifications("snapshot");
+        Query.ValidateTags(tags);
+        var minutes = r.GetInt("CompletionDurationMinutes");
+        if (minutes is not null && (minutes < 15 || minutes > 2880 || minutes % 15 != 0))
+            throw Ec2Error.InvalidParameterValue(
+                $"Value ({minutes}) for parameter CompletionDurationMinutes is invalid. The value must be between 15 and 2880, in increments of 15.");
+        var outpostArn = r.GetNonEmpty("DestinationOutpostArn");
+        if (outpostArn is not null) ValidateOutpostArn(outpostArn, destination, "DestinationOutpostArn");
+        var localZone = r.GetNonEmpty("DestinationAvailabilityZone");
+        if (localZone is not null && !IsLocalZoneOf(localZone, destination))
+            throw Ec2Error.InvalidValue("DestinationAvailabilityZone", localZone,
+                $"The Availability Zone must be a Local Zone of {destination}.");
+        if (localZone is not null && outpostArn is not null)
+            throw Ec2Error.BadRequest("InvalidParameterCombination",
+                "The parameters DestinationOutpostArn and DestinationAvailabilityZone cannot be used together.");
+
+        var sourceState = c.State.Region(c.Account, sourceRegion);
+        if (!sourceState.Snapshots.TryGetValue(sourceId, out var source)) throw Ec2Error.SnapshotNotFound(sourceId);
+        if (source.OutpostArn is not null) // EBS: snapshots on an Outpost cannot be copied (error code plausible, unverified)
+            throw Ec2Error.BadRequest("UnsupportedOperation", $"The snapshot '{sourceId}' is on an Outpost and cannot be copied.");
+        var (sourceStatus, _, _) = source.StateAt(c.Now);
+        if (sourceStatus != "completed") // code and wording plausible (unverified)
+            throw Ec2Error.BadRequest("IncorrectState", $"Snapshot is in invalid state - {sourceStatus}");
+        if (kmsKeyId is not null && !encryptedFlag && !source.Encrypted) // code and wording plausible (unverified)
+            throw Ec2Error.BadRequest("InvalidParameterDependency",
+                "The parameter KmsKeyId requires the parameter Encrypted to be set.");
+
+        c.StopIfDryRun();
+
+        var pendingCopies = c.Region.PendingCopies(c.Now);
+        var maxCopies = c.Config.Limits.MaxPendingCopiesPerRegion;
+        if (maxCopies > 0 && pendingCopies >= maxCopies)
+            throw Ec2Error.BadRequest("ResourceLimitExceeded",
+                $"Too many snapshot copies in progress. The limit is {maxCopies} for this destination region.");
+
+        // Encryption: encrypted source ⇒ encrypted copy; Outposts always encrypt; keys are regional, so without a
+        // KmsKeyId a same-region copy keeps the source key (plausible) and anything else gets the default EBS key.
+        var sameRegion = sourceRegion == destination;
+        var encrypted = source.Encrypted || encryptedFlag || outpostArn is not null;
+        string? keyArn = null;
+        var keyFails = false;
+        if (encrypted)
+        {
+            if (kmsKeyId is not null)
+            {
+                keyArn = KmsKeys.ResolveArn(kmsKeyId, c.Account, destination);
+                keyFails = !KmsKeys.IsWellFormed(kmsKeyId) || KmsKeys.RegionOf(keyArn) != destination
+                    || IsInaccessible(kmsKeyId, c.Account, destination, c.Config);
+            }
+            else keyArn = source.Encrypted && sameRegion ? source.KmsKeyId : KmsKeys.DefaultKeyArn(c.Account, destination);
+        }
+        if (source.KmsKeyId is not null && IsInaccessible(source.KmsKeyId, c.Account, sourceRegion, c.Config))
+            keyFails = true; // decrypting the source needs its key too
+
+        // Duration: full copy, ×cross-region, ×incremental once a copy of the same lineage completed here; time-based caps it.
+        var random = c.State.Random;
+        var durations = c.Config.Durations;
+        var seconds = Durations.Sample(durations.Copy, random, source.VolumeSize);
+        if (!sameRegion || outpostArn is not null) seconds *= durations.CrossRegionFactor;
+        var lineage = source.LineageRoot;
+        if (c.Region.Snapshots.Values.Any(s => s.IsCopy && s.LineageRoot == lineage && s.StateAt(c.Now).State == "completed"))
+            seconds *= durations.IncrementalFactor;
+        if (minutes is not null) seconds = Math.Min(seconds, minutes.Value * 60.0);
+
+        string finalState = "completed";
+        string? finalMessage = null;
+        if (keyFails)
+        {
+            (finalState, finalMessage) = ("error", KeyNotAccessibleMessage);
+            seconds = Math.Min(seconds, Math.Max(1, seconds * 0.1)); // KMS failures surface early
+        }
+        else if (c.State.Chance(c.Config.Faults.CopyErrorRate))
+        {
+            (finalState, finalMessage) = ("error", CopyFailedMessage);
+            seconds *= 0.2 + random.NextDouble() * 0.8;
+            c.State.Stats.Fault("CopyError");
+        }
+
+        var copy = new SnapshotRecord
+        {
+            Id = c.State.NewId("snap"),
+            OwnerId = c.Account,
+            Region = destination,
+            VolumeId = CopyVolumeId,
+            VolumeSize = source.VolumeSize,
+            Description = description,
+            Encrypted = encrypted,
+            KmsKeyId = keyArn,
+            OutpostArn = outpostArn,
+            AvailabilityZone = localZone,
+            StartTime = c.Now,
+            Sequence = c.State.NextSequence(),
+            Lifecycle = NewLifecycle(c.Now, seconds, finalState, finalMessage, random),
+            VisibleFrom = VisibleFrom(c),
+            IsCopy = true,
+            LineageRoot = lineage,
+            TransferType = minutes is null ? "standard" : "time-based",
+            CompletionDurationMinutes = minutes,
+        };
+        Query.ApplyTags(copy.Tags, tags);
+        c.Region.Snapshots.Add(copy.Id, copy);
+        c.State.Stats.Copy($"{sourceRegion}/{sourceId}", destination, c.Region.Key, c.Region.PendingCopies(c.Now));
+
+        x.Element("snapshotId", copy.Id).TagSet(copy.Tags);
+    }
+
+    private static bool IsInaccessible(string keyId, string account, string region, EmulatorConfig config)
+    {
+        if (config.Faults.InaccessibleKmsKeys.Count == 0) return false;
+        var identities = KmsKeys.Identities(keyId, account, region);
+        return config.Faults.InaccessibleKmsKeys.Any(k => KmsKeys.Identities(k, account, region).Overlaps(identities));
+    }
+
+    // ---------------------------------------------------------------- CreateSnapshot
+
+    public static void CreateSnapshot(ActionContext c, XmlOut x)
+    {
+        var r = c.Request;
+        var volumeId = r.Require("VolumeId");
+        VolumeActions.ValidateVolumeId(volumeId);
+        var description = r.Get("Description");
+        Query.ValidateDescription(description);
+        var outpostArn = r.GetNonEmpty("OutpostArn");
+        if (outpostArn is not null) ValidateOutpostArn(outpostArn, c.Region.Name, "OutpostArn");
+        var location = r.GetNonEmpty("Location");
+        if (location is not null && location is not ("regional" or "local"))
+            throw Ec2Error.InvalidValue("Location", location, "Expecting 'regional' or 'local'.");
+        var tags = r.GetTagSpecifications("snapshot");
+        Query.ValidateTags(tags);
+        if (!c.Region.Volumes.TryGetValue(volumeId, out var volume)) throw Ec2Error.VolumeNotFound(volumeId);
+        if (volume.StateAt(c.Now) != "available") // plausible (unverified)
+            throw Ec2Error.BadRequest("IncorrectState", $"The volume '{volumeId}' is not in the 'available' or 'in-use' state.");
+
+        c.StopIfDryRun();
+
+        // Per-volume rules: pending snapshots (and those in error) count against the concurrency limit.
+        var limits = c.Config.Limits;
+        var active = c.Region.Snapshots.Values.Count(s => s.VolumeId == volumeId && !s.IsCopy && s.StateAt(c.Now).State != "completed");
+        var limit = volume.IsThroughputOptimized ? limits.MaxPendingSnapshotsPerThroughputVolume : limits.MaxPendingSnapshotsPerVolume;
+        if (limit > 0 && active >= limit)
+        {
+            c.State.Stats.VolumeRuleRejection();
+            throw Ec2Error.BadRequest("ConcurrentSnapshotLimitExceeded",
+                $"Maximum number of in-progress snapshots ({limit}) reached for volume '{volumeId}'.");
+        }
+        if (limits.MinSecondsBetweenVolumeSnapshots > 0 && c.Region.LastSnapshotPerVolume.TryGetValue(volumeId, out var last)
+            && (c.Now - last).TotalSeconds < limits.MinSecondsBetweenVolumeSnapshots)
+        {
+            c.State.Stats.VolumeRuleRejection();
+            throw Ec2Error.BadRequest("SnapshotCreationPerVolumeRateExceeded",
+                "The maximum per volume CreateSnapshot request rate has been exceeded. Use an increasing or variable sleep interval between requests.");
+        }
+
+        var random = c.State.Random;
+        var seconds = Durations.Sample(c.Config.Durations.Snapshot, random, volume.Size);
+        var (finalState, finalMessage) = ("completed", (string?)null);
+        if (c.State.Chance(c.Config.Faults.SnapshotErrorRate))
+        {
+            (finalState, finalMessage) = ("error", SnapshotFailedMessage);
+            seconds *= 0.2 + random.NextDouble() * 0.8;
+            c.State.Stats.Fault("SnapshotError");
+        }
+        var id = c.State.NewId("snap");
+        var snapshot = new SnapshotRecord
+        {
+            Id = id,
+            OwnerId = c.Account,
+            Region = c.Region.Name,
+            VolumeId = volumeId,
+            VolumeSize = volume.Size,
+            Description = description,
+            Encrypted = volume.Encrypted,
+            KmsKeyId = volume.KmsKeyId,
+            OutpostArn = outpostArn,
+            StartTime = c.Now,
+            Sequence = c.State.NextSequence(),
+            Lifecycle = NewLifecycle(c.Now, seconds, finalState, finalMessage, random),
+            VisibleFrom = VisibleFrom(c),
+            LineageRoot = $"{c.Region.Name}/{id}",
+        };
+        Query.ApplyTags(snapshot.Tags, tags);
+        c.Region.Snapshots.Add(id, snapshot);
+        c.Region.LastSnapshotPerVolume[volumeId] = c.Now;
+        c.State.Stats.VolumeSnapshot(volumeId,
+            c.Region.Snapshots.Values.Count(s => s.VolumeId == volumeId && !s.IsCopy && s.IsPending(c.Now)));
+
+        WriteSnapshot(x, snapshot, c.Now);
+    }
+
+    // ---------------------------------------------------------------- DescribeSnapshots
+
+    private static readonly HashSet<string> SnapshotFilters = new(StringComparer.Ordinal)
+    {
+        "snapshot-id", "status", "volume-id", "owner-id", "owner-alias", "description", "encrypted", "progress",
+        "start-time", "tag-key", "tag-value", "kms-key-id", "volume-size", "storage-tier", "outpost-arn", "transfer-type",
+    };
+
+    /// <summary>EC2 gives filtered or paginated DescribeSnapshots a larger bucket than a bare "list everything".</summary>
+    public static string DescribeSnapshotsBucket(Ec2Request r) =>
+        r.HasAny("Filter") || r.HasAny("SnapshotId") || r.HasAny("Owner") || r.HasAny("RestorableBy")
+        || r.Has("MaxResults") || r.Has("NextToken")
+            ? "DescribeSnapshots"
+            : "DescribeSnapshots.Unfiltered";
+
+    public static void DescribeSnapshots(ActionContext c, XmlOut x)
+    {
+        var r = c.Request;
+        var ids = r.GetList("SnapshotId");
+        var owners = r.GetList("Owner");
+        _ = r.GetList("RestorableBy"); // accepted: nothing is shared in the emulator
+        var filters = r.GetFilters();
+        Query.ValidateFilterNames(filters, SnapshotFilters);
+        if (r.GetNonEmpty("MaxResults") is not null && ids.Count > 0) // wording plausible (unverified)
+            throw Ec2Error.BadRequest("InvalidParameterCombination",
+                "The parameter snapshotIdSet cannot be used with the parameter maxResults");
+        var maxResults = Query.MaxResults(r, 5, 1000);
+        var nextToken = r.GetNonEmpty("NextToken");
+        foreach (var id in ids) ValidateSnapshotId(id);
+        c.StopIfDryRun();
+
+        IEnumerable<SnapshotRecord> visible = c.Region.Snapshots.Values.Where(s => s.VisibleFrom <= c.Now);
+        // Only the caller's own snapshots exist here: "self" or its account id select them; "amazon" or another account nothing.
+        if (owners.Count > 0 && !owners.Any(o => o == "self" || o == c.Account)) visible = [];
+        var candidates = visible.OrderBy(s => s.Sequence).ToList();
+        if (ids.Count > 0)
+        {
+            var byId = candidates.ToDictionary(s => s.Id, StringComparer.Ordinal);
+            foreach (var id in ids)
+                if (!byId.ContainsKey(id)) throw Ec2Error.SnapshotNotFound(id); // one unknown id fails the whole call
+            var wanted = ids.ToHashSet(StringComparer.Ordinal);
+            candidates = candidates.Where(s => wanted.Contains(s.Id)).ToList();
+        }
+        var now = c.Now;
+        var matched = Query.ApplyFilters(candidates, filters, (s, name) => SnapshotFilterValues(s, name, now)).ToList();
+        var (page, token) = Query.Page(matched, s => s.Sequence, maxResults, nextToken, "snap");
+
+        if (page.Count == 0) x.Empty("snapshotSet");
+        else
+        {
+            x.Open("snapshotSet");
+            foreach (var s in page) { x.Open("item"); WriteSnapshot(x, s, now); x.Close("item"); }
+            x.Close("snapshotSet");
+        }
+        x.Element("nextToken", token);
+    }
+
+    private static IEnumerable<string?> SnapshotFilterValues(SnapshotRecord s, string name, DateTimeOffset now)
+    {
+        var tagValues = Query.TagFilterValues(s.Tags, name);
+        if (tagValues is not null) return tagValues;
+        var (state, percent, _) = s.StateAt(now);
+        return name switch
+        {
+            "snapshot-id" => [s.Id],
+            "status" => [state],
+            "volume-id" => [s.VolumeId],
+            "owner-id" => [s.OwnerId],
+            "owner-alias" => [],
+            "description" => [s.Description ?? ""],
+            "encrypted" => [Query.Bool(s.Encrypted)],
+            "progress" => [$"{percent}%"],
+            "start-time" => [XmlOut.FormatTime(s.StartTime)],
+            "kms-key-id" => [s.KmsKeyId],
+            "volume-size" => [s.VolumeSize.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            "storage-tier" => [s.StorageTier],
+            "outpost-arn" => [s.OutpostArn],
+            "transfer-type" => [s.TransferType],
+            _ => [],
+        };
+    }
+
+    // ---------------------------------------------------------------- DeleteSnapshot
+
+    public static void DeleteSnapshot(ActionContext c, XmlOut x)
+    {
+        var id = c.Request.Require("SnapshotId");
+        ValidateSnapshotId(id);
+        if (!c.Region.Snapshots.ContainsKey(id)) throw Ec2Error.SnapshotNotFound(id);
+        c.StopIfDryRun();
+        c.Region.Snapshots.Remove(id);
+        x.Element("return", true);
+    }
+
+    // ---------------------------------------------------------------- shared
+
+    /// <summary>The Snapshot shape (DescribeSnapshots item, CreateSnapshot response).</summary>
+    public static void WriteSnapshot(XmlOut x, SnapshotRecord s, DateTimeOffset now)
+    {
+        var (state, percent, message) = s.StateAt(now);
+        x.Element("snapshotId", s.Id)
+            .Element("volumeId", s.VolumeId)
+            .Element("status", state)
+            .Element("statusMessage", message)
+            .Element("startTime", s.StartTime)
+            .Element("progress", $"{percent}%")
+            .Element("ownerId", s.OwnerId)
+            .Element("volumeSize", s.VolumeSize)
+            .Element("description", s.Description ?? "")
+            .Element("encrypted", s.Encrypted)
+            .Element("kmsKeyId", s.KmsKeyId)
+            .TagSet(s.Tags)
+            .Element("storageTier", s.StorageTier)
+            .Element("outpostArn", s.OutpostArn)
+            .Element("availabilityZone", s.AvailabilityZone)
+            .Element("transferType", s.TransferType)
+            .Element("completionDurationMinutes", s.CompletionDurationMinutes);
+        if (s.TransferType == "time-based" && state == "completed")
+            x.Element("completionTime", s.Lifecycle.End);
+    }
+
+    public static SnapshotLifecycle NewLifecycle(DateTimeOffset start, double seconds, string finalState, string? message, Random random) => new()
+    {
+        Start = start,
+        End = start + TimeSpan.FromSeconds(seconds),
+        FinalState = finalState,
+        FinalMessage = message,
+        Steps = Durations.ProgressSteps(seconds, random),
+    };
+
+    /// <summary>Eventual consistency: a share of new snapshots stays out of DescribeSnapshots for a while.</summary>
+    private static DateTimeOffset VisibleFrom(ActionContext c)
+    {
+        var faults = c.Config.Faults;
+        if (!c.State.Chance(faults.InvisibleRate)) return c.Now;
+        c.State.Stats.Fault("Invisible");
+        return c.Now + TimeSpan.FromSeconds(faults.InvisibleSeconds);
+    }
+
+    public static void ValidateSnapshotId(string id)
+    {
+        if (!EmulatorState.SnapshotIdPattern().IsMatch(id))
+            throw Ec2Error.BadRequest("InvalidSnapshotID.Malformed", $"Invalid id: \"{id}\" (expecting \"snap-...\")");
+    }
+
+    private static void ValidateOutpostArn(string arn, string region, string parameter)
+    {
+        var m = OutpostArnPattern().Match(arn);
+        if (!m.Success) throw Ec2Error.InvalidValue(parameter, arn, "The Outpost ARN is malformed.");
+        if (m.Groups[1].Value != region)
+            throw Ec2Error.InvalidValue(parameter, arn, $"The Outpost must be in the region {region}.");
+    }
+
+    /// <summary>Local Zones are named REGION-CITY-Nx, e.g. us-west-2-lax-1a.</summary>
+    public static bool IsLocalZoneOf(string zone, string region) =>
+        zone.StartsWith(region + "-", StringComparison.Ordinal)
+        && Regex.IsMatch(zone[(region.Length + 1)..], "^[a-z]{3,}-[0-9]+[a-z]$", RegexOptions.CultureInvariant);
+}

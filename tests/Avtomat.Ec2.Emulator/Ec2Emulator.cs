@@ -1,0 +1,155 @@
+using System.Net;
+using Avtomat.Ec2.Emulator.Actions;
+using Avtomat.Ec2.Emulator.Http;
+using Avtomat.Ec2.Emulator.Model;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Avtomat.Ec2.Emulator;
+
+/// <summary>An EC2 emulator listening on 127.0.0.1 over real HTTP.</summary>
+/// <example><code>await using var ec2 = await Ec2Emulator.StartAsync(new EmulatorOptions { TimeProvider = fake });</code></example>
+public sealed partial class Ec2Emulator : IAsyncDisposable
+{
+    private readonly EmulatorState _state;
+    private readonly WebApplication _app;
+    private Uri? _baseUrl;
+
+    private Ec2Emulator(EmulatorOptions options)
+    {
+        _state = new EmulatorState(options);
+        // An empty builder: no environment/appsettings configuration and no logging providers (quiet, and
+        // independent of ASPNETCORE_* variables of the host process).
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, options.Port);
+            k.AddServerHeader = false;
+        });
+        _app = builder.Build();
+        var ec2 = new Ec2Endpoint(_state);
+        _app.Run(http =>
+        {
+            // Tolerate "http://host:port//_emulator/..." (base URL ends with '/').
+            var path = "/" + (http.Request.Path.Value ?? "").TrimStart('/');
+            if (!path.StartsWith(ControlApi.Prefix, StringComparison.Ordinal)) return ec2.HandleAsync(http);
+            http.Request.Path = path;
+            return ControlApi.HandleAsync(http, this);
+        });
+    }
+
+    public static async Task<Ec2Emulator> StartAsync(EmulatorOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var emulator = new Ec2Emulator(options ?? new EmulatorOptions());
+        await emulator._app.StartAsync(cancellationToken);
+        var address = emulator._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
+            .Addresses.First();
+        var port = new Uri(address).Port;
+        emulator._baseUrl = new Uri($"http://127.0.0.1:{port}/");
+        return emulator;
+    }
+
+    /// <summary>Base URL, e.g. <c>http://127.0.0.1:4566/</c>: the SDK's ServiceURL and the CLI's --endpoint-url.</summary>
+    public Uri BaseUrl => _baseUrl ?? throw new InvalidOperationException("The emulator has not started.");
+
+    public EmulatorOptions Options => _state.Options;
+
+    /// <summary>The live run-time configuration (same object <c>/_emulator/config</c> reads and replaces).</summary>
+    public EmulatorConfig Config => _state.Options.Config;
+
+    /// <summary>Replaces the run-time configuration (PUT <c>/_emulator/config</c>).</summary>
+    public void Configure(EmulatorConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        lock (_state.Gate) _state.Options.Config = config;
+    }
+
+    /// <summary>Creates snapshots and volumes directly (POST <c>/_emulator/seed</c>). Seeded snapshots are completed unless asked otherwise, and visible at once.</summary>
+    public SeedResult Seed(SeedRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        lock (_state.Gate) return Seeder.Seed(_state, request);
+    }
+
+    /// <summary>Counters since start or the last reset (GET <c>/_emulator/stats</c>).</summary>
+    public EmulatorStats GetStats()
+    {
+        lock (_state.Gate) return _state.Stats.Snapshot();
+    }
+
+    /// <summary>Forgets every resource and counter (POST <c>/_emulator/reset</c>); the configuration stays.</summary>
+    public void Reset()
+    {
+        lock (_state.Gate) _state.Reset();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try { await _app.StopAsync(timeout.Token); }
+        catch (OperationCanceledException) { }
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Body of POST <c>/_emulator/seed</c>.</summary>
+public sealed class SeedRequest
+{
+    /// <summary>Account id; or give <see cref="AccessKeyId"/> to use its mapped account. Default: the default account.</summary>
+    public string? AccountId { get; set; }
+    public string? AccessKeyId { get; set; }
+    public string Region { get; set; } = "us-east-1";
+    /// <summary>Number of snapshots to create (each with its own new volume id unless <see cref="VolumeId"/> is set).</summary>
+    public int Snapshots { get; set; }
+    /// <summary>Number of volumes to create (available, in <see cref="AvailabilityZone"/>).</summary>
+    public int Volumes { get; set; }
+    /// <summary>Size of every snapshot/volume in GiB, or cycle through <see cref="SizesGiB"/> when given.</summary>
+    public int SizeGiB { get; set; } = 8;
+    public List<int>? SizesGiB { get; set; }
+    public string? VolumeType { get; set; }
+    public string? AvailabilityZone { get; set; }
+    public string? VolumeId { get; set; }
+    public Dictionary<string, string>? Tags { get; set; }
+    public string? Description { get; set; }
+    public bool Encrypted { get; set; }
+    public string? KmsKeyId { get; set; }
+    /// <summary>completed (default), pending or error.</summary>
+    public string State { get; set; } = "completed";
+    public string? StatusMessage { get; set; }
+    /// <summary>Seeds the snapshots on an Outpost.</summary>
+    public string? OutpostArn { get; set; }
+}
+
+public sealed class SeedResult
+{
+    public List<string> SnapshotIds { get; set; } = new();
+    public List<string> VolumeIds { get; set; } = new();
+}
+
+/// <summary>Counters. Keys: "ACCOUNT/REGION" for regions, action names for actions, "REGION/snap-…" for sources.</summary>
+public sealed class EmulatorStats
+{
+    /// <summary>Calls that reached an action, per "ACCOUNT/REGION" then per action (including failed ones).</summary>
+    public Dictionary<string, Dictionary<string, long>> Calls { get; set; } = new();
+    /// <summary>RequestLimitExceeded answers (bucket or injected) per "ACCOUNT/REGION" then per action.</summary>
+    public Dictionary<string, Dictionary<string, long>> Throttled { get; set; } = new();
+    /// <summary>Injected faults per kind (InternalError, Unavailable, DropBeforeAction, DropAfterAction, SlowResponse, CopyError, SnapshotError, Invisible).</summary>
+    public Dictionary<string, long> Faults { get; set; } = new();
+    /// <summary>Error codes returned per action (e.g. CopySnapshot → ResourceLimitExceeded → 3).</summary>
+    public Dictionary<string, Dictionary<string, long>> Errors { get; set; } = new();
+    /// <summary>Highest number of pending copies seen at once per destination "ACCOUNT/REGION".</summary>
+    public Dictionary<string, int> MaxPendingCopies { get; set; } = new();
+    /// <summary>Copies created per source "REGION/snap-…" per destination region (to prove nothing was duplicated).</summary>
+    public Dictionary<string, Dictionary<string, int>> CopiesPerSource { get; set; } = new();
+    /// <summary>Snapshots created per volume id (CreateSnapshot/CreateSnapshots).</summary>
+    public Dictionary<string, int> SnapshotsPerVolume { get; set; } = new();
+    /// <summary>Highest number of pending snapshots seen at once per volume id.</summary>
+    public Dictionary<string, int> MaxPendingSnapshotsPerVolume { get; set; } = new();
+    /// <summary>Per-volume rule violations answered with an error (ConcurrentSnapshotLimitExceeded, SnapshotCreationPerVolumeRateExceeded).</summary>
+    public long VolumeRuleRejections { get; set; }
+    public long TotalCalls { get; set; }
+}

@@ -1,0 +1,145 @@
+using System.Text.Json.Serialization;
+
+namespace Avtomat.Ec2.Emulator;
+
+/// <summary>Start-up settings of an emulator instance. <see cref="Config"/> can also be changed while it runs.</summary>
+public sealed class EmulatorOptions
+{
+    /// <summary>TCP port on 127.0.0.1; 0 picks a free one.</summary>
+    public int Port { get; set; }
+
+    /// <summary>Clock that drives snapshot lifecycles and token buckets. Tests pass a FakeTimeProvider.</summary>
+    [JsonIgnore]
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Seed for every random choice (durations, progress jumps, faults), so runs are repeatable.</summary>
+    public int RandomSeed { get; set; } = 20261123;
+
+    /// <summary>Access key id → 12-digit account id. Keys not listed belong to <see cref="DefaultAccountId"/>.</summary>
+    public Dictionary<string, string> Accounts { get; set; } = new(StringComparer.Ordinal);
+
+    public string DefaultAccountId { get; set; } = "123456789012";
+
+    /// <summary>Regions the emulator serves (signing region and SourceRegion must be one of them).</summary>
+    public List<string> Regions { get; set; } = new(EmulatorRegions.Default);
+
+    /// <summary>Behaviour that can also be read and changed at run time (control API <c>/_emulator/config</c>).</summary>
+    public EmulatorConfig Config { get; set; } = new();
+}
+
+/// <summary>Run-time behaviour: durations, limits, faults and consistency. JSON shape of <c>/_emulator/config</c>.</summary>
+public sealed class EmulatorConfig
+{
+    public DurationConfig Durations { get; set; } = new();
+    public LimitConfig Limits { get; set; } = new();
+    public FaultConfig Faults { get; set; } = new();
+}
+
+public enum DurationKind { Fixed, Uniform, LogNormal }
+
+/// <summary>How long something takes, in seconds of the emulator's clock.</summary>
+public sealed class DurationModel
+{
+    public DurationKind Kind { get; set; } = DurationKind.Uniform;
+    /// <summary>Fixed: the duration. LogNormal: the median.</summary>
+    public double Seconds { get; set; } = 2;
+    /// <summary>Uniform: lower bound.</summary>
+    public double MinSeconds { get; set; } = 1;
+    /// <summary>Uniform: upper bound.</summary>
+    public double MaxSeconds { get; set; } = 3;
+    /// <summary>LogNormal: standard deviation of ln(duration).</summary>
+    public double Sigma { get; set; } = 0.5;
+    /// <summary>When set, the sampled duration is multiplied by volumeSizeGiB / ReferenceSizeGiB.</summary>
+    public double? ReferenceSizeGiB { get; set; }
+}
+
+public sealed class DurationConfig
+{
+    /// <summary>CreateSnapshot: pending → completed.</summary>
+    public DurationModel Snapshot { get; set; } = new();
+    /// <summary>CopySnapshot within a region (full copy).</summary>
+    public DurationModel Copy { get; set; } = new();
+    /// <summary>Multiplier for a copy to another region or to an Outpost.</summary>
+    public double CrossRegionFactor { get; set; } = 1.5;
+    /// <summary>Multiplier for a copy when an earlier copy of the same lineage already completed in the destination (incremental).</summary>
+    public double IncrementalFactor { get; set; } = 0.3;
+    /// <summary>CreateVolume: creating → available.</summary>
+    public double VolumeCreateSeconds { get; set; } = 1;
+}
+
+/// <summary>A token bucket: <see cref="Burst"/> tokens, refilled at <see cref="RefillPerSecond"/>.</summary>
+public sealed class BucketConfig
+{
+    public BucketConfig() { }
+    public BucketConfig(int burst, double refillPerSecond) { Burst = burst; RefillPerSecond = refillPerSecond; }
+    public int Burst { get; set; }
+    public double RefillPerSecond { get; set; }
+}
+
+public sealed class LimitConfig
+{
+    /// <summary>Pending copies per destination region per account (EC2: 20, not adjustable). 0 disables.</summary>
+    public int MaxPendingCopiesPerRegion { get; set; } = 20;
+    /// <summary>Pending (and error) snapshots per volume. 0 disables.</summary>
+    public int MaxPendingSnapshotsPerVolume { get; set; } = 5;
+    /// <summary>The same for st1/sc1 volumes.</summary>
+    public int MaxPendingSnapshotsPerThroughputVolume { get; set; } = 1;
+    /// <summary>Minimum seconds between two snapshots of one volume. 0 disables.</summary>
+    public double MinSecondsBetweenVolumeSnapshots { get; set; } = 15;
+    /// <summary>Token buckets on or off.</summary>
+    public bool RequestRateLimits { get; set; } = true;
+    /// <summary>Bucket per action name (per account and region). The key "DescribeSnapshots" is used when the call is
+    /// filtered or paginated, "DescribeSnapshots.Unfiltered" otherwise. Actions not listed use <see cref="DefaultBucket"/>.</summary>
+    public Dictionary<string, BucketConfig> Buckets { get; set; } = new(StringComparer.Ordinal)
+    {
+        ["CopySnapshot"] = new(50, 5),
+        ["DescribeSnapshots"] = new(100, 20),
+        ["DescribeSnapshots.Unfiltered"] = new(50, 10),
+        ["CreateSnapshot"] = new(100, 5),
+        ["CreateSnapshots"] = new(100, 5),
+        ["DeleteSnapshot"] = new(100, 5),
+        ["CreateTags"] = new(100, 10),
+        ["CreateVolume"] = new(100, 5),
+    };
+    public BucketConfig DefaultBucket { get; set; } = new(100, 20);
+}
+
+/// <summary>Injected faults. Every rate is a probability in [0, 1] per call (or per snapshot).</summary>
+public sealed class FaultConfig
+{
+    /// <summary>When non-empty, call-level faults hit only these actions.</summary>
+    public List<string> Actions { get; set; } = new();
+    /// <summary>Extra <c>RequestLimitExceeded</c> (503) beyond the buckets.</summary>
+    public double ThrottleRate { get; set; }
+    /// <summary>HTTP 500 <c>InternalError</c>.</summary>
+    public double InternalErrorRate { get; set; }
+    /// <summary>HTTP 503 <c>Unavailable</c>.</summary>
+    public double UnavailableRate { get; set; }
+    /// <summary>Connection dropped before the action runs (nothing happened).</summary>
+    public double DropBeforeActionRate { get; set; }
+    /// <summary>Connection dropped after the action ran (the "lost response": the resource exists).</summary>
+    public double DropAfterActionRate { get; set; }
+    /// <summary>Responses delayed by <see cref="SlowResponseSeconds"/> (wall-clock).</summary>
+    public double SlowResponseRate { get; set; }
+    public double SlowResponseSeconds { get; set; } = 5;
+    /// <summary>Copies that end in <c>error</c> with a statusMessage.</summary>
+    public double CopyErrorRate { get; set; }
+    /// <summary>Created snapshots that end in <c>error</c>.</summary>
+    public double SnapshotErrorRate { get; set; }
+    /// <summary>Eventual consistency: share of new snapshots invisible to DescribeSnapshots for <see cref="InvisibleSeconds"/>.</summary>
+    public double InvisibleRate { get; set; }
+    public double InvisibleSeconds { get; set; } = 2;
+    /// <summary>KMS key ids, ARNs or aliases that exist but are not accessible: copies encrypted with them end in error.</summary>
+    public List<string> InaccessibleKmsKeys { get; set; } = new();
+}
+
+public static class EmulatorRegions
+{
+    public static readonly IReadOnlyList<string> Default = new[]
+    {
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1",
+        "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "eu-south-1",
+        "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+        "ap-south-1", "ap-east-1", "sa-east-1", "me-south-1", "af-south-1",
+    };
+}

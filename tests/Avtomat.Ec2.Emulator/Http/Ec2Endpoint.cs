@@ -1,0 +1,130 @@
+using Avtomat.Ec2.Emulator.Actions;
+using Avtomat.Ec2.Emulator.Model;
+using Microsoft.AspNetCore.Http;
+
+namespace Avtomat.Ec2.Emulator.Http;
+
+/// <summary>Handles one EC2 Query call: credentials scope → account/region, action lookup, stats, injected faults,
+/// token buckets, the action itself (under the state lock), then the response or a dropped connection.</summary>
+internal sealed class Ec2Endpoint(EmulatorState state)
+{
+    private const string ContentType = "text/xml;charset=UTF-8";
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        var requestId = Guid.NewGuid().ToString();
+        var request = await ReadParametersAsync(http.Request);
+        var actionName = request.GetNonEmpty("Action");
+        string body;
+        int status;
+        string? statsAction = null;
+        try
+        {
+            var (accessKeyId, region) = SigV4Scope.Parse(http.Request.Headers.Authorization.ToString(), request.Get("X-Amz-Credential"));
+            if (!state.IsKnownRegion(region))
+                throw Ec2Error.AuthFailure("Credential should be scoped to a valid region.");
+            if (actionName is null) throw Ec2Error.MissingParameter("Action");
+            if (!ActionRegistry.All.TryGetValue(actionName, out var action))
+                throw Ec2Error.BadRequest("InvalidAction", $"The action {actionName} is not valid for this web service.");
+            statsAction = actionName;
+
+            var outcome = Run(action, request, state.AccountFor(accessKeyId), region, requestId);
+            if (outcome.Drop) { http.Abort(); return; }
+            if (outcome.Delay > TimeSpan.Zero) await Task.Delay(outcome.Delay);
+            if (outcome.Abort) { http.Abort(); return; }
+            (status, body) = (outcome.Status, outcome.Body);
+        }
+        catch (Ec2Error e)
+        {
+            if (statsAction is not null) lock (state.Gate) state.Stats.Error(statsAction, e.Code);
+            (status, body) = (e.Status, XmlOut.Error(e.Code, e.Message, requestId));
+        }
+        http.Response.StatusCode = status;
+        http.Response.ContentType = ContentType;
+        await http.Response.WriteAsync(body);
+    }
+
+    private sealed record Outcome(int Status, string Body, bool Drop = false, bool Abort = false, TimeSpan Delay = default);
+
+    private Outcome Run(ActionDefinition action, Ec2Request request, string account, string region, string requestId)
+    {
+        lock (state.Gate)
+        {
+            var now = state.Now;
+            var regionState = state.Region(account, region);
+            var faults = state.Config.Faults;
+            var stats = state.Stats;
+            stats.Call(regionState.Key, action.Name);
+            var faultsApply = faults.Actions.Count == 0 || faults.Actions.Contains(action.Name, StringComparer.Ordinal);
+
+            Outcome Failure(Ec2Error e)
+            {
+                stats.Error(action.Name, e.Code);
+                if (e.Code == "RequestLimitExceeded") stats.Throttled(regionState.Key, action.Name);
+                return new Outcome(e.Status, XmlOut.Error(e.Code, e.Message, requestId));
+            }
+
+            // Call-level faults, before anything happens.
+            if (faultsApply)
+            {
+                if (state.Chance(faults.DropBeforeActionRate)) { stats.Fault("DropBeforeAction"); return new Outcome(0, "", Drop: true); }
+                if (state.Chance(faults.ThrottleRate)) { stats.Fault("Throttle"); return Failure(Ec2Error.RequestLimitExceeded()); }
+                if (state.Chance(faults.InternalErrorRate)) { stats.Fault("InternalError"); return Failure(Ec2Error.InternalError()); }
+                if (state.Chance(faults.UnavailableRate)) { stats.Fault("Unavailable"); return Failure(Ec2Error.Unavailable()); }
+            }
+
+            // API rate limits: one bucket per account, region and action (lazily refilled).
+            var limits = state.Config.Limits;
+            if (limits.RequestRateLimits)
+            {
+                var bucketName = action.BucketFor(request);
+                var config = limits.Buckets.GetValueOrDefault(bucketName) ?? limits.DefaultBucket;
+                if (!regionState.Buckets.TryGetValue(bucketName, out var bucket))
+                    regionState.Buckets[bucketName] = bucket = new TokenBucket();
+                if (!bucket.TryTake(config, now)) return Failure(Ec2Error.RequestLimitExceeded());
+            }
+
+            Outcome outcome;
+            try
+            {
+                var context = new ActionContext(state, request, account, region, now);
+                outcome = new Outcome(200, XmlOut.Success(action.Name, requestId, x => action.Handler(context, x)));
+            }
+            catch (Ec2Error e)
+            {
+                outcome = Failure(e);
+            }
+
+            // Response-level faults: the action has run (the "lost response" when it succeeded).
+            if (faultsApply)
+            {
+                var delay = TimeSpan.Zero;
+                if (state.Chance(faults.SlowResponseRate))
+                {
+                    stats.Fault("SlowResponse");
+                    delay = TimeSpan.FromSeconds(Math.Max(0, faults.SlowResponseSeconds));
+                }
+                if (state.Chance(faults.DropAfterActionRate))
+                {
+                    stats.Fault("DropAfterAction");
+                    return outcome with { Abort = true, Delay = delay };
+                }
+                outcome = outcome with { Delay = delay };
+            }
+            return outcome;
+        }
+    }
+
+    /// <summary>Form body (POST) plus query string; the body wins on duplicates.</summary>
+    private static async Task<Ec2Request> ReadParametersAsync(HttpRequest request)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in request.Query) values[key] = value.ToString();
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync();
+            foreach (var (key, value) in form) values[key] = value.ToString();
+        }
+        return new Ec2Request(values);
+    }
+}

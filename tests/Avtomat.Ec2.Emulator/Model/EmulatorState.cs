@@ -1,0 +1,132 @@
+using System.Text.RegularExpressions;
+
+namespace Avtomat.Ec2.Emulator.Model;
+
+/// <summary>Everything the emulator knows, behind one lock (<see cref="Gate"/>): simple and correct at test scale.
+/// Nothing runs in the background; time-dependent state is computed from <see cref="Now"/> when read.</summary>
+internal sealed partial class EmulatorState
+{
+    private readonly Dictionary<(string Account, string Region), RegionState> _regions = new();
+    private readonly HashSet<string> _usedIds = new(StringComparer.Ordinal);
+    private long _sequence;
+
+    public EmulatorState(EmulatorOptions options)
+    {
+        Options = options;
+        Random = new Random(options.RandomSeed);
+    }
+
+    public object Gate { get; } = new();
+    public EmulatorOptions Options { get; }
+    public EmulatorConfig Config => Options.Config;
+    public Random Random { get; private set; }
+    public StatsCollector Stats { get; private set; } = new();
+    public DateTimeOffset Now => Options.TimeProvider.GetUtcNow();
+
+    public RegionState Region(string account, string region)
+    {
+        if (!_regions.TryGetValue((account, region), out var state))
+            _regions[(account, region)] = state = new RegionState(account, region);
+        return state;
+    }
+
+    public bool IsKnownRegion(string region) => Options.Regions.Contains(region, StringComparer.Ordinal);
+
+    public string AccountFor(string? accessKeyId) =>
+        accessKeyId is not null && Options.Accounts.TryGetValue(accessKeyId, out var account) ? account : Options.DefaultAccountId;
+
+    public long NextSequence() => ++_sequence;
+
+    /// <summary>"snap-"/"vol-" + 17 lowercase hex digits from the seeded Random, unique in this emulator.</summary>
+    public string NewId(string prefix)
+    {
+        Span<byte> bytes = stackalloc byte[9];
+        while (true)
+        {
+            Random.NextBytes(bytes);
+            var id = prefix + "-" + Convert.ToHexStringLower(bytes)[..17];
+            if (_usedIds.Add(id)) return id;
+        }
+    }
+
+    public bool Chance(double rate) => rate > 0 && (rate >= 1 || Random.NextDouble() < rate);
+
+    public void Reset()
+    {
+        _regions.Clear();
+        _usedIds.Clear();
+        _sequence = 0;
+        Random = new Random(Options.RandomSeed);
+        Stats = new StatsCollector();
+    }
+
+    [GeneratedRegex("^snap-([0-9a-f]{8}|[0-9a-f]{17})$", RegexOptions.CultureInvariant)]
+    public static partial Regex SnapshotIdPattern();
+
+    [GeneratedRegex("^vol-([0-9a-f]{8}|[0-9a-f]{17})$", RegexOptions.CultureInvariant)]
+    public static partial Regex VolumeIdPattern();
+}
+
+/// <summary>One account in one region: its snapshots, volumes and token buckets.</summary>
+internal sealed class RegionState(string account, string region)
+{
+    public string Account { get; } = account;
+    public string Name { get; } = region;
+    public Dictionary<string, SnapshotRecord> Snapshots { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, VolumeRecord> Volumes { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, TokenBucket> Buckets { get; } = new(StringComparer.Ordinal);
+    /// <summary>Start time of the latest snapshot per volume (kept after deletion, for the per-volume rate rule).</summary>
+    public Dictionary<string, DateTimeOffset> LastSnapshotPerVolume { get; } = new(StringComparer.Ordinal);
+
+    public string Key => $"{Account}/{Name}";
+
+    public int PendingCopies(DateTimeOffset now) => Snapshots.Values.Count(s => s.IsCopy && s.IsPending(now));
+}
+
+/// <summary>Counters behind <see cref="EmulatorStats"/>.</summary>
+internal sealed class StatsCollector
+{
+    private readonly EmulatorStats _stats = new();
+
+    public void Call(string regionKey, string action) { Increment(_stats.Calls, regionKey, action); _stats.TotalCalls++; }
+    public void Throttled(string regionKey, string action) => Increment(_stats.Throttled, regionKey, action);
+    public void Error(string action, string code) => Increment(_stats.Errors, action, code);
+    public void Fault(string kind) => _stats.Faults[kind] = _stats.Faults.GetValueOrDefault(kind) + 1;
+    public void VolumeRuleRejection() => _stats.VolumeRuleRejections++;
+
+    public void Copy(string sourceKey, string destinationRegion, string destinationKey, int pendingCopies)
+    {
+        if (!_stats.CopiesPerSource.TryGetValue(sourceKey, out var perDest))
+            _stats.CopiesPerSource[sourceKey] = perDest = new Dictionary<string, int>();
+        perDest[destinationRegion] = perDest.GetValueOrDefault(destinationRegion) + 1;
+        _stats.MaxPendingCopies[destinationKey] = Math.Max(_stats.MaxPendingCopies.GetValueOrDefault(destinationKey), pendingCopies);
+    }
+
+    public void VolumeSnapshot(string volumeId, int pendingSnapshots)
+    {
+        _stats.SnapshotsPerVolume[volumeId] = _stats.SnapshotsPerVolume.GetValueOrDefault(volumeId) + 1;
+        _stats.MaxPendingSnapshotsPerVolume[volumeId] =
+            Math.Max(_stats.MaxPendingSnapshotsPerVolume.GetValueOrDefault(volumeId), pendingSnapshots);
+    }
+
+    /// <summary>A deep copy, safe to hand out.</summary>
+    public EmulatorStats Snapshot() => new()
+    {
+        Calls = _stats.Calls.ToDictionary(p => p.Key, p => new Dictionary<string, long>(p.Value)),
+        Throttled = _stats.Throttled.ToDictionary(p => p.Key, p => new Dictionary<string, long>(p.Value)),
+        Faults = new Dictionary<string, long>(_stats.Faults),
+        Errors = _stats.Errors.ToDictionary(p => p.Key, p => new Dictionary<string, long>(p.Value)),
+        MaxPendingCopies = new Dictionary<string, int>(_stats.MaxPendingCopies),
+        CopiesPerSource = _stats.CopiesPerSource.ToDictionary(p => p.Key, p => new Dictionary<string, int>(p.Value)),
+        SnapshotsPerVolume = new Dictionary<string, int>(_stats.SnapshotsPerVolume),
+        MaxPendingSnapshotsPerVolume = new Dictionary<string, int>(_stats.MaxPendingSnapshotsPerVolume),
+        VolumeRuleRejections = _stats.VolumeRuleRejections,
+        TotalCalls = _stats.TotalCalls,
+    };
+
+    private static void Increment(Dictionary<string, Dictionary<string, long>> table, string outer, string inner)
+    {
+        if (!table.TryGetValue(outer, out var row)) table[outer] = row = new Dictionary<string, long>();
+        row[inner] = row.GetValueOrDefault(inner) + 1;
+    }
+}

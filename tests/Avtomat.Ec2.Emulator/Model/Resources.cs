@@ -1,0 +1,90 @@
+namespace Avtomat.Ec2.Emulator.Model;
+
+/// <summary>The lifecycle fixed at creation: when it ends, how it ends and the coarse progress steps on the way.
+/// Evaluated lazily from the clock, so a fake clock drives it deterministically.</summary>
+internal sealed class SnapshotLifecycle
+{
+    public required DateTimeOffset Start { get; init; }
+    /// <summary>When the snapshot leaves <c>pending</c>.</summary>
+    public required DateTimeOffset End { get; init; }
+    /// <summary><c>completed</c> or <c>error</c>.</summary>
+    public required string FinalState { get; init; }
+    public string? FinalMessage { get; init; }
+    /// <summary>(time offset from start in seconds, percent) in increasing order; percent stays below 100.</summary>
+    public required IReadOnlyList<(double AtSeconds, int Percent)> Steps { get; init; }
+
+    public static SnapshotLifecycle Finished(DateTimeOffset at, string state = "completed", string? message = null) =>
+        new() { Start = at, End = at, FinalState = state, FinalMessage = message, Steps = [] };
+
+    public (string State, int Percent, string? Message) At(DateTimeOffset now)
+    {
+        if (now >= End)
+            return FinalState == "completed" ? ("completed", 100, null) : (FinalState, PercentAt(End), FinalMessage);
+        return ("pending", PercentAt(now), null);
+    }
+
+    private int PercentAt(DateTimeOffset t)
+    {
+        var elapsed = (t - Start).TotalSeconds;
+        var percent = 0;
+        foreach (var (at, p) in Steps)
+            if (elapsed >= at) percent = p;
+        return percent;
+    }
+}
+
+internal sealed class SnapshotRecord
+{
+    public required string Id { get; init; }
+    public required string OwnerId { get; init; }
+    public required string Region { get; init; }
+    public required string VolumeId { get; init; }
+    public required int VolumeSize { get; init; }
+    public string? Description { get; init; }
+    public bool Encrypted { get; init; }
+    /// <summary>Always a key ARN when encrypted.</summary>
+    public string? KmsKeyId { get; init; }
+    public string? OutpostArn { get; init; }
+    /// <summary>Local Zone of a copy made with DestinationAvailabilityZone.</summary>
+    public string? AvailabilityZone { get; init; }
+    public required DateTimeOffset StartTime { get; init; }
+    /// <summary>Creation order across the emulator: the stable order of Describe and its paging.</summary>
+    public required long Sequence { get; init; }
+    public required SnapshotLifecycle Lifecycle { get; init; }
+    /// <summary>Eventual consistency: DescribeSnapshots does not see the snapshot before this time.</summary>
+    public DateTimeOffset VisibleFrom { get; init; }
+    public Dictionary<string, string> Tags { get; } = new(StringComparer.Ordinal);
+
+    public bool IsCopy { get; init; }
+    /// <summary>"REGION/snap-…" of the first snapshot of this copy lineage (itself when not a copy).</summary>
+    public required string LineageRoot { get; init; }
+    /// <summary>"standard" or "time-based" for copies, null for created snapshots.</summary>
+    public string? TransferType { get; init; }
+    public int? CompletionDurationMinutes { get; init; }
+    public string StorageTier => "standard";
+
+    public (string State, int Percent, string? Message) StateAt(DateTimeOffset now) => Lifecycle.At(now);
+    public bool IsPending(DateTimeOffset now) => now < Lifecycle.End;
+}
+
+internal sealed class VolumeRecord
+{
+    public required string Id { get; init; }
+    public required string AvailabilityZone { get; init; }
+    public required int Size { get; init; }
+    public string? SnapshotId { get; init; }
+    public required string VolumeType { get; init; }
+    public int? Iops { get; init; }
+    public int? Throughput { get; init; }
+    public bool Encrypted { get; init; }
+    public string? KmsKeyId { get; init; }
+    public required DateTimeOffset CreateTime { get; init; }
+    public required DateTimeOffset AvailableAt { get; init; }
+    public required long Sequence { get; init; }
+    public Dictionary<string, string> Tags { get; } = new(StringComparer.Ordinal);
+
+    public string StateAt(DateTimeOffset now) => now >= AvailableAt ? "available" : "creating";
+
+    /// <summary>st1/sc1 volumes allow fewer concurrent snapshots.</summary>
+    public bool IsThroughputOptimized => VolumeType is "st1" or "sc1";
+}

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Configuration;
+using System.Runtime.InteropServices;
+
+namespace Avtomat.Ec2.Emulator;
+
+/// <summary><c>dotnet run --project tests/Avtomat.Ec2.Emulator -- --port 4566</c>: prints the base URL alone on the
+/// first line of stdout, then serves until Ctrl+C or SIGTERM.</summary>
+internal static class Program
+{
+    private const string Usage = """
+        Avtomat.Ec2.Emulator - an EC2 Query-protocol emulator on 127.0.0.1 (snapshots, copies, volumes, regions).
+
+        Usage: dotnet run --project tests/Avtomat.Ec2.Emulator -- [options]
+
+          --port N                 TCP port on 127.0.0.1 (0 = a free one; default 0). Same as --Port N.
+          --config FILE.json       Read settings from a JSON file shaped like EmulatorOptions (flags override it).
+          --RandomSeed N           Seed for durations, progress jumps and faults.
+          --DefaultAccountId ID    Account of access keys not listed in Accounts.
+          --Accounts:AKID ID       Map an access key id to an account id.
+          --Regions:0 R ...        Regions served (replaces the default list).
+          --Config:...             Run-time settings, e.g.
+                                     --Config:Durations:Copy:Kind LogNormal --Config:Durations:Copy:Seconds 600
+                                     --Config:Limits:MaxPendingCopiesPerRegion 20 --Config:Limits:RequestRateLimits false
+                                     --Config:Faults:DropAfterActionRate 0.1 --Config:Faults:Actions:0 CopySnapshot
+          --help                   Show this text.
+
+        The first line of stdout is the base URL (use it as --endpoint-url / ServiceURL).
+        Control API (JSON): GET /_emulator/health, POST /_emulator/reset, POST /_emulator/seed,
+        GET|PUT /_emulator/config, GET /_emulator/stats.
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Any(a => a is "--help" or "-h" or "-?" or "/?"))
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+
+        EmulatorOptions options;
+        try
+        {
+            options = ReadOptions(args);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or FileNotFoundException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("Run with --help for usage.");
+            return 2;
+        }
+
+        await using var emulator = await Ec2Emulator.StartAsync(options);
+        Console.Out.WriteLine(emulator.BaseUrl);
+        Console.Out.Flush();
+
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+        await stop.Task;
+        return 0;
+    }
+
+    /// <summary>Binds EmulatorOptions from an optional JSON file and the command line (<c>--Key:Sub value</c>).</summary>
+    internal static EmulatorOptions ReadOptions(string[] args)
+    {
+        string? file = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--config" && i + 1 < args.Length) file = args[i + 1];
+            else if (args[i].StartsWith("--config=", StringComparison.Ordinal)) file = args[i]["--config=".Length..];
+        }
+        var builder = new ConfigurationBuilder();
+        if (file is not null) builder.AddJsonFile(Path.GetFullPath(file), optional: false);
+        // "--config FILE" maps to a key of its own so that it does not collide with the Config section.
+        builder.AddCommandLine(args, new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["--port"] = "Port",
+            ["--config"] = "EmulatorConfigFile",
+        });
+        var configuration = builder.Build();
+
+        var options = new EmulatorOptions();
+        // The binder appends to non-empty lists: a configured region list replaces the default one.
+        if (configuration.GetSection("Regions").GetChildren().Any()) options.Regions.Clear();
+        configuration.Bind(options);
+        return options;
+    }
+}
