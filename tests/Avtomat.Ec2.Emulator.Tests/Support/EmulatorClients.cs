@@ -1,0 +1,30 @@
+using Amazon.EC2;
+using Amazon.Runtime;
+using Avtomat.Ec2.Emulator;
+
+namespace Avtomat.Ec2.Emulator.Tests.Support;
+
+/// <summary>Creates real AWSSDK.EC2 clients that talk to an emulator over HTTP.</summary>
+public static class EmulatorClients
+{
+    /// <summary>Access key id that maps to the emulator's default account unless an Accounts entry says otherwise.</summary>
+    public const string DefaultAccessKeyId = "AKIDEMULATORTEST";
+
+    /// <summary>
+    /// A client for <paramref name="region"/>. With ServiceURL set the SDK would otherwise sign for a region guessed from
+    /// the host or environment, so AuthenticationRegion is always set: the emulator keys resources by signing region.
+    /// </summary>
+    public static AmazonEC2Client Create(Ec2Emulator ec2, string region = "us-east-1", string accessKeyId = DefaultAccessKeyId,
+        int maxErrorRetry = 0, TimeSpan? timeout = null)
+    {
+        var config = new AmazonEC2Config
+        {
+            ServiceURL = ec2.BaseUrl.ToString(),
+            AuthenticationRegion = region,
+            MaxErrorRetry = maxErrorRetry,
+            RetryMode = RequestRetryMode.Standard,
+            Timeout = timeout ?? TimeSpan.FromSeconds(15),
+        };
+        return new AmazonEC2Client(new BasicAWSCredentials(accessKeyId, "secret"), config);
+    }
+}
