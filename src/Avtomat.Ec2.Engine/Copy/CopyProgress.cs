@@ -1,0 +1,44 @@
+using System;
+using System.Collections.Generic;
+
+namespace Avtomat.Ec2.Engine.Copy;
+
+/// <summary>A job's state towards one destination, for one parent progress record.</summary>
+public sealed class RegionProgress
+{
+    public string DestinationRegion { get; set; } = "";
+    /// <summary>Distinct source regions of the requests (usually one).</summary>
+    public IReadOnlyList<string> SourceRegions { get; set; } = Array.Empty<string>();
+    public int Total { get; set; }
+    public int Queued { get; set; }
+    public int Copying { get; set; }
+    public int Completed { get; set; }
+    /// <summary>Failed or timed out.</summary>
+    public int Failed { get; set; }
+    /// <summary>0..100 including the partial progress of copies in flight.</summary>
+    public double PercentComplete { get; set; }
+    /// <summary>Estimated time until the last copy finishes; null until it can be estimated.</summary>
+    public TimeSpan? EstimatedRemaining { get; set; }
+    public IReadOnlyList<InFlightCopy> InFlight { get; set; } = Array.Empty<InFlightCopy>();
+}
+
+/// <summary>One copy EC2 has accepted and not yet finished.</summary>
+public sealed class InFlightCopy
+{
+    public string SourceSnapshotId { get; set; } = "";
+    public string SnapshotId { get; set; } = "";
+    public int Progress { get; set; }
+    public DateTime StartTime { get; set; }
+}
+
+/// <summary>Counters of one job (for summaries and benchmarks).</summary>
+public sealed class JobStatistics
+{
+    /// <summary>EC2 calls made, per action name.</summary>
+    public IReadOnlyDictionary<string, int> Calls { get; set; } = new Dictionary<string, int>();
+    public int Throttled { get; set; }
+    public int Retries { get; set; }
+    public int LimitExceeded { get; set; }
+    public int UncertainOutcomes { get; set; }
+    public int DuplicatesRemoved { get; set; }
+}

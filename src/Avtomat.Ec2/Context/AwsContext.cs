@@ -1,0 +1,27 @@
+using Amazon.Runtime;
+
+namespace Avtomat.Ec2.Context;
+
+/// <summary>Credentials and region resolved in the AWS Tools order, and where each came from (for verbose output;
+/// never the secret itself).</summary>
+public sealed class AwsContext
+{
+    public AwsContext(AWSCredentials credentials, string credentialSource, string region, string regionSource, string? endpointUrl)
+    {
+        Credentials = credentials;
+        CredentialSource = credentialSource;
+        Region = region;
+        RegionSource = regionSource;
+        EndpointUrl = endpointUrl;
+    }
+
+    /// <summary>Refreshable credentials (wrapped, never snapshotted, so assumed-role credentials renew).</summary>
+    public AWSCredentials Credentials { get; }
+    /// <summary>E.g. "parameter -ProfileName 'prod'", "$StoredAWSCredentials", "environment (AWS_ACCESS_KEY_ID)".</summary>
+    public string CredentialSource { get; }
+    public string Region { get; }
+    /// <summary>E.g. "parameter -Region", "$StoredAWSRegion", "AWS_DEFAULT_REGION".</summary>
+    public string RegionSource { get; }
+    /// <summary>-EndpointUrl: the service URL for every region (signing region = the call's region).</summary>
+    public string? EndpointUrl { get; }
+}
