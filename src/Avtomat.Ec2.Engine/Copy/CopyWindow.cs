@@ -1,0 +1,152 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Avtomat.Ec2.Engine.Copy;
+
+/// <summary>
+/// A FIFO window of copy slots. The engine keeps one per (endpoint, destination region), shared by every job, so
+/// concurrent invocations never exceed EC2's pending-copy limit together; each job also has one per destination for its
+/// ThrottleLimit. A slot is held from just before CopySnapshot until the copy is seen finished.
+/// </summary>
+/// <remarks>
+/// ResourceLimitExceeded means copies started elsewhere in the account use part of EC2's limit: the window shrinks to the
+/// copies this process holds (at least 1) and grows back by one per finished copy, up to <see cref="Limit"/>.
+/// </remarks>
+public sealed class CopyWindow
+{
+    private readonly object _gate = new();
+    private readonly LinkedList<Waiter> _waiters = new();
+    private int _window;
+    private int _inUse;
+    private int _peakInUse;
+
+    public CopyWindow(string name, int limit)
+    {
+        if (limit < 1) throw new ArgumentOutOfRangeException(nameof(limit), limit, "The window needs at least one slot.");
+        Name = name;
+        Limit = limit;
+        _window = limit;
+    }
+
+    public string Name { get; }
+    public int Limit { get; }
+
+    /// <summary>Slots currently allowed (≤ <see cref="Limit"/>; smaller after ResourceLimitExceeded).</summary>
+    public int Window { get { lock (_gate) return _window; } }
+    public int InUse { get { lock (_gate) return _inUse; } }
+    public int PeakInUse { get { lock (_gate) return _peakInUse; } }
+    public int Waiting { get { lock (_gate) return _waiters.Count; } }
+
+    /// <summary>Waits for a slot, first come first served. <paramref name="atFront"/> re-queues a request that already
+    /// waited its turn (after ResourceLimitExceeded) ahead of newer ones.</summary>
+    public Task<CopySlot> AcquireAsync(CancellationToken cancellationToken, bool atFront = false)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Waiter waiter;
+        lock (_gate)
+        {
+            if (_waiters.Count == 0 && _inUse < _window) return Task.FromResult(Grant());
+            waiter = new Waiter();
+            waiter.Node = atFront ? _waiters.AddFirst(waiter) : _waiters.AddLast(waiter);
+        }
+        if (cancellationToken.CanBeCanceled)
+        {
+            waiter.Registration = cancellationToken.Register(() =>
+            {
+                lock (_gate)
+                {
+                    if (waiter.Node?.List is null) return; // already granted
+                    _waiters.Remove(waiter.Node);
+                    waiter.Node = null;
+                }
+                waiter.Completion.TrySetCanceled(cancellationToken);
+            });
+        }
+        return waiter.Completion.Task;
+    }
+
+    internal void Release(CopySlot slot, SlotRelease how)
+    {
+        List<Waiter> granted;
+        lock (_gate)
+        {
+            _inUse--;
+            switch (how)
+            {
+                case SlotRelease.CopyFinished:
+                    if (_window < Limit) _window++; // grow back one per finished copy
+                    break;
+                case SlotRelease.LimitExceeded:
+                    _window = Math.Max(1, Math.Min(_window, _inUse));
+                    break;
+            }
+            granted = GrantWaiters();
+        }
+        foreach (var w in granted)
+        {
+            w.Registration.Dispose();
+            w.Completion.TrySetResult(w.Slot!);
+        }
+    }
+
+    private List<Waiter> GrantWaiters()
+    {
+        var granted = new List<Waiter>();
+        while (_waiters.Count > 0 && _inUse < _window)
+        {
+            var waiter = _waiters.First!.Value;
+            _waiters.RemoveFirst();
+            waiter.Node = null;
+            waiter.Slot = Grant();
+            granted.Add(waiter);
+        }
+        return granted;
+    }
+
+    private CopySlot Grant()
+    {
+        _inUse++;
+        if (_inUse > _peakInUse) _peakInUse = _inUse;
+        return new CopySlot(this);
+    }
+
+    public override string ToString() => $"{Name}: {InUse}/{Window} (limit {Limit}, {Waiting} waiting)";
+
+    private sealed class Waiter
+    {
+        public readonly TaskCompletionSource<CopySlot> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public LinkedListNode<Waiter>? Node;
+        public CancellationTokenRegistration Registration;
+        public CopySlot? Slot;
+    }
+}
+
+internal enum SlotRelease
+{
+    /// <summary>The call did not create a copy (failed, or a dry run).</summary>
+    Unused,
+    /// <summary>The copy was seen completed or failed: capacity is really free (and the window may grow).</summary>
+    CopyFinished,
+    /// <summary>EC2 said ResourceLimitExceeded: shrink the window.</summary>
+    LimitExceeded,
+    /// <summary>We stopped watching a copy that may still run (timeout, cancellation).</summary>
+    Abandoned,
+}
+
+/// <summary>One held slot of a <see cref="CopyWindow"/>; released once (further releases are ignored).</summary>
+public sealed class CopySlot
+{
+    private readonly CopyWindow _window;
+    private int _released;
+
+    internal CopySlot(CopyWindow window) => _window = window;
+
+    internal bool Release(SlotRelease how)
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 1) return false;
+        _window.Release(this, how);
+        return true;
+    }
+}

@@ -1,0 +1,223 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using Avtomat.Ec2.Engine.Internal;
+using Avtomat.Ec2.Engine.Waiting;
+
+namespace Avtomat.Ec2.Engine.Copy;
+
+/// <summary>The outcome of checking one source snapshot: usable (completed) or an error of its own.</summary>
+internal sealed class SourceCheck
+{
+    private SourceCheck(Snapshot? snapshot, EngineError? error)
+    {
+        Snapshot = snapshot;
+        Error = error;
+    }
+
+    public Snapshot? Snapshot { get; }
+    public EngineError? Error { get; }
+
+    public static SourceCheck Usable(Snapshot snapshot) => new(snapshot, null);
+    public static SourceCheck Failed(EngineError error) => new(null, error);
+}
+
+/// <summary>
+/// Checks source snapshots in batches per source region (DescribeSnapshots with the <c>snapshot-id</c> filter, up to
+/// 200 ids per call). Ids are collected for a short moment so a pipeline's ids batch up without holding the first
+/// copies back. Missing ids, sources in <c>error</c> and sources on an Outpost fail alone; <c>pending</c> sources are
+/// polled (in batches) until they complete. Each id is checked once even when it goes to several destinations.
+/// </summary>
+internal sealed class SourceChecker
+{
+    /// <summary>How long the first id waits for others to join its batch.</summary>
+    public static readonly TimeSpan CollectDelay = TimeSpan.FromMilliseconds(100);
+
+    private readonly Func<string, IAmazonEC2> _clientFor;
+    private readonly Ec2Calls _calls;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _pollInterval;
+    private readonly Action<string> _verbose;
+    private readonly CancellationToken _stop;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, RegionQueue> _regions = new(StringComparer.Ordinal);
+
+    public SourceChecker(Func<string, IAmazonEC2> clientFor, Ec2Calls calls, TimeProvider time, TimeSpan pollInterval,
+        Action<string> verbose, CancellationToken stop)
+    {
+        _clientFor = clientFor;
+        _calls = calls;
+        _time = time;
+        _pollInterval = pollInterval > TimeSpan.Zero ? pollInterval : TimeSpan.FromMilliseconds(100);
+        _verbose = verbose;
+        _stop = stop;
+    }
+
+    public Task<SourceCheck> CheckAsync(string region, string snapshotId)
+    {
+        lock (_gate)
+        {
+            if (!_regions.TryGetValue(region, out var queue)) _regions[region] = queue = new RegionQueue(region);
+            if (queue.Results.TryGetValue(snapshotId, out var known)) return known.Task;
+            var item = new TaskCompletionSource<SourceCheck>(TaskCreationOptions.RunContinuationsAsynchronously);
+            queue.Results[snapshotId] = item;
+            queue.Due[snapshotId] = _time.GetUtcNow() + CollectDelay;
+            queue.Wake.TrySetResult(true);
+            if (!queue.Running)
+            {
+                queue.Running = true;
+                _ = Task.Run(() => RunAsync(queue));
+            }
+            return item.Task;
+        }
+    }
+
+    private async Task RunAsync(RegionQueue queue)
+    {
+        try
+        {
+            while (true)
+            {
+                Task wake;
+                DateTimeOffset? nextDue;
+                List<string> batch;
+                lock (_gate)
+                {
+                    if (queue.Due.Count == 0) { queue.Running = false; return; }
+                    var now = _time.GetUtcNow();
+                    // Everything new joins once the oldest new id has waited its collect delay; pending sources join when due.
+                    batch = queue.Due.Where(p => p.Value <= now).Select(p => p.Key).ToList();
+                    if (batch.Count > 0)
+                        batch = queue.Due.Where(p => p.Value <= now + CollectDelay).OrderBy(p => p.Value)
+                            .Select(p => p.Key).Take(SnapshotStatePoller.MaxIdsPerCall).ToList();
+                    nextDue = batch.Count == 0 ? queue.Due.Values.Min() : null;
+                    if (queue.Wake.Task.IsCompleted) queue.Wake = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wake = queue.Wake.Task;
+                }
+                if (batch.Count == 0)
+                {
+                    var delay = nextDue!.Value - _time.GetUtcNow();
+                    if (delay > TimeSpan.Zero)
+                        await Task.WhenAny(_time.Delay(delay, _stop), wake).ConfigureAwait(false);
+                    _stop.ThrowIfCancellationRequested();
+                    continue;
+                }
+                await CheckBatchAsync(queue, batch).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            List<TaskCompletionSource<SourceCheck>> left;
+            lock (_gate)
+            {
+                left = queue.Due.Keys.Select(id => queue.Results[id]).ToList();
+                queue.Due.Clear();
+                queue.Running = false;
+            }
+            foreach (var item in left)
+            {
+                if (ex is OperationCanceledException) item.TrySetCanceled();
+                else item.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task CheckBatchAsync(RegionQueue queue, List<string> batch)
+    {
+        DescribeSnapshotsResponse response;
+        try
+        {
+            // No Owner filter: sources may be shared with this account.
+            var request = new DescribeSnapshotsRequest
+            {
+                Filters = new List<Filter> { new() { Name = "snapshot-id", Values = batch } },
+            };
+            response = await _calls.WithRetriesAsync("DescribeSnapshots", queue.Region,
+                ct => _clientFor(queue.Region).DescribeSnapshotsAsync(request, ct), _stop).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!_stop.IsCancellationRequested)
+        {
+            if (Ec2Failure.IsTransient(ex))
+            {
+                // Never abort the job on a Describe failure: try the same ids again on the next tick.
+                _verbose($"Checking {batch.Count} source snapshot(s) in {queue.Region} failed ({Ec2Failure.Describe(ex)}); trying again.");
+                lock (_gate) foreach (var id in batch) queue.Due[id] = _time.GetUtcNow() + _pollInterval;
+                return;
+            }
+            foreach (var id in batch) Resolve(queue, id, SourceCheck.Failed(EngineErrors.DescribeFailed(id, queue.Region, ex)));
+            return;
+        }
+
+        var found = new Dictionary<string, Snapshot>(StringComparer.Ordinal);
+        foreach (var s in response.Snapshots ?? new List<Snapshot>())
+            if (s.SnapshotId is not null) found[s.SnapshotId] = s;
+        var stillPending = new List<string>();
+        foreach (var id in batch)
+        {
+            if (!found.TryGetValue(id, out var snapshot))
+            {
+                Resolve(queue, id, SourceCheck.Failed(EngineErrors.SnapshotNotFound(id, queue.Region)));
+                continue;
+            }
+            if (!string.IsNullOrEmpty(snapshot.OutpostArn))
+            {
+                Resolve(queue, id, SourceCheck.Failed(EngineErrors.SourceOnOutpost(id, snapshot.OutpostArn)));
+                continue;
+            }
+            switch (snapshot.State?.Value)
+            {
+                case "completed":
+                    Resolve(queue, id, SourceCheck.Usable(snapshot));
+                    break;
+                case "error":
+                    Resolve(queue, id, SourceCheck.Failed(EngineErrors.SourceSnapshotFailed(id, queue.Region, snapshot.StateMessage)));
+                    break;
+                default: // pending, recoverable, recovering: wait until it can be copied
+                    stillPending.Add(id);
+                    break;
+            }
+        }
+        if (stillPending.Count > 0)
+        {
+            lock (_gate)
+            {
+                foreach (var id in stillPending)
+                {
+                    if (!queue.Announced.Contains(id))
+                    {
+                        queue.Announced.Add(id);
+                        _verbose($"Source snapshot {id} in {queue.Region} is {found[id].State?.Value} ({found[id].Progress}); waiting for it to complete before copying.");
+                    }
+                    queue.Due[id] = _time.GetUtcNow() + _pollInterval;
+                }
+            }
+        }
+    }
+
+    private void Resolve(RegionQueue queue, string id, SourceCheck check)
+    {
+        TaskCompletionSource<SourceCheck> item;
+        lock (_gate)
+        {
+            queue.Due.Remove(id);
+            item = queue.Results[id];
+        }
+        item.TrySetResult(check);
+    }
+
+    private sealed class RegionQueue
+    {
+        public RegionQueue(string region) => Region = region;
+        public string Region { get; }
+        public Dictionary<string, TaskCompletionSource<SourceCheck>> Results { get; } = new(StringComparer.Ordinal);
+        /// <summary>Unresolved ids and when each should be (re)checked.</summary>
+        public Dictionary<string, DateTimeOffset> Due { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> Announced { get; } = new(StringComparer.Ordinal);
+        public TaskCompletionSource<bool> Wake { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public bool Running { get; set; }
+    }
+}

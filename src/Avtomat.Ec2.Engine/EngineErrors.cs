@@ -1,0 +1,154 @@
+using System;
+using Avtomat.Ec2.Engine.Copy;
+using Avtomat.Ec2.Engine.Internal;
+
+namespace Avtomat.Ec2.Engine;
+
+/// <summary>Factory for the engine's errors: stable ids (no data in them), a real category, the snapshot as target and
+/// a recommended action. EC2's code is kept in <see cref="EngineError.AwsErrorCode"/>.</summary>
+public static class EngineErrors
+{
+    public static EngineError SnapshotNotFound(string snapshotId, string region, string? awsCode = null) =>
+        new("SnapshotNotFound", EngineErrorCategory.ObjectNotFound,
+            $"The snapshot '{snapshotId}' does not exist in {region} or is not visible to this account.", snapshotId)
+        {
+            AwsErrorCode = awsCode,
+            RecommendedAction = "Check the snapshot id and -SourceRegion, and that the snapshot is owned by or shared with this account.",
+        };
+
+    public static EngineError SourceSnapshotFailed(string snapshotId, string region, string? statusMessage) =>
+        new("SourceSnapshotFailed", EngineErrorCategory.InvalidOperation,
+            $"The source snapshot '{snapshotId}' in {region} is in the error state" +
+            (string.IsNullOrEmpty(statusMessage) ? "." : $": {statusMessage}"), snapshotId)
+        {
+            RecommendedAction = "Create a new snapshot of the volume and copy that one.",
+        };
+
+    public static EngineError SourceOnOutpost(string snapshotId, string outpostArn) =>
+        new("SourceOnOutpost", EngineErrorCategory.InvalidOperation,
+            $"The snapshot '{snapshotId}' is stored on the Outpost {outpostArn}; snapshots on an Outpost cannot be copied.", snapshotId)
+        {
+            AwsErrorCode = null,
+            RecommendedAction = "Copy a snapshot that is stored in the region instead.",
+        };
+
+    public static EngineError SnapshotCopyFailed(string copyId, string region, string? statusMessage) =>
+        new("SnapshotCopyFailed", EngineErrorCategory.InvalidResult,
+            $"The copy '{copyId}' in {region} ended in the error state" +
+            (string.IsNullOrEmpty(statusMessage) ? "." : $": {statusMessage}"), copyId)
+        {
+            RecommendedAction = statusMessage is not null && statusMessage.IndexOf("key", StringComparison.OrdinalIgnoreCase) >= 0
+                ? "Check that the KMS keys of the source and of the copy exist and grant kms:Decrypt, kms:ReEncrypt*, kms:CreateGrant, kms:GenerateDataKey* and kms:DescribeKey."
+                : "Delete the failed copy and copy the snapshot again.",
+        };
+
+    public static EngineError CopyNotVisible(string copyId, string region, TimeSpan grace) =>
+        new("CopyNotVisible", EngineErrorCategory.InvalidResult,
+            $"EC2 accepted the copy '{copyId}' in {region} but it was not visible to DescribeSnapshots within {grace.TotalSeconds:0} s.",
+            copyId)
+        {
+            RecommendedAction = "Look the copy up later with Get-EC2Snapshot; raise the visibility grace period if this recurs.",
+        };
+
+    public static EngineError CopyTimedOut(string targetId, string? copyId, string region, TimeSpan timeout) =>
+        new("CopyTimedOut", EngineErrorCategory.OperationTimeout,
+            copyId is null
+                ? $"The copy of '{targetId}' to {region} was not started within the timeout of {timeout.TotalSeconds:0} s."
+                : $"The copy '{copyId}' in {region} did not complete within the timeout of {timeout.TotalSeconds:0} s; it keeps running in EC2.",
+            copyId ?? targetId)
+        {
+            RecommendedAction = copyId is null
+                ? "Run the copy again with a longer -Timeout."
+                : $"Wait for '{copyId}' (e.g. Wait-AvSnapshot) or raise -Timeout.",
+        };
+
+    public static EngineError CopyStopped(string targetId, string? copyId, string region) =>
+        new("CopyStopped", EngineErrorCategory.OperationStopped,
+            copyId is null
+                ? $"The copy of '{targetId}' to {region} was not started: the operation was stopped."
+                : $"Stopped waiting for the copy '{copyId}' in {region}; it keeps running in EC2.",
+            copyId ?? targetId);
+
+    public static EngineError AccessDenied(string targetId, string region, string action, bool encrypting, string? awsCode, string detail) =>
+        new("AccessDenied", EngineErrorCategory.PermissionDenied,
+            $"Not authorized to call {action} in {region} for '{targetId}': {detail}", targetId)
+        {
+            AwsErrorCode = awsCode,
+            RecommendedAction = $"Grant {action}" + (action == "ec2:CopySnapshot" ? " and ec2:CreateTags (for the tags set at creation)" : "") +
+                                (encrypting ? ", plus kms:Decrypt, kms:ReEncrypt*, kms:CreateGrant, kms:GenerateDataKey* and kms:DescribeKey on the KMS keys involved" : "") +
+                                $" in {region} to the caller.",
+        };
+
+    public static EngineError CopyRejected(string targetId, string region, Exception exception, bool encrypting)
+    {
+        var code = Ec2Failure.CodeOf(exception);
+        var detail = Ec2Failure.Describe(exception);
+        switch (code)
+        {
+            case "InvalidSnapshot.NotFound":
+                return SnapshotNotFound(targetId, region, code);
+            case "UnauthorizedOperation":
+            case "AuthFailure":
+            case "AccessDenied":
+            case "AccessDeniedException":
+            case "OptInRequired":
+            case "InvalidClientTokenId":
+            case "SignatureDoesNotMatch":
+                return AccessDenied(targetId, region, "ec2:CopySnapshot", encrypting, code, detail);
+        }
+        var category = code is not null && (code.StartsWith("InvalidParameter", StringComparison.Ordinal)
+                                            || code.StartsWith("MissingParameter", StringComparison.Ordinal)
+                                            || code.StartsWith("InvalidKms", StringComparison.OrdinalIgnoreCase)
+                                            || code == "InvalidRequest" || code == "InvalidOutpostArn")
+            ? EngineErrorCategory.InvalidArgument
+            : code is null && exception is not Amazon.Runtime.AmazonServiceException
+                ? EngineErrorCategory.ConnectionError
+                : EngineErrorCategory.InvalidOperation;
+        return new EngineError("SnapshotCopyRejected", category, $"EC2 refused to copy '{targetId}' to {region}: {detail}", targetId)
+        {
+            AwsErrorCode = code,
+            Exception = exception,
+            RecommendedAction = category == EngineErrorCategory.InvalidArgument
+                ? "Check the parameters of the copy (KMS key, Outpost ARN, Availability Zone, tags, description)."
+                : "See the EC2 error code and message.",
+        };
+    }
+
+    public static EngineError CopyOutcomeUnknown(string targetId, string region, string token, Exception exception) =>
+        new("CopyOutcomeUnknown", EngineErrorCategory.ConnectionError,
+            $"CopySnapshot of '{targetId}' to {region} kept failing without a definite answer ({Ec2Failure.Describe(exception)}), " +
+            $"and no copy tagged {CopyTagNames.RequestToken}={token} was found.", targetId)
+        {
+            Exception = exception,
+            RecommendedAction = $"Check connectivity to EC2 in {region}; look for snapshots tagged {CopyTagNames.RequestToken}={token} before copying again.",
+        };
+
+    public static EngineError Throttled(string targetId, string region, string action, Exception exception) =>
+        new("RequestLimitExceeded", EngineErrorCategory.LimitsExceeded,
+            $"{action} in {region} for '{targetId}' was throttled by EC2 on every retry.", targetId)
+        {
+            AwsErrorCode = Ec2Failure.CodeOf(exception),
+            Exception = exception,
+            RecommendedAction = "Run fewer concurrent EC2 calls in the account and region, or run again later.",
+        };
+
+    public static EngineError DescribeFailed(string targetId, string region, Exception exception)
+    {
+        var code = Ec2Failure.CodeOf(exception);
+        if (code is "UnauthorizedOperation" or "AuthFailure" or "AccessDenied")
+            return AccessDenied(targetId, region, "ec2:DescribeSnapshots", false, code, Ec2Failure.Describe(exception));
+        return new EngineError("DescribeSnapshotsFailed", EngineErrorCategory.InvalidOperation,
+            $"DescribeSnapshots in {region} failed for '{targetId}': {Ec2Failure.Describe(exception)}", targetId)
+        {
+            AwsErrorCode = code,
+            Exception = exception,
+        };
+    }
+
+    public static EngineError Unexpected(string targetId, Exception exception) =>
+        new("UnexpectedEngineError", EngineErrorCategory.InvalidOperation,
+            $"Unexpected error while copying '{targetId}': {exception.GetType().Name}: {exception.Message}", targetId)
+        {
+            Exception = exception,
+        };
+}

@@ -1,0 +1,234 @@
+using System.Net;
+using System.Reflection;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using Amazon.Runtime;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Avtomat.Ec2.Engine.Tests.Support;
+
+/// <summary>An in-memory EC2 in virtual time: snapshots, copies that finish by the clock, the 20-copy limit, and hooks
+/// to inject failures. Reached through a DispatchProxy over IAmazonEC2 (only the three calls the engine makes).</summary>
+public sealed class FakeEc2
+{
+    private readonly object _gate = new();
+    private int _nextId = 1;
+
+    public FakeEc2(FakeTimeProvider clock) => Clock = clock;
+
+    public FakeTimeProvider Clock { get; }
+    public Dictionary<string, FakeSnapshot> Snapshots { get; } = new();
+    public int CopyLimit { get; set; } = 20;
+    public TimeSpan CopyDuration { get; set; } = TimeSpan.FromSeconds(4);
+    /// <summary>Copies pending in a region started by someone else (count against the limit).</summary>
+    public Func<string, int> ExternalPending { get; set; } = _ => 0;
+    /// <summary>Runs before a CopySnapshot is performed: throw to fail it (nothing happens). Args: request, call number (1-based).</summary>
+    public Action<CopySnapshotRequest, int>? BeforeCopy { get; set; }
+    /// <summary>Runs after a copy was created: throw to lose the response. Args: request, new snapshot, call number.</summary>
+    public Action<CopySnapshotRequest, FakeSnapshot, int>? AfterCopy { get; set; }
+    /// <summary>Adjusts a new copy (final state, visibility, duration).</summary>
+    public Action<FakeSnapshot>? OnCopyCreated { get; set; }
+    /// <summary>Runs before a DescribeSnapshots: throw to fail it. Args: region, request.</summary>
+    public Action<string, DescribeSnapshotsRequest>? BeforeDescribe { get; set; }
+
+    public List<CallRecord> Calls { get; } = new();
+    public Dictionary<string, int> MaxPending { get; } = new();
+    public int CopyCalls { get { lock (_gate) return Calls.Count(c => c.Action == "CopySnapshot"); } }
+
+    public sealed class CallRecord
+    {
+        public string Action { get; set; } = "";
+        public string Region { get; set; } = "";
+        public DateTimeOffset At { get; set; }
+        public object Request { get; set; } = null!;
+    }
+
+    public List<CallRecord> CallsOf(string action, string? region = null)
+    {
+        lock (_gate) return Calls.Where(c => c.Action == action && (region is null || c.Region == region)).ToList();
+    }
+
+    public string Seed(string region, string state = "completed", string? description = null, Dictionary<string, string>? tags = null,
+        bool encrypted = false, string? outpostArn = null, TimeSpan? completesIn = null, string? statusMessage = null)
+    {
+        lock (_gate)
+        {
+            var s = new FakeSnapshot
+            {
+                Id = NewId(), Region = region, StartTime = Clock.GetUtcNow(), Description = description, Encrypted = encrypted,
+                OutpostArn = outpostArn, FinalState = state == "pending" ? "completed" : state, StatusMessage = statusMessage,
+                Duration = state == "pending" ? completesIn ?? TimeSpan.FromSeconds(5) : TimeSpan.Zero,
+                Tags = tags is null ? new() : new(tags), VisibleFrom = Clock.GetUtcNow(), VolumeSize = 8,
+            };
+            Snapshots[s.Id] = s;
+            return s.Id;
+        }
+    }
+
+    public List<string> SeedMany(string region, int count) => Enumerable.Range(0, count).Select(_ => Seed(region)).ToList();
+
+    public IAmazonEC2 ClientFor(string region)
+    {
+        var proxy = DispatchProxy.Create<IAmazonEC2, Ec2Proxy>();
+        ((Ec2Proxy)(object)proxy).Bind(this, region);
+        return proxy;
+    }
+
+    public int PendingCopies(string region)
+    {
+        lock (_gate) return Snapshots.Values.Count(s => s.Region == region && s.IsCopy && s.StateAt(Clock.GetUtcNow()) == "pending");
+    }
+
+    public List<FakeSnapshot> CopiesOf(string sourceId)
+    {
+        lock (_gate) return Snapshots.Values.Where(s => s.IsCopy && s.SourceId == sourceId).ToList();
+    }
+
+    private string NewId() => $"snap-{_nextId++:x17}";
+
+    private void Record(string action, string region, object request)
+    {
+        lock (_gate) Calls.Add(new CallRecord { Action = action, Region = region, At = Clock.GetUtcNow(), Request = request });
+    }
+
+    public static AmazonEC2Exception Error(string code, HttpStatusCode status = HttpStatusCode.BadRequest, string message = "")
+        => new(message, status >= HttpStatusCode.InternalServerError ? ErrorType.Receiver : ErrorType.Sender, code, "req-1", status);
+
+    internal CopySnapshotResponse Copy(string region, CopySnapshotRequest request)
+    {
+        int callNumber;
+        lock (_gate)
+        {
+            Record("CopySnapshot", region, request);
+            callNumber = Calls.Count(c => c.Action == "CopySnapshot");
+        }
+        BeforeCopy?.Invoke(request, callNumber);
+        FakeSnapshot copy;
+        lock (_gate)
+        {
+            if (!Snapshots.TryGetValue(request.SourceSnapshotId, out var source) || source.Region != request.SourceRegion)
+                throw Error("InvalidSnapshot.NotFound");
+            if (request.DryRun == true) throw Error("DryRunOperation", HttpStatusCode.PreconditionFailed, "Request would have succeeded, but DryRun flag is set.");
+            var now = Clock.GetUtcNow();
+            var pending = Snapshots.Values.Count(s => s.Region == region && s.IsCopy && s.StateAt(now) == "pending") + ExternalPending(region);
+            if (pending >= CopyLimit)
+                throw Error("ResourceLimitExceeded", message: $"Too many snapshot copies in progress. The limit is {CopyLimit} for this destination region.");
+            copy = new FakeSnapshot
+            {
+                Id = NewId(), Region = region, StartTime = now, Duration = CopyDuration, FinalState = "completed", IsCopy = true,
+                SourceId = source.Id, Description = request.Description, Encrypted = request.Encrypted == true || source.Encrypted,
+                KmsKeyId = request.KmsKeyId, VisibleFrom = now, VolumeSize = source.VolumeSize,
+                Tags = (request.TagSpecifications ?? []).SelectMany(t => t.Tags ?? []).ToDictionary(t => t.Key, t => t.Value ?? ""),
+            };
+            OnCopyCreated?.Invoke(copy);
+            Snapshots[copy.Id] = copy;
+            MaxPending[region] = Math.Max(MaxPending.GetValueOrDefault(region), pending + 1);
+        }
+        AfterCopy?.Invoke(request, copy, callNumber);
+        return new CopySnapshotResponse { SnapshotId = copy.Id };
+    }
+
+    internal DescribeSnapshotsResponse Describe(string region, DescribeSnapshotsRequest request)
+    {
+        Record("DescribeSnapshots", region, request);
+        BeforeDescribe?.Invoke(region, request);
+        lock (_gate)
+        {
+            var now = Clock.GetUtcNow();
+            IEnumerable<FakeSnapshot> items = Snapshots.Values.Where(s => s.Region == region && s.VisibleFrom <= now);
+            if (request.SnapshotIds is { Count: > 0 } ids)
+            {
+                foreach (var id in ids) if (!items.Any(s => s.Id == id)) throw Error("InvalidSnapshot.NotFound");
+                items = items.Where(s => ids.Contains(s.Id));
+            }
+            foreach (var f in request.Filters ?? [])
+            {
+                if (f.Name == "snapshot-id") items = items.Where(s => f.Values.Contains(s.Id));
+                else if (f.Name.StartsWith("tag:")) items = items.Where(s => s.Tags.TryGetValue(f.Name[4..], out var v) && f.Values.Contains(v));
+                else throw new NotSupportedException(f.Name);
+            }
+            return new DescribeSnapshotsResponse { Snapshots = items.OrderBy(s => s.StartTime).Select(s => s.ToSdk(now)).ToList() };
+        }
+    }
+
+    internal DeleteSnapshotResponse Delete(string region, DeleteSnapshotRequest request)
+    {
+        Record("DeleteSnapshot", region, request);
+        lock (_gate)
+        {
+            if (!Snapshots.Remove(request.SnapshotId)) throw Error("InvalidSnapshot.NotFound");
+        }
+        return new DeleteSnapshotResponse();
+    }
+}
+
+public sealed class FakeSnapshot
+{
+    public string Id { get; set; } = "";
+    public string Region { get; set; } = "";
+    public DateTimeOffset StartTime { get; set; }
+    public TimeSpan Duration { get; set; }
+    public string FinalState { get; set; } = "completed";
+    public string? StatusMessage { get; set; }
+    public bool IsCopy { get; set; }
+    public string? SourceId { get; set; }
+    public string? Description { get; set; }
+    public bool Encrypted { get; set; }
+    public string? KmsKeyId { get; set; }
+    public string? OutpostArn { get; set; }
+    public int VolumeSize { get; set; }
+    public DateTimeOffset VisibleFrom { get; set; }
+    public Dictionary<string, string> Tags { get; set; } = new();
+
+    public string StateAt(DateTimeOffset now) => now >= StartTime + Duration ? FinalState : "pending";
+
+    public Snapshot ToSdk(DateTimeOffset now)
+    {
+        var state = StateAt(now);
+        var progress = state == "completed" ? 100 : Duration <= TimeSpan.Zero ? 0 : (int)(99 * Math.Min(1, (now - StartTime) / Duration));
+        return new Snapshot
+        {
+            SnapshotId = Id, State = new SnapshotState(state), Progress = $"{progress}%", StartTime = StartTime.UtcDateTime,
+            StateMessage = state == "error" ? StatusMessage : null, Description = Description, Encrypted = Encrypted,
+            KmsKeyId = KmsKeyId, OutpostArn = OutpostArn, VolumeSize = VolumeSize,
+            Tags = Tags.Count == 0 ? null : Tags.Select(t => new Tag { Key = t.Key, Value = t.Value }).ToList(),
+        };
+    }
+}
+
+public class Ec2Proxy : DispatchProxy
+{
+    private FakeEc2 _model = null!;
+    private string _region = "";
+
+    internal void Bind(FakeEc2 model, string region)
+    {
+        _model = model;
+        _region = region;
+    }
+
+    protected override object? Invoke(MethodInfo? method, object?[]? args)
+    {
+        switch (method!.Name)
+        {
+            case "CopySnapshotAsync": return Run(() => _model.Copy(_region, (CopySnapshotRequest)args![0]!));
+            case "DescribeSnapshotsAsync": return Run(() => _model.Describe(_region, (DescribeSnapshotsRequest)args![0]!));
+            case "DeleteSnapshotAsync": return Run(() => _model.Delete(_region, (DeleteSnapshotRequest)args![0]!));
+            case "Dispose": return null;
+            default: throw new NotImplementedException(method.Name);
+        }
+    }
+
+    private static Task<T> Run<T>(Func<T> call)
+    {
+        try { return Task.FromResult(call()); }
+        catch (Exception ex) { return Task.FromException<T>(ex); }
+    }
+}
+
+public sealed class FakeClientSource(FakeEc2 ec2, string endpoint = "https://fake.ec2/") : IEc2ClientSource
+{
+    public IAmazonEC2 For(string region) => ec2.ClientFor(region);
+    public IAmazonEC2 ForCopy(string region) => ec2.ClientFor(region);
+    public string EndpointKey(string region) => endpoint;
+}
