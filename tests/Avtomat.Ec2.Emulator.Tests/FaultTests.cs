@@ -103,9 +103,10 @@ public class FaultTests
 
     /// <summary>
     /// Observed with AWSSDK.EC2 4.0.132.2 on .NET 10: even with MaxErrorRetry = 0 a connection closed before any response
-    /// byte makes SocketsHttpHandler transparently re-send the same POST on a new connection (same amz-sdk-invocation-id,
-    /// "attempt=1; max=1" every time; up to 10 re-sends). So turning SDK retries off is NOT enough to avoid duplicate
-    /// copies: the engine must tag its copies (TagSpecification) and reconcile by tag after any failure without an EC2 answer.
+    /// byte makes AWSSDK.Core re-send the same POST on a new connection (ClientConfig.MaxStaleConnectionRetries, default 10,
+    /// not counted by MaxErrorRetry: same amz-sdk-invocation-id, "attempt=1; max=1" every time). So turning SDK retries off
+    /// is NOT enough to avoid duplicate copies: the copy client turns stale-connection retries off too, and the engine tags
+    /// its copies (TagSpecification) and reconciles by tag after any failure without an EC2 answer.
     /// </summary>
     [Fact]
     public async Task DropAfterAction_WithoutSdkRetries_ClientSeesFailure_YetHttpStackMayResendAndDuplicateTheCopy()

@@ -14,9 +14,12 @@ public sealed class PowerShellHost : IDisposable
 
     private readonly Runspace runspace;
 
-    public PowerShellHost(bool importModule = true)
+    /// <param name="importModule">Import the built module folder.</param>
+    /// <param name="configure">Adjusts the session state before the runspace opens (e.g. adds test-only cmdlets or variables).</param>
+    public PowerShellHost(bool importModule = true, Action<InitialSessionState>? configure = null)
     {
         var state = InitialSessionState.CreateDefault2();
+        configure?.Invoke(state);
         runspace = RunspaceFactory.CreateRunspace(state);
         runspace.Open();
         if (importModule)

@@ -1,10 +1,9 @@
 using System;
 using System.Management.Automation;
 using Avtomat.Ec2.Engine;
+using Avtomat.Ec2.Engine.Aws;
 
 namespace Avtomat.Ec2.Context;
-
-// CONTRACT: the base of every Avtomat.Ec2 cmdlet. The implementation replaces the bodies; keep the members.
 
 /// <summary>AWS Tools' common credential parameters, with their aliases, and the context they resolve to.
 /// Each cmdlet declares its own region parameter and passes its value to <see cref="ResolveAwsContext"/>.</summary>
@@ -47,9 +46,74 @@ public abstract class AwsCmdlet : PSCmdlet
     /// $StoredAWSCredentials and $StoredAWSRegion from the caller's session state. A missing region or missing
     /// credentials is a terminating error naming the parameter, variable or cmdlet that fixes it.</summary>
     /// <param name="region">The cmdlet's own -Region (or -SourceRegion) value, or null.</param>
-    protected AwsContext ResolveAwsContext(string? region) => throw new NotImplementedException();
+    protected AwsContext ResolveAwsContext(string? region)
+    {
+        var inputs = CreateContextInputs(region);
+        AwsContext context;
+        try
+        {
+            context = new AwsContextResolver(inputs).Resolve();
+        }
+        catch (AwsContextException e)
+        {
+            ThrowTerminatingError(e.ToErrorRecord());
+            throw; // not reached: ThrowTerminatingError always throws
+        }
+
+        var endpoint = context.EndpointUrl != null ? $"; endpoint {AwsContextResolver.RedactUrl(context.EndpointUrl)}" : "";
+        WriteVerbose($"Using credentials from {context.CredentialSource}; region {context.Region} from {context.RegionSource}{endpoint}.");
+        WarnIfUnknownRegion(context.Region, context.RegionSource);
+        return context;
+    }
+
+    /// <summary>Writes a warning when <paramref name="region"/> is well-formed but not in the SDK's region list (it may be
+    /// newer than the SDK: it is used anyway). Returns true when it warned.</summary>
+    protected bool WarnIfUnknownRegion(string region, string source)
+    {
+        var warning = RegionNames.UnknownRegionWarning(region, source);
+        if (warning == null) return false;
+        WriteWarning(warning);
+        return true;
+    }
+
+    /// <summary>The resolution's inputs from this cmdlet's parameters and the caller's session state.</summary>
+    internal AwsContextInputs CreateContextInputs(string? region)
+    {
+        var state = SessionState;
+        return new AwsContextInputs
+        {
+            AccessKey = AccessKey,
+            SecretKey = SecretKey,
+            SessionToken = SessionToken,
+            ProfileName = ProfileName,
+            ProfileLocation = ProfileLocation,
+            Credential = Credential,
+            EndpointUrl = EndpointUrl,
+            Region = region,
+            RegionParameterName = RegionParameterName(),
+            GetVariable = name => state.PSVariable.GetValue(name),
+        };
+    }
+
+    private string RegionParameterName()
+    {
+        // The context's region comes from the cmdlet's own parameter: name it as the user typed it.
+        var bound = MyInvocation?.BoundParameters;
+        if (bound != null)
+        {
+            foreach (var name in new[] { "SourceRegion", "Region" })
+            {
+                if (bound.ContainsKey(name)) return name;
+            }
+        }
+        return "Region";
+    }
 
     /// <summary>EC2 clients for the resolved context, with our module name and version in each request's user agent.
     /// The caller disposes it at the end of the invocation.</summary>
-    protected IEc2ClientSourceLifetime CreateClientSource(AwsContext context) => throw new NotImplementedException();
+    protected IEc2ClientSourceLifetime CreateClientSource(AwsContext context)
+    {
+        if (context == null) throw new ArgumentNullException(nameof(context));
+        return new Ec2ClientSource(context.Credentials, context.EndpointUrl, ModuleInfo.UserAgentComponent);
+    }
 }

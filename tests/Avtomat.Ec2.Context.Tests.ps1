@@ -1,0 +1,167 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
+# Pester 5 mirror of tests/Avtomat.Ec2.PowerShell.Tests/AwsContextRunspaceTests.cs (credentials and region context),
+# for a real pwsh or Windows PowerShell, through Copy-AvSnapshot -DryRun -Verbose against a running emulator.
+# Run after `dotnet build`:  Invoke-Pester ./tests/Avtomat.Ec2.Context.Tests.ps1
+# Nothing here reads ~/.aws or instance metadata: the shared files point into $TestDrive and AWS_EC2_METADATA_DISABLED=true.
+
+BeforeAll {
+    $script:RepoRoot = Split-Path -Parent $PSScriptRoot
+    $script:ManifestPath = Join-Path $RepoRoot 'artifacts/module/Avtomat.Ec2/Avtomat.Ec2.psd1'
+    Import-Module -Name $ManifestPath -Force -ErrorAction Stop
+
+    $script:Secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYPESTERSECRET'
+    $script:Token = 'FwoGZXIvYXdzEXAMPLEPESTERSESSIONTOKEN'
+
+    # Isolate the AWS environment of this process; restored in AfterAll.
+    $script:SavedEnv = @{}
+    foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION',
+        'AWS_DEFAULT_REGION', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED') {
+        $SavedEnv[$name] = [Environment]::GetEnvironmentVariable($name)
+        [Environment]::SetEnvironmentVariable($name, $null)
+    }
+    $env:AWS_EC2_METADATA_DISABLED = 'true'
+    $script:CredentialsFile = Join-Path $TestDrive 'credentials'
+    $script:ConfigFile = Join-Path $TestDrive 'config'
+    Set-Content -Path $CredentialsFile -Value ''
+    Set-Content -Path $ConfigFile -Value ''
+    $env:AWS_SHARED_CREDENTIALS_FILE = $CredentialsFile
+    $env:AWS_CONFIG_FILE = $ConfigFile
+
+    # The emulator, on a free port; its first stdout line is the base URL.
+    $start = New-Object System.Diagnostics.ProcessStartInfo -ArgumentList 'dotnet'
+    $start.Arguments = 'run --project "{0}" -- --port 0' -f (Join-Path $RepoRoot 'tests/Avtomat.Ec2.Emulator')
+    $start.RedirectStandardOutput = $true
+    $start.UseShellExecute = $false
+    $script:Emulator = [System.Diagnostics.Process]::Start($start)
+    $script:EndpointUrl = $Emulator.StandardOutput.ReadLine()
+    $script:SnapshotId = (Invoke-RestMethod -Method Post -Uri "$($EndpointUrl)_emulator/seed" -ContentType 'application/json' `
+            -Body (@{ Region = 'us-east-1'; Snapshots = 1 } | ConvertTo-Json)).snapshotIds[0]
+
+    # The verbose line Copy-AvSnapshot writes about its context (and every stream's text, to look for secrets).
+    function script:Invoke-Context {
+        param([hashtable] $Parameters = @{}, [scriptblock] $Before = {})
+        . $Before
+        $all = Copy-AvSnapshot -SnapshotId $SnapshotId -EndpointUrl $EndpointUrl -DryRun -Verbose -ErrorAction SilentlyContinue @Parameters *>&1
+        [pscustomobject]@{
+            Context = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'Using credentials from*' })[0].Message
+            Text    = ($all | ForEach-Object { "$_" }) -join "`n"
+        }
+    }
+}
+
+AfterAll {
+    if ($Emulator -and -not $Emulator.HasExited) {
+        if ($PSVersionTable.PSEdition -eq 'Core') { $Emulator.Kill($true) } else { $Emulator.Kill() }
+    }
+    foreach ($name in $SavedEnv.Keys) { [Environment]::SetEnvironmentVariable($name, $SavedEnv[$name]) }
+    Remove-Variable -Name StoredAWSCredentials, StoredAWSRegion -Scope Global -ErrorAction SilentlyContinue
+    Remove-Module -Name Avtomat.Ec2 -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'Credentials and region, in the AWS Tools order' {
+    AfterEach {
+        Remove-Variable -Name StoredAWSCredentials, StoredAWSRegion -Scope Global -ErrorAction SilentlyContinue
+        $env:AWS_REGION = $null
+        $env:AWS_DEFAULT_REGION = $null
+    }
+
+    It 'honours $StoredAWSCredentials and $StoredAWSRegion set in the session' {
+        $global:StoredAWSCredentials = [Amazon.Runtime.BasicAWSCredentials]::new('AKIDSTORED', $Secret)
+        $global:StoredAWSRegion = 'us-east-1'
+        (Invoke-Context).Context | Should -Be ('Using credentials from $StoredAWSCredentials; region us-east-1 from $StoredAWSRegion; endpoint ' + $EndpointUrl + '.')
+    }
+
+    It 'unwraps an AWSPSCredentials-shaped object (non-public Credentials)' {
+        Add-Type -ReferencedAssemblies ([Amazon.Runtime.AWSCredentials].Assembly.Location) -TypeDefinition @'
+public sealed class PesterAwsPsCredentials {
+    public PesterAwsPsCredentials(Amazon.Runtime.AWSCredentials c) { Credentials = c; }
+    internal Amazon.Runtime.AWSCredentials Credentials { get; private set; }
+}
+'@
+        $global:StoredAWSCredentials = [PesterAwsPsCredentials]::new([Amazon.Runtime.BasicAWSCredentials]::new('AKIDWRAPPED', $Secret))
+        (Invoke-Context -Parameters @{ SourceRegion = 'us-east-1' }).Context | Should -BeLike 'Using credentials from $StoredAWSCredentials; region us-east-1 from -SourceRegion*'
+    }
+
+    It 'lets parameters override the stored variables' {
+        $global:StoredAWSCredentials = [Amazon.Runtime.BasicAWSCredentials]::new('AKIDSTORED', $Secret)
+        $global:StoredAWSRegion = 'eu-west-1'
+        $result = Invoke-Context -Parameters @{ AccessKey = 'AKIDPARAM'; SecretKey = $Secret; SessionToken = $Token; Region = 'us-east-1' }
+        $result.Context | Should -BeLike 'Using credentials from parameters -AccessKey/-SecretKey/-SessionToken; region us-east-1 from -*Region*'
+    }
+
+    It 'reads -ProfileName from -ProfileLocation, with the profile region' {
+        $file = Join-Path $TestDrive 'other-credentials'
+        Set-Content -Path $file -Value "[prod]`naws_access_key_id = AKIDPROFILE`naws_secret_access_key = x`nregion = us-east-1"
+        (Invoke-Context -Parameters @{ ProfileName = 'prod'; ProfileLocation = $file }).Context |
+            Should -BeLike "Using credentials from profile 'prod' (-ProfileName, -ProfileLocation*); region us-east-1 from profile 'prod'*"
+    }
+
+    It 'takes the region from AWS_REGION, then AWS_DEFAULT_REGION' {
+        $keys = @{ AccessKey = 'AKIDENV'; SecretKey = $Secret }
+        $env:AWS_DEFAULT_REGION = 'us-east-1'
+        (Invoke-Context -Parameters $keys).Context | Should -BeLike '*region us-east-1 from environment variable AWS_DEFAULT_REGION*'
+        $env:AWS_REGION = 'us-east-1'
+        (Invoke-Context -Parameters $keys).Context | Should -BeLike '*region us-east-1 from environment variable AWS_REGION*'
+    }
+
+    It 'never writes the secret key or session token, not even in debug output' {
+        $DebugPreference = 'Continue'
+        $result = Invoke-Context -Parameters @{ AccessKey = 'AKIDSECRETCHECK'; SecretKey = $Secret; SessionToken = $Token; Region = 'us-east-1' }
+        $result.Text | Should -Not -BeNullOrEmpty
+        $result.Text | Should -Not -Match ([regex]::Escape($Secret))
+        $result.Text | Should -Not -Match ([regex]::Escape($Token))
+    }
+}
+
+Describe 'Context errors' {
+    It 'stops with AwsRegionNotFound and says how to fix it' {
+        $err = { Copy-AvSnapshot -SnapshotId $SnapshotId -AccessKey A -SecretKey $Secret -EndpointUrl $EndpointUrl -DryRun -ErrorAction Stop } |
+            Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'AwsRegionNotFound,*'
+        $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err.Exception.Message | Should -BeLike 'No region specified or obtained from persisted/shell defaults.*'
+        $err.ErrorDetails.RecommendedAction | Should -BeLike '*Set-DefaultAWSRegion*'
+    }
+
+    It 'stops with AwsCredentialsNotFound when nothing provides credentials' {
+        $err = { Copy-AvSnapshot -SnapshotId $SnapshotId -SourceRegion us-east-1 -EndpointUrl $EndpointUrl -DryRun -ErrorAction Stop } |
+            Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'AwsCredentialsNotFound,*'
+        $err.CategoryInfo.Category | Should -Be 'AuthenticationError'
+        $err.ErrorDetails.RecommendedAction | Should -BeLike '*Set-AWSCredential*'
+    }
+
+    It 'stops with AwsProfileNotFound for a missing named profile, never falling through' {
+        $global:StoredAWSCredentials = [Amazon.Runtime.BasicAWSCredentials]::new('AKIDSTORED', $Secret)
+        try {
+            $err = { Copy-AvSnapshot -SnapshotId $SnapshotId -SourceRegion us-east-1 -ProfileName nope -ProfileLocation $CredentialsFile -EndpointUrl $EndpointUrl -DryRun -ErrorAction Stop } |
+                Should -Throw -PassThru
+            $err.FullyQualifiedErrorId | Should -BeLike 'AwsProfileNotFound,*'
+            $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        }
+        finally {
+            Remove-Variable -Name StoredAWSCredentials -Scope Global -ErrorAction SilentlyContinue
+        }
+    }
+
+    It 'rejects -Credential of the wrong shape with InvalidAwsCredentialObject' {
+        $err = { Copy-AvSnapshot -SnapshotId $SnapshotId -SourceRegion us-east-1 -Credential @{ AccessKey = 'x' } -EndpointUrl $EndpointUrl -DryRun -ErrorAction Stop } |
+            Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'InvalidAwsCredentialObject,*'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+}
+
+Describe 'Region names' {
+    It 'completes region names with the display name as tooltip' {
+        $line = 'Copy-AvSnapshot -DestinationRegion us-we'
+        $found = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
+        $found.CompletionText | Should -Contain 'us-west-2'
+        ($found | Where-Object CompletionText -EQ 'us-west-2').ToolTip | Should -Be 'us-west-2 (US West (Oregon))'
+    }
+
+    It 'rejects a malformed region at binding' {
+        { Copy-AvSnapshot -SnapshotId $SnapshotId -DestinationRegion 'US West' -WhatIf -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+    }
+}
