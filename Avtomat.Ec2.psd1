@@ -8,11 +8,11 @@
     Description          = 'Copy and create EBS snapshots at scale: concurrency-limited, progress-reporting, duplicate-free snapshot copies across regions, on top of the AWS Tools credential and region context.'
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
-    CmdletsToExport      = @()
+    CmdletsToExport      = @('Copy-AvSnapshot')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()
-    FormatsToProcess     = @()
+    FormatsToProcess     = @('Avtomat.Ec2.Format.ps1xml')
     PrivateData          = @{
         PSData = @{
             Tags         = @('AWS', 'EC2', 'EBS', 'Snapshot', 'Backup', 'DisasterRecovery', 'PSEdition_Desktop', 'PSEdition_Core')

@@ -1,0 +1,69 @@
+using System;
+using System.Management.Automation;
+using Avtomat.Ec2.Engine;
+
+namespace Avtomat.Ec2.Errors;
+
+/// <summary>Turns engine errors and parameter problems into <see cref="ErrorRecord"/>s: a stable id without data in it
+/// (PowerShell appends the command, giving e.g. "SnapshotNotFound,Avtomat.Ec2.Commands.CopyAvSnapshotCommand"), a real
+/// category (never NotSpecified), the snapshot id as target and a recommended action.</summary>
+internal static class ErrorRecordFactory
+{
+    /// <summary>A non-terminating error for one copy that failed, timed out or was refused.</summary>
+    public static ErrorRecord FromEngineError(EngineError error, SnapshotCopyResult? result)
+    {
+        if (error is null) throw new ArgumentNullException(nameof(error));
+        var target = !string.IsNullOrEmpty(error.TargetId) ? error.TargetId : result?.SnapshotId ?? result?.SourceSnapshotId ?? "";
+        var message = string.IsNullOrWhiteSpace(error.Message) ? $"{error.ErrorId}: {target}" : error.Message;
+        var exception = new SnapshotCopyException(message, error.Exception)
+        {
+            ErrorId = error.ErrorId,
+            AwsErrorCode = error.AwsErrorCode,
+            SourceSnapshotId = result?.SourceSnapshotId,
+            SnapshotId = result?.SnapshotId,
+            Region = result?.Region,
+        };
+        var record = new ErrorRecord(exception, StableId(error.ErrorId, "SnapshotCopyFailed"), MapCategory(error.Category), target)
+        {
+            ErrorDetails = new ErrorDetails(message),
+        };
+        if (!string.IsNullOrWhiteSpace(error.RecommendedAction))
+        {
+            record.ErrorDetails.RecommendedAction = error.RecommendedAction;
+        }
+        return record;
+    }
+
+    /// <summary>The engine's categories carry PowerShell's names; anything unknown becomes InvalidOperation (never NotSpecified).</summary>
+    public static ErrorCategory MapCategory(EngineErrorCategory category) =>
+        Enum.TryParse<ErrorCategory>(category.ToString(), ignoreCase: false, out var mapped) && mapped != ErrorCategory.NotSpecified
+            ? mapped
+            : ErrorCategory.InvalidOperation;
+
+    /// <summary>A terminating error for a parameter value or combination that can never work (raised before any call).</summary>
+    public static ErrorRecord InvalidParameter(string errorId, string parameterName, object? value, string message, string? recommendedAction = null)
+    {
+        var record = new ErrorRecord(new PSArgumentException(message, parameterName), errorId, ErrorCategory.InvalidArgument, value)
+        {
+            ErrorDetails = new ErrorDetails(message),
+        };
+        if (recommendedAction is not null)
+        {
+            record.ErrorDetails.RecommendedAction = recommendedAction;
+        }
+        return record;
+    }
+
+    /// <summary>The engine failed in a way that is not about one snapshot (a bug): terminating, with the exception kept.</summary>
+    public static ErrorRecord EngineFailure(Exception exception) =>
+        new(exception, "CopyEngineFailure", ErrorCategory.InvalidOperation, null)
+        {
+            ErrorDetails = new ErrorDetails($"The copy engine failed: {exception.Message}")
+            {
+                RecommendedAction = "Copies EC2 already accepted keep running; their ids are in the verbose output. Run the command again to copy the rest (it skips nothing on its own, so filter out snapshots already copied).",
+            },
+        };
+
+    private static string StableId(string? id, string fallback) =>
+        string.IsNullOrWhiteSpace(id) || id!.IndexOfAny(new[] { ',', ' ' }) >= 0 ? fallback : id;
+}
