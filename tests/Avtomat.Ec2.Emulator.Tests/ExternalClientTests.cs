@@ -65,6 +65,40 @@ public sealed class ExternalClientTests : IDisposable
     }
 
     [AwsCliFact]
+    public async Task AwsCli_DescribeInstancesAndCreateSnapshots_ParseWithBotocoreShapes()
+    {
+        await using var ec2 = await StartRealTimeAsync();
+        var seeded = ec2.Seed(new SeedRequest { Region = "us-east-1", Instances = 1, DataVolumesPerInstance = 1, NamePrefix = "web" });
+        var instanceId = seeded.InstanceIds.Single();
+
+        var described = Aws(ec2, "describe-instances", "--region", "us-east-1", "--filters", "Name=tag:Name,Values=web-1");
+        Assert.True(described.ExitCode == 0, $"aws describe-instances failed ({described.ExitCode}): {described.StdErr}");
+        var instance = JsonDocument.Parse(described.StdOut).RootElement.GetProperty("Reservations").EnumerateArray().Single()
+            .GetProperty("Instances").EnumerateArray().Single();
+        Assert.Equal(instanceId, instance.GetProperty("InstanceId").GetString());
+        Assert.Equal("running", instance.GetProperty("State").GetProperty("Name").GetString());
+        Assert.Equal(16, instance.GetProperty("State").GetProperty("Code").GetInt32());
+        Assert.Equal("us-east-1a", instance.GetProperty("Placement").GetProperty("AvailabilityZone").GetString());
+        Assert.Equal(seeded.InstanceVolumeIds[instanceId], instance.GetProperty("BlockDeviceMappings").EnumerateArray()
+            .Select(m => m.GetProperty("Ebs").GetProperty("VolumeId").GetString()));
+
+        var created = Aws(ec2, "create-snapshots", "--region", "us-east-1", "--instance-specification",
+            $"InstanceId={instanceId},ExcludeBootVolume=true", "--copy-tags-from-source", "volume");
+        Assert.True(created.ExitCode == 0, $"aws create-snapshots failed ({created.ExitCode}): {created.StdErr}");
+        var snapshot = JsonDocument.Parse(created.StdOut).RootElement.GetProperty("Snapshots").EnumerateArray().Single();
+        Assert.Equal(seeded.InstanceVolumeIds[instanceId][1], snapshot.GetProperty("VolumeId").GetString());
+        Assert.Equal("pending", snapshot.GetProperty("State").GetString());
+        Assert.Equal("web-1-data1", snapshot.GetProperty("Tags").EnumerateArray().Single().GetProperty("Value").GetString());
+
+        var volumes = Aws(ec2, "describe-volumes", "--region", "us-east-1", "--filters", $"Name=attachment.instance-id,Values={instanceId}");
+        Assert.True(volumes.ExitCode == 0, volumes.StdErr);
+        var attachments = JsonDocument.Parse(volumes.StdOut).RootElement.GetProperty("Volumes").EnumerateArray()
+            .Select(v => v.GetProperty("Attachments").EnumerateArray().Single()).ToList();
+        Assert.Equal(new[] { "/dev/xvda", "/dev/sdf" }, attachments.Select(a => a.GetProperty("Device").GetString()));
+        Assert.All(attachments, a => Assert.Equal("attached", a.GetProperty("State").GetString()));
+    }
+
+    [AwsCliFact]
     public async Task AwsCli_CopyOfMissingSnapshot_ReportsInvalidSnapshotNotFound()
     {
         await using var ec2 = await StartRealTimeAsync();

@@ -68,7 +68,7 @@ public sealed partial class Ec2Emulator : IAsyncDisposable
         lock (_state.Gate) _state.Options.Config = config;
     }
 
-    /// <summary>Creates snapshots and volumes directly (POST <c>/_emulator/seed</c>). Seeded snapshots are completed unless asked otherwise, and visible at once.</summary>
+    /// <summary>Creates snapshots, volumes and instances directly (POST <c>/_emulator/seed</c>). Seeded snapshots are completed unless asked otherwise, and visible at once.</summary>
     public SeedResult Seed(SeedRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -105,8 +105,23 @@ public sealed class SeedRequest
     public string Region { get; set; } = "us-east-1";
     /// <summary>Number of snapshots to create (each with its own new volume id unless <see cref="VolumeId"/> is set).</summary>
     public int Snapshots { get; set; }
-    /// <summary>Number of volumes to create (available, in <see cref="AvailabilityZone"/>).</summary>
+    /// <summary>Number of unattached volumes to create (available, in <see cref="AvailabilityZone"/>).</summary>
     public int Volumes { get; set; }
+    /// <summary>Number of instances to create (one reservation), each with an attached gp3 root volume of
+    /// <see cref="RootSizeGiB"/> at <c>/dev/xvda</c> and <see cref="DataVolumesPerInstance"/> data volumes
+    /// (<see cref="VolumeType"/>, sizes as for <see cref="Volumes"/>) at <c>/dev/sdf</c>, <c>/dev/sdg</c>, ….</summary>
+    public int Instances { get; set; }
+    /// <summary>Data volumes per instance, 0..20.</summary>
+    public int DataVolumesPerInstance { get; set; } = 1;
+    public int RootSizeGiB { get; set; } = 8;
+    /// <summary>running (default) or stopped.</summary>
+    public string InstanceState { get; set; } = "running";
+    public string InstanceType { get; set; } = "t3.micro";
+    /// <summary>Tags of the instances (Tags go to volumes and snapshots).</summary>
+    public Dictionary<string, string>? InstanceTags { get; set; }
+    /// <summary>When set, Name tags: "P-1", "P-2" … for volumes and for instances, and "P-1-root", "P-1-data1" … for
+    /// the volumes of instance "P-1".</summary>
+    public string? NamePrefix { get; set; }
     /// <summary>Size of every snapshot/volume in GiB, or cycle through <see cref="SizesGiB"/> when given.</summary>
     public int SizeGiB { get; set; } = 8;
     public List<int>? SizesGiB { get; set; }
@@ -127,7 +142,11 @@ public sealed class SeedRequest
 public sealed class SeedResult
 {
     public List<string> SnapshotIds { get; set; } = new();
+    /// <summary>Every volume created: the unattached ones, then each instance's root and data volumes.</summary>
     public List<string> VolumeIds { get; set; } = new();
+    public List<string> InstanceIds { get; set; } = new();
+    /// <summary>Volumes per instance id, root first.</summary>
+    public Dictionary<string, List<string>> InstanceVolumeIds { get; set; } = new();
 }
 
 /// <summary>Counters. Keys: "ACCOUNT/REGION" for regions, action names for actions, "REGION/snap-…" for sources.</summary>
@@ -151,5 +170,14 @@ public sealed class EmulatorStats
     public Dictionary<string, int> MaxPendingSnapshotsPerVolume { get; set; } = new();
     /// <summary>Per-volume rule violations answered with an error (ConcurrentSnapshotLimitExceeded, SnapshotCreationPerVolumeRateExceeded).</summary>
     public long VolumeRuleRejections { get; set; }
+    /// <summary>Smallest gap in seconds between two accepted snapshots of one volume (null until a volume has two):
+    /// never below <see cref="LimitConfig.MinSecondsBetweenVolumeSnapshots"/>, since closer ones are rejected.</summary>
+    public double? MinSecondsBetweenVolumeSnapshots { get; set; }
+    /// <summary>Start of the first accepted CopySnapshot (emulator clock).</summary>
+    public DateTimeOffset? FirstCopyStartTime { get; set; }
+    /// <summary>Start of the last snapshot accepted by CreateSnapshot/CreateSnapshots (emulator clock).</summary>
+    public DateTimeOffset? LastSnapshotStartTime { get; set; }
+    /// <summary>Latest time a snapshot from CreateSnapshot/CreateSnapshots leaves <c>pending</c> (fixed when it is created).</summary>
+    public DateTimeOffset? LastSnapshotEndTime { get; set; }
     public long TotalCalls { get; set; }
 }

@@ -100,6 +100,7 @@ public sealed class LimitConfig
         ["DeleteSnapshot"] = new(100, 5),
         ["CreateTags"] = new(100, 10),
         ["CreateVolume"] = new(100, 5),
+        ["DescribeInstances"] = new(100, 20),
     };
     public BucketConfig DefaultBucket { get; set; } = new(100, 20);
 }

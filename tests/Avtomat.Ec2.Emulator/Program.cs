@@ -8,7 +8,7 @@ namespace Avtomat.Ec2.Emulator;
 internal static class Program
 {
     private const string Usage = """
-        Avtomat.Ec2.Emulator - an EC2 Query-protocol emulator on 127.0.0.1 (snapshots, copies, volumes, regions).
+        Avtomat.Ec2.Emulator - an EC2 Query-protocol emulator on 127.0.0.1 (snapshots, copies, volumes, instances, regions).
 
         Usage: dotnet run --project tests/Avtomat.Ec2.Emulator -- [options]
 

@@ -36,11 +36,13 @@ internal static class ActionRegistry
     {
         new ActionDefinition("CopySnapshot", SnapshotActions.CopySnapshot),
         new ActionDefinition("CreateSnapshot", SnapshotActions.CreateSnapshot),
+        new ActionDefinition("CreateSnapshots", SnapshotActions.CreateSnapshots),
         new ActionDefinition("DescribeSnapshots", SnapshotActions.DescribeSnapshots, SnapshotActions.DescribeSnapshotsBucket),
         new ActionDefinition("DeleteSnapshot", SnapshotActions.DeleteSnapshot),
         new ActionDefinition("CreateTags", TagActions.CreateTags),
         new ActionDefinition("CreateVolume", VolumeActions.CreateVolume),
         new ActionDefinition("DescribeVolumes", VolumeActions.DescribeVolumes),
+        new ActionDefinition("DescribeInstances", InstanceActions.DescribeInstances),
         new ActionDefinition("DescribeRegions", RegionActions.DescribeRegions),
     }.ToDictionary(a => a.Name, StringComparer.Ordinal);
 }

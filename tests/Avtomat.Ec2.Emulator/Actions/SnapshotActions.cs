@@ -4,7 +4,7 @@ using Avtomat.Ec2.Emulator.Model;
 
 namespace Avtomat.Ec2.Emulator.Actions;
 
-/// <summary>CopySnapshot, CreateSnapshot, DescribeSnapshots, DeleteSnapshot.</summary>
+/// <summary>CopySnapshot, CreateSnapshot, CreateSnapshots, DescribeSnapshots, DeleteSnapshot.</summary>
 internal static partial class SnapshotActions
 {
     /// <summary>The arbitrary volume id EC2 gives every copy.</summary>
@@ -138,7 +138,7 @@ internal static partial class SnapshotActions
         };
         Query.ApplyTags(copy.Tags, tags);
         c.Region.Snapshots.Add(copy.Id, copy);
-        c.State.Stats.Copy($"{sourceRegion}/{sourceId}", destination, c.Region.Key, c.Region.PendingCopies(c.Now));
+        c.State.Stats.Copy($"{sourceRegion}/{sourceId}", destination, c.Region.Key, c.Region.PendingCopies(c.Now), c.Now);
 
         x.Element("snapshotId", copy.Id).TagSet(copy.Tags);
     }
@@ -159,37 +159,134 @@ internal static partial class SnapshotActions
         VolumeActions.ValidateVolumeId(volumeId);
         var description = r.Get("Description");
         Query.ValidateDescription(description);
-        var outpostArn = r.GetNonEmpty("OutpostArn");
-        if (outpostArn is not null) ValidateOutpostArn(outpostArn, c.Region.Name, "OutpostArn");
-        var location = r.GetNonEmpty("Location");
-        if (location is not null && location is not ("regional" or "local"))
-            throw Ec2Error.InvalidValue("Location", location, "Expecting 'regional' or 'local'.");
+        var outpostArn = ReadSnapshotPlacement(c);
         var tags = r.GetTagSpecifications("snapshot");
         Query.ValidateTags(tags);
         if (!c.Region.Volumes.TryGetValue(volumeId, out var volume)) throw Ec2Error.VolumeNotFound(volumeId);
-        if (volume.StateAt(c.Now) != "available") // plausible (unverified)
-            throw Ec2Error.BadRequest("IncorrectState", $"The volume '{volumeId}' is not in the 'available' or 'in-use' state.");
+        RequireSnapshottable(c, volume);
 
         c.StopIfDryRun();
 
-        // Per-volume rules: pending snapshots (and those in error) count against the concurrency limit.
+        CheckVolumeRules(c, volume);
+        var snapshot = NewVolumeSnapshot(c, volume, description, outpostArn, tags);
+        WriteSnapshot(x, snapshot, c.Now);
+    }
+
+    // ---------------------------------------------------------------- CreateSnapshots
+
+    /// <summary>CreateSnapshots: one crash-consistent set (same start time) of the volumes attached to an instance.
+    /// All or nothing: a per-volume rule broken by any volume fails the whole call.</summary>
+    public static void CreateSnapshots(ActionContext c, XmlOut x)
+    {
+        var r = c.Request;
+        var instanceId = r.Require("InstanceSpecification.InstanceId");
+        InstanceActions.ValidateInstanceId(instanceId);
+        var excludeBoot = r.GetBool("InstanceSpecification.ExcludeBootVolume");
+        var excluded = r.GetList("InstanceSpecification.ExcludeDataVolumeId");
+        if (excluded.Count > 40) // wording plausible (unverified)
+            throw Ec2Error.InvalidParameterValue("You can specify up to 40 volume IDs in ExcludeDataVolumeIds.");
+        foreach (var id in excluded) VolumeActions.ValidateVolumeId(id);
+        var description = r.Get("Description");
+        Query.ValidateDescription(description);
+        var outpostArn = ReadSnapshotPlacement(c);
+        var copyTags = r.GetNonEmpty("CopyTagsFromSource");
+        if (copyTags is not null && copyTags != "volume")
+            throw Ec2Error.InvalidValue("CopyTagsFromSource", copyTags, "Expecting 'volume'.");
+        var tags = r.GetTagSpecifications("snapshot");
+        Query.ValidateTags(tags);
+
+        if (!c.Region.Instances.TryGetValue(instanceId, out var instance)) throw Ec2Error.InstanceNotFound([instanceId]);
+        var attached = instance.VolumeIds.Select(id => c.Region.Volumes[id]).ToList();
+        var root = attached.FirstOrDefault(v => v.Attachment?.Device == instance.RootDeviceName);
+        foreach (var id in excluded)
+        {
+            // Both codes and wordings plausible (unverified): EC2 documents only that naming the root volume fails.
+            if (root is not null && id == root.Id)
+                throw Ec2Error.InvalidParameterValue(
+                    $"The volume '{id}' is the root volume of instance '{instanceId}'. Use ExcludeBootVolume to exclude it.");
+            if (!attached.Any(v => v.Id == id))
+                throw Ec2Error.InvalidParameterValue($"The volume '{id}' is not attached to instance '{instanceId}'.");
+        }
+        var included = attached.Where(v => !(excludeBoot && v == root) && !excluded.Contains(v.Id)).ToList();
+        foreach (var volume in included) RequireSnapshottable(c, volume);
+
+        c.StopIfDryRun();
+
+        foreach (var volume in included) CheckVolumeRules(c, volume); // before creating any: all or nothing
+        var snapshots = included.Select(volume =>
+        {
+            List<KeyValuePair<string, string>> volumeTags = copyTags is null ? [] : volume.Tags.ToList();
+            // Tags from TagSpecification win over copied volume tags with the same key (plausible, unverified).
+            var merged = volumeTags.Where(t => !tags.Any(s => s.Key == t.Key)).Concat(tags).ToList();
+            return NewVolumeSnapshot(c, volume, description, outpostArn, merged);
+        }).ToList();
+
+        if (snapshots.Count == 0) { x.Empty("snapshotSet"); return; }
+        x.Open("snapshotSet");
+        foreach (var s in snapshots)
+        {
+            var (state, percent, _) = s.StateAt(c.Now);
+            // The SnapshotInfo shape: "state", not DescribeSnapshots' "status"; no kmsKeyId or statusMessage.
+            x.Open("item")
+                .Element("description", s.Description ?? "")
+                .TagSet(s.Tags)
+                .Element("encrypted", s.Encrypted)
+                .Element("volumeId", s.VolumeId)
+                .Element("state", state)
+                .Element("volumeSize", s.VolumeSize)
+                .Element("startTime", s.StartTime)
+                .Element("progress", $"{percent}%")
+                .Element("ownerId", s.OwnerId)
+                .Element("snapshotId", s.Id)
+                .Element("outpostArn", s.OutpostArn)
+                .Close("item");
+        }
+        x.Close("snapshotSet");
+    }
+
+    /// <summary>OutpostArn and Location of CreateSnapshot(s); returns the validated Outpost ARN.</summary>
+    private static string? ReadSnapshotPlacement(ActionContext c)
+    {
+        var outpostArn = c.Request.GetNonEmpty("OutpostArn");
+        if (outpostArn is not null) ValidateOutpostArn(outpostArn, c.Region.Name, "OutpostArn");
+        var location = c.Request.GetNonEmpty("Location");
+        if (location is not null && location is not ("regional" or "local"))
+            throw Ec2Error.InvalidValue("Location", location, "Expecting 'regional' or 'local'.");
+        return outpostArn;
+    }
+
+    private static void RequireSnapshottable(ActionContext c, VolumeRecord volume)
+    {
+        if (volume.StateAt(c.Now) == "creating") // plausible (unverified)
+            throw Ec2Error.BadRequest("IncorrectState", $"The volume '{volume.Id}' is not in the 'available' or 'in-use' state.");
+    }
+
+    /// <summary>EC2's per-volume rules: pending snapshots (and those in error) count against the concurrency limit
+    /// (5, or 1 for st1/sc1), and two snapshots of one volume must start at least 15 s apart.</summary>
+    private static void CheckVolumeRules(ActionContext c, VolumeRecord volume)
+    {
         var limits = c.Config.Limits;
-        var active = c.Region.Snapshots.Values.Count(s => s.VolumeId == volumeId && !s.IsCopy && s.StateAt(c.Now).State != "completed");
+        var active = c.Region.Snapshots.Values.Count(s => s.VolumeId == volume.Id && !s.IsCopy && s.StateAt(c.Now).State != "completed");
         var limit = volume.IsThroughputOptimized ? limits.MaxPendingSnapshotsPerThroughputVolume : limits.MaxPendingSnapshotsPerVolume;
         if (limit > 0 && active >= limit)
         {
             c.State.Stats.VolumeRuleRejection();
             throw Ec2Error.BadRequest("ConcurrentSnapshotLimitExceeded",
-                $"Maximum number of in-progress snapshots ({limit}) reached for volume '{volumeId}'.");
+                $"Maximum number of in-progress snapshots ({limit}) reached for volume '{volume.Id}'.");
         }
-        if (limits.MinSecondsBetweenVolumeSnapshots > 0 && c.Region.LastSnapshotPerVolume.TryGetValue(volumeId, out var last)
+        if (limits.MinSecondsBetweenVolumeSnapshots > 0 && c.Region.LastSnapshotPerVolume.TryGetValue(volume.Id, out var last)
             && (c.Now - last).TotalSeconds < limits.MinSecondsBetweenVolumeSnapshots)
         {
             c.State.Stats.VolumeRuleRejection();
             throw Ec2Error.BadRequest("SnapshotCreationPerVolumeRateExceeded",
                 "The maximum per volume CreateSnapshot request rate has been exceeded. Use an increasing or variable sleep interval between requests.");
         }
+    }
 
+    /// <summary>Creates a pending snapshot of <paramref name="volume"/> now (rules already checked) and counts it.</summary>
+    private static SnapshotRecord NewVolumeSnapshot(ActionContext c, VolumeRecord volume, string? description, string? outpostArn,
+        IEnumerable<KeyValuePair<string, string>> tags)
+    {
         var random = c.State.Random;
         var seconds = Durations.Sample(c.Config.Durations.Snapshot, random, volume.Size);
         var (finalState, finalMessage) = ("completed", (string?)null);
@@ -205,7 +302,7 @@ internal static partial class SnapshotActions
             Id = id,
             OwnerId = c.Account,
             Region = c.Region.Name,
-            VolumeId = volumeId,
+            VolumeId = volume.Id,
             VolumeSize = volume.Size,
             Description = description,
             Encrypted = volume.Encrypted,
@@ -219,11 +316,12 @@ internal static partial class SnapshotActions
         };
         Query.ApplyTags(snapshot.Tags, tags);
         c.Region.Snapshots.Add(id, snapshot);
-        c.Region.LastSnapshotPerVolume[volumeId] = c.Now;
-        c.State.Stats.VolumeSnapshot(volumeId,
-            c.Region.Snapshots.Values.Count(s => s.VolumeId == volumeId && !s.IsCopy && s.IsPending(c.Now)));
-
-        WriteSnapshot(x, snapshot, c.Now);
+        double? gap = c.Region.LastSnapshotPerVolume.TryGetValue(volume.Id, out var previous) ? (c.Now - previous).TotalSeconds : null;
+        c.Region.LastSnapshotPerVolume[volume.Id] = c.Now;
+        c.State.Stats.VolumeSnapshot(volume.Id,
+            c.Region.Snapshots.Values.Count(s => s.VolumeId == volume.Id && !s.IsCopy && s.IsPending(c.Now)),
+            gap, c.Now, snapshot.Lifecycle.End);
+        return snapshot;
     }
 
     // ---------------------------------------------------------------- DescribeSnapshots

@@ -88,7 +88,8 @@ internal static class VolumeActions
     private static readonly HashSet<string> VolumeFilters = new(StringComparer.Ordinal)
     {
         "volume-id", "status", "size", "availability-zone", "volume-type", "encrypted", "snapshot-id", "tag-key",
-        "tag-value", "create-time", "kms-key-id",
+        "tag-value", "create-time", "kms-key-id", "attachment.instance-id", "attachment.device", "attachment.status",
+        "attachment.attach-time", "attachment.delete-on-termination", "multi-attach-enabled",
     };
 
     public static void DescribeVolumes(ActionContext c, XmlOut x)
@@ -138,6 +139,12 @@ internal static class VolumeActions
             "snapshot-id" => [v.SnapshotId ?? ""],
             "create-time" => [XmlOut.FormatTime(v.CreateTime)],
             "kms-key-id" => [v.KmsKeyId],
+            "attachment.instance-id" => [v.Attachment?.InstanceId],
+            "attachment.device" => [v.Attachment?.Device],
+            "attachment.status" => [v.Attachment?.State],
+            "attachment.attach-time" => [v.Attachment is { } a ? XmlOut.FormatTime(a.AttachTime) : null],
+            "attachment.delete-on-termination" => [v.Attachment is { } d ? Query.Bool(d.DeleteOnTermination) : null],
+            "multi-attach-enabled" => ["false"],
             _ => [],
         };
 
@@ -149,8 +156,18 @@ internal static class VolumeActions
             .Element("snapshotId", v.SnapshotId ?? "")
             .Element("availabilityZone", v.AvailabilityZone)
             .Element("status", v.StateAt(now))
-            .Element("createTime", v.CreateTime)
-            .Empty("attachmentSet")
+            .Element("createTime", v.CreateTime);
+        if (v.Attachment is not { } a) x.Empty("attachmentSet");
+        else
+            x.Open("attachmentSet").Open("item")
+                .Element("volumeId", v.Id)
+                .Element("instanceId", a.InstanceId)
+                .Element("device", a.Device)
+                .Element("status", a.State)
+                .Element("attachTime", a.AttachTime)
+                .Element("deleteOnTermination", a.DeleteOnTermination)
+                .Close("item").Close("attachmentSet");
+        x
             .TagSet(v.Tags)
             .Element("volumeType", v.VolumeType)
             .Element("iops", v.Iops)

@@ -21,6 +21,9 @@ internal sealed class Ec2Error : Exception
     public static Ec2Error InvalidFilter(string name) => new(400, "InvalidParameterValue", $"The filter '{name}' is invalid");
     public static Ec2Error SnapshotNotFound(string id) => new(400, "InvalidSnapshot.NotFound", $"The snapshot '{id}' does not exist.");
     public static Ec2Error VolumeNotFound(string id) => new(400, "InvalidVolume.NotFound", $"The volume '{id}' does not exist.");
+    public static Ec2Error InstanceNotFound(IReadOnlyList<string> ids) => ids.Count == 1
+        ? new(400, "InvalidInstanceID.NotFound", $"The instance ID '{ids[0]}' does not exist")
+        : new(400, "InvalidInstanceID.NotFound", $"The instance IDs '{string.Join(", ", ids)}' do not exist");
     public static Ec2Error DryRun() => new(412, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.");
     public static Ec2Error RequestLimitExceeded() => new(503, "RequestLimitExceeded", "Request limit exceeded.");
     public static Ec2Error InternalError() => new(500, "InternalError", "An internal error has occurred");

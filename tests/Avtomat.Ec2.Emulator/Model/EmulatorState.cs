@@ -37,7 +37,7 @@ internal sealed partial class EmulatorState
 
     public long NextSequence() => ++_sequence;
 
-    /// <summary>"snap-"/"vol-" + 17 lowercase hex digits from the seeded Random, unique in this emulator.</summary>
+    /// <summary>"snap-"/"vol-"/"i-"/"r-" + 17 lowercase hex digits from the seeded Random, unique in this emulator.</summary>
     public string NewId(string prefix)
     {
         Span<byte> bytes = stackalloc byte[9];
@@ -65,6 +65,9 @@ internal sealed partial class EmulatorState
 
     [GeneratedRegex("^vol-([0-9a-f]{8}|[0-9a-f]{17})$", RegexOptions.CultureInvariant)]
     public static partial Regex VolumeIdPattern();
+
+    [GeneratedRegex("^i-([0-9a-f]{8}|[0-9a-f]{17})$", RegexOptions.CultureInvariant)]
+    public static partial Regex InstanceIdPattern();
 }
 
 /// <summary>One account in one region: its snapshots, volumes and token buckets.</summary>
@@ -74,6 +77,7 @@ internal sealed class RegionState(string account, string region)
     public string Name { get; } = region;
     public Dictionary<string, SnapshotRecord> Snapshots { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, VolumeRecord> Volumes { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, InstanceRecord> Instances { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, TokenBucket> Buckets { get; } = new(StringComparer.Ordinal);
     /// <summary>Start time of the latest snapshot per volume (kept after deletion, for the per-volume rate rule).</summary>
     public Dictionary<string, DateTimeOffset> LastSnapshotPerVolume { get; } = new(StringComparer.Ordinal);
@@ -94,16 +98,22 @@ internal sealed class StatsCollector
     public void Fault(string kind) => _stats.Faults[kind] = _stats.Faults.GetValueOrDefault(kind) + 1;
     public void VolumeRuleRejection() => _stats.VolumeRuleRejections++;
 
-    public void Copy(string sourceKey, string destinationRegion, string destinationKey, int pendingCopies)
+    public void Copy(string sourceKey, string destinationRegion, string destinationKey, int pendingCopies, DateTimeOffset startTime)
     {
+        if (_stats.FirstCopyStartTime is null || startTime < _stats.FirstCopyStartTime) _stats.FirstCopyStartTime = startTime;
         if (!_stats.CopiesPerSource.TryGetValue(sourceKey, out var perDest))
             _stats.CopiesPerSource[sourceKey] = perDest = new Dictionary<string, int>();
         perDest[destinationRegion] = perDest.GetValueOrDefault(destinationRegion) + 1;
         _stats.MaxPendingCopies[destinationKey] = Math.Max(_stats.MaxPendingCopies.GetValueOrDefault(destinationKey), pendingCopies);
     }
 
-    public void VolumeSnapshot(string volumeId, int pendingSnapshots)
+    /// <param name="secondsSincePrevious">Gap to the previous accepted snapshot of the volume, null for its first.</param>
+    public void VolumeSnapshot(string volumeId, int pendingSnapshots, double? secondsSincePrevious, DateTimeOffset startTime, DateTimeOffset endTime)
     {
+        if (secondsSincePrevious is { } gap && (_stats.MinSecondsBetweenVolumeSnapshots is null || gap < _stats.MinSecondsBetweenVolumeSnapshots))
+            _stats.MinSecondsBetweenVolumeSnapshots = gap;
+        if (_stats.LastSnapshotStartTime is null || startTime > _stats.LastSnapshotStartTime) _stats.LastSnapshotStartTime = startTime;
+        if (_stats.LastSnapshotEndTime is null || endTime > _stats.LastSnapshotEndTime) _stats.LastSnapshotEndTime = endTime;
         _stats.SnapshotsPerVolume[volumeId] = _stats.SnapshotsPerVolume.GetValueOrDefault(volumeId) + 1;
         _stats.MaxPendingSnapshotsPerVolume[volumeId] =
             Math.Max(_stats.MaxPendingSnapshotsPerVolume.GetValueOrDefault(volumeId), pendingSnapshots);
@@ -121,6 +131,10 @@ internal sealed class StatsCollector
         SnapshotsPerVolume = new Dictionary<string, int>(_stats.SnapshotsPerVolume),
         MaxPendingSnapshotsPerVolume = new Dictionary<string, int>(_stats.MaxPendingSnapshotsPerVolume),
         VolumeRuleRejections = _stats.VolumeRuleRejections,
+        MinSecondsBetweenVolumeSnapshots = _stats.MinSecondsBetweenVolumeSnapshots,
+        FirstCopyStartTime = _stats.FirstCopyStartTime,
+        LastSnapshotStartTime = _stats.LastSnapshotStartTime,
+        LastSnapshotEndTime = _stats.LastSnapshotEndTime,
         TotalCalls = _stats.TotalCalls,
     };
 

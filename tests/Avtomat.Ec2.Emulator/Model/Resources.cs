@@ -83,8 +83,47 @@ internal sealed class VolumeRecord
     public required long Sequence { get; init; }
     public Dictionary<string, string> Tags { get; } = new(StringComparer.Ordinal);
 
-    public string StateAt(DateTimeOffset now) => now >= AvailableAt ? "available" : "creating";
+    /// <summary>Set while the volume is attached to an instance (seeded instances only).</summary>
+    public VolumeAttachmentRecord? Attachment { get; set; }
+
+    /// <summary>creating, then available, or in-use while attached.</summary>
+    public string StateAt(DateTimeOffset now) => now < AvailableAt ? "creating" : Attachment is null ? "available" : "in-use";
 
     /// <summary>st1/sc1 volumes allow fewer concurrent snapshots.</summary>
     public bool IsThroughputOptimized => VolumeType is "st1" or "sc1";
+}
+
+/// <summary>A volume's attachment (VolumeAttachment in DescribeVolumes, EbsInstanceBlockDevice in DescribeInstances).</summary>
+internal sealed class VolumeAttachmentRecord
+{
+    public required string InstanceId { get; init; }
+    /// <summary>Device name, e.g. <c>/dev/xvda</c> (root) or <c>/dev/sdf</c>.</summary>
+    public required string Device { get; init; }
+    public required DateTimeOffset AttachTime { get; init; }
+    public bool DeleteOnTermination { get; init; }
+    /// <summary>Always <c>attached</c>: attaching and detaching are not modelled.</summary>
+    public string State => "attached";
+}
+
+/// <summary>An EC2 instance, as far as snapshots need one: state, zone, root device and attached EBS volumes.
+/// Instances only come from seeding (no RunInstances) and never change state.</summary>
+internal sealed class InstanceRecord
+{
+    public required string Id { get; init; }
+    public required string ReservationId { get; init; }
+    public required string OwnerId { get; init; }
+    public required string AvailabilityZone { get; init; }
+    /// <summary><c>running</c> or <c>stopped</c>.</summary>
+    public required string State { get; init; }
+    public required string InstanceType { get; init; }
+    public required string ImageId { get; init; }
+    public string RootDeviceName { get; init; } = "/dev/xvda";
+    public required DateTimeOffset LaunchTime { get; init; }
+    public required long Sequence { get; init; }
+    /// <summary>Attached volume ids in device order (root first).</summary>
+    public List<string> VolumeIds { get; } = new();
+    public Dictionary<string, string> Tags { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>EC2's instance state codes: 16 running, 80 stopped.</summary>
+    public int StateCode => State switch { "pending" => 0, "running" => 16, "shutting-down" => 32, "terminated" => 48, "stopping" => 64, _ => 80 };
 }

@@ -8,7 +8,9 @@ internal static class Seeder
     public static SeedResult Seed(EmulatorState state, SeedRequest request)
     {
         if (!state.IsKnownRegion(request.Region)) throw new ArgumentException($"Unknown region '{request.Region}'.");
-        if (request.Snapshots < 0 || request.Volumes < 0) throw new ArgumentException("Counts must not be negative.");
+        if (request.Snapshots < 0 || request.Volumes < 0 || request.Instances < 0) throw new ArgumentException("Counts must not be negative.");
+        if (request.DataVolumesPerInstance is < 0 or > 20) throw new ArgumentException("DataVolumesPerInstance must be 0..20.");
+        if (request.InstanceState is not ("running" or "stopped")) throw new ArgumentException("InstanceState must be running or stopped.");
         if (request.State is not ("completed" or "pending" or "error"))
             throw new ArgumentException("State must be completed, pending or error.");
         var account = request.AccountId ?? state.AccountFor(request.AccessKeyId);
@@ -26,8 +28,52 @@ internal static class Seeder
         {
             var volume = VolumeActions.NewVolume(state, zone, SizeAt(i), type, now, 0, null, keyArn is not null, keyArn);
             AddTags(volume.Tags, request.Tags);
+            if (request.NamePrefix is not null) volume.Tags["Name"] = $"{request.NamePrefix}-{i + 1}";
             region.Volumes.Add(volume.Id, volume);
             result.VolumeIds.Add(volume.Id);
+        }
+
+        var reservationId = request.Instances > 0 ? state.NewId("r") : "";
+        for (var i = 0; i < request.Instances; i++)
+        {
+            var instance = new InstanceRecord
+            {
+                Id = state.NewId("i"),
+                ReservationId = reservationId,
+                OwnerId = account,
+                AvailabilityZone = zone,
+                State = request.InstanceState,
+                InstanceType = request.InstanceType,
+                ImageId = "ami-0123456789abcdef0",
+                LaunchTime = now,
+                Sequence = state.NextSequence(),
+            };
+            if (request.InstanceTags is not null) AddTags(instance.Tags, request.InstanceTags);
+            var name = request.NamePrefix is null ? null : $"{request.NamePrefix}-{i + 1}";
+            if (name is not null) instance.Tags["Name"] = name;
+            var volumes = new List<string>();
+            for (var d = 0; d <= request.DataVolumesPerInstance; d++)
+            {
+                var root = d == 0;
+                var volume = VolumeActions.NewVolume(state, zone, root ? request.RootSizeGiB : SizeAt(d - 1), root ? "gp3" : type,
+                    now, 0, null, keyArn is not null, keyArn);
+                AddTags(volume.Tags, request.Tags);
+                if (name is not null) volume.Tags["Name"] = root ? $"{name}-root" : $"{name}-data{d}";
+                volume.Attachment = new VolumeAttachmentRecord
+                {
+                    InstanceId = instance.Id,
+                    Device = root ? instance.RootDeviceName : $"/dev/sd{(char)('f' + d - 1)}",
+                    AttachTime = now,
+                    DeleteOnTermination = root,
+                };
+                region.Volumes.Add(volume.Id, volume);
+                instance.VolumeIds.Add(volume.Id);
+                volumes.Add(volume.Id);
+                result.VolumeIds.Add(volume.Id);
+            }
+            region.Instances.Add(instance.Id, instance);
+            result.InstanceIds.Add(instance.Id);
+            result.InstanceVolumeIds[instance.Id] = volumes;
         }
 
         for (var i = 0; i < request.Snapshots; i++)
