@@ -74,7 +74,7 @@ public static class EngineErrors
             $"Not authorized to call {action} in {region} for '{targetId}': {detail}", targetId)
         {
             AwsErrorCode = awsCode,
-            RecommendedAction = $"Grant {action}" + (action == "ec2:CopySnapshot" ? " and ec2:CreateTags (for the tags set at creation)" : "") +
+            RecommendedAction = $"Grant {action}" + (action is "ec2:CopySnapshot" or "ec2:CreateSnapshot" or "ec2:CreateSnapshots" ? " and ec2:CreateTags (for the tags set at creation)" : "") +
                                 (encrypting ? ", plus kms:Decrypt, kms:ReEncrypt*, kms:CreateGrant, kms:GenerateDataKey* and kms:DescribeKey on the KMS keys involved" : "") +
                                 $" in {region} to the caller.",
         };
@@ -145,9 +145,157 @@ public static class EngineErrors
         };
     }
 
+    // ------------------------------------------------------------------ snapshot creation and waits
+
+    public static EngineError VolumeNotFound(string volumeId, string region, string? awsCode = null) =>
+        new("VolumeNotFound", EngineErrorCategory.ObjectNotFound,
+            $"The volume '{volumeId}' does not exist in {region} or is not visible to this account.", volumeId)
+        {
+            AwsErrorCode = awsCode,
+            RecommendedAction = "Check the volume id and -Region.",
+        };
+
+    public static EngineError InstanceNotFound(string instanceId, string region, string? awsCode = null) =>
+        new("InstanceNotFound", EngineErrorCategory.ObjectNotFound,
+            $"The instance '{instanceId}' does not exist in {region} or is not visible to this account.", instanceId)
+        {
+            AwsErrorCode = awsCode,
+            RecommendedAction = "Check the instance id and -Region.",
+        };
+
+    public static EngineError InstanceHasNoVolumes(string instanceId, string region) =>
+        new("InstanceHasNoVolumes", EngineErrorCategory.InvalidOperation,
+            $"The instance '{instanceId}' in {region} has no EBS volumes to snapshot (with the boot volume excluded, if asked).", instanceId)
+        {
+            RecommendedAction = "Snapshot the instance without -ExcludeBootVolume, or check its block device mappings.",
+        };
+
+    /// <summary>A snapshot the module created ended in the error state (EC2's statusMessage kept).</summary>
+    public static EngineError SnapshotCreationFailed(string snapshotId, string volumeId, string region, string? statusMessage) =>
+        new("SnapshotCreationFailed", EngineErrorCategory.InvalidResult,
+            $"The snapshot '{snapshotId}' of {volumeId} in {region} ended in the error state" +
+            (string.IsNullOrEmpty(statusMessage) ? "." : $": {statusMessage}"), snapshotId)
+        {
+            RecommendedAction = $"Delete the failed snapshot (it counts against the volume's limit of pending snapshots) and snapshot {volumeId} again.",
+        };
+
+    /// <summary>A snapshot waited for (Wait-AvSnapshot) ended in the error state.</summary>
+    public static EngineError SnapshotFailed(string snapshotId, string region, string? statusMessage) =>
+        new("SnapshotFailed", EngineErrorCategory.InvalidResult,
+            $"The snapshot '{snapshotId}' in {region} ended in the error state" +
+            (string.IsNullOrEmpty(statusMessage) ? "." : $": {statusMessage}"), snapshotId)
+        {
+            RecommendedAction = statusMessage is not null && statusMessage.IndexOf("key", StringComparison.OrdinalIgnoreCase) >= 0
+                ? "Check that the KMS key exists and grants kms:Decrypt, kms:ReEncrypt*, kms:CreateGrant, kms:GenerateDataKey* and kms:DescribeKey."
+                : "Delete the failed snapshot and create or copy it again.",
+        };
+
+    public static EngineError WaitTimedOut(string snapshotId, string region, TimeSpan timeout) =>
+        new("WaitTimedOut", EngineErrorCategory.OperationTimeout,
+            $"The snapshot '{snapshotId}' in {region} did not complete within the timeout of {timeout.TotalSeconds:0} s; it keeps running in EC2.",
+            snapshotId)
+        {
+            RecommendedAction = "Wait again (Wait-AvSnapshot) or raise -Timeout.",
+        };
+
+    public static EngineError WaitStopped(string snapshotId, string region) =>
+        new("WaitStopped", EngineErrorCategory.OperationStopped,
+            $"Stopped waiting for the snapshot '{snapshotId}' in {region}; it keeps running in EC2.", snapshotId);
+
+    public static EngineError SnapshotNotVisible(string snapshotId, string region, TimeSpan grace) =>
+        new("SnapshotNotVisible", EngineErrorCategory.InvalidResult,
+            $"EC2 accepted the snapshot '{snapshotId}' in {region} but it was not visible to DescribeSnapshots within {grace.TotalSeconds:0} s.",
+            snapshotId)
+        {
+            RecommendedAction = "Look the snapshot up later with Get-EC2Snapshot; raise the visibility grace period if this recurs.",
+        };
+
+    /// <summary>The job's timeout ran out (<paramref name="snapshotId"/> null: before EC2 accepted the snapshot).</summary>
+    public static EngineError CreateTimedOut(string targetId, string? snapshotId, string region, TimeSpan timeout) =>
+        new("CreateTimedOut", EngineErrorCategory.OperationTimeout,
+            snapshotId is null
+                ? $"The snapshot of '{targetId}' in {region} was not started within the timeout of {timeout.TotalSeconds:0} s."
+                : $"The snapshot '{snapshotId}' of '{targetId}' in {region} did not complete within the timeout of {timeout.TotalSeconds:0} s; it keeps running in EC2.",
+            snapshotId ?? targetId)
+        {
+            RecommendedAction = snapshotId is null ? "Run again with a longer -Timeout." : $"Wait for '{snapshotId}' (e.g. Wait-AvSnapshot) or raise -Timeout.",
+        };
+
+    public static EngineError CreateStopped(string targetId, string? snapshotId, string region) =>
+        new("CreateStopped", EngineErrorCategory.OperationStopped,
+            snapshotId is null
+                ? $"The snapshot of '{targetId}' in {region} was not started: the operation was stopped."
+                : $"Stopped waiting for the snapshot '{snapshotId}' of '{targetId}' in {region}; it keeps running in EC2.",
+            snapshotId ?? targetId);
+
+    /// <summary>EC2 refused CreateSnapshot / CreateSnapshots (target: the volume or instance id).</summary>
+    public static EngineError CreateRejected(string targetId, string region, string action, Exception exception)
+    {
+        var code = Ec2Failure.CodeOf(exception);
+        var detail = Ec2Failure.Describe(exception);
+        switch (code)
+        {
+            case "InvalidVolume.NotFound":
+            case "InvalidVolumeID.NotFound":
+                return VolumeNotFound(targetId, region, code);
+            case "InvalidInstanceID.NotFound":
+            case "InvalidInstanceId.NotFound":
+                return InstanceNotFound(targetId, region, code);
+            case "UnauthorizedOperation":
+            case "AuthFailure":
+            case "AccessDenied":
+            case "AccessDeniedException":
+            case "OptInRequired":
+            case "InvalidClientTokenId":
+            case "SignatureDoesNotMatch":
+                return AccessDenied(targetId, region, action, false, code, detail);
+        }
+        var category = code is not null && (code.StartsWith("InvalidParameter", StringComparison.Ordinal)
+                                            || code.StartsWith("MissingParameter", StringComparison.Ordinal)
+                                            || code == "InvalidRequest" || code == "InvalidOutpostArn")
+            ? EngineErrorCategory.InvalidArgument
+            : code is "IncorrectState" or "InvalidVolume.ZoneMismatch"
+                ? EngineErrorCategory.InvalidOperation
+                : code is null && exception is not Amazon.Runtime.AmazonServiceException
+                    ? EngineErrorCategory.ConnectionError
+                    : EngineErrorCategory.InvalidOperation;
+        return new EngineError("SnapshotCreateRejected", category, $"EC2 refused to snapshot '{targetId}' in {region}: {detail}", targetId)
+        {
+            AwsErrorCode = code,
+            Exception = exception,
+            RecommendedAction = category == EngineErrorCategory.InvalidArgument
+                ? "Check the parameters (Outpost ARN, location, tags, description)."
+                : "See the EC2 error code and message.",
+        };
+    }
+
+    public static EngineError CreateOutcomeUnknown(string targetId, string region, string action, string token, Exception exception) =>
+        new("CreateOutcomeUnknown", EngineErrorCategory.ConnectionError,
+            $"{action} of '{targetId}' in {region} kept failing without a definite answer ({Ec2Failure.Describe(exception)}), " +
+            $"and no snapshot tagged {CopyTagNames.RequestToken}={token} was found.", targetId)
+        {
+            Exception = exception,
+            RecommendedAction = $"Check connectivity to EC2 in {region}; look for snapshots tagged {CopyTagNames.RequestToken}={token} before trying again.",
+        };
+
+    /// <summary>A Describe call needed before creating failed for good (e.g. ec2:DescribeVolumes not granted).</summary>
+    public static EngineError DescribeFailed(string targetId, string region, string action, Exception exception)
+    {
+        var code = Ec2Failure.CodeOf(exception);
+        if (code is "UnauthorizedOperation" or "AuthFailure" or "AccessDenied")
+            return AccessDenied(targetId, region, "ec2:" + action, false, code, Ec2Failure.Describe(exception));
+        if (Ec2Failure.Classify(exception) == FailureKind.Throttled) return Throttled(targetId, region, action, exception);
+        return new EngineError(action + "Failed", EngineErrorCategory.InvalidOperation,
+            $"{action} in {region} failed for '{targetId}': {Ec2Failure.Describe(exception)}", targetId)
+        {
+            AwsErrorCode = code,
+            Exception = exception,
+        };
+    }
+
     public static EngineError Unexpected(string targetId, Exception exception) =>
         new("UnexpectedEngineError", EngineErrorCategory.InvalidOperation,
-            $"Unexpected error while copying '{targetId}': {exception.GetType().Name}: {exception.Message}", targetId)
+            $"Unexpected error while processing '{targetId}': {exception.GetType().Name}: {exception.Message}", targetId)
         {
             Exception = exception,
         };

@@ -21,8 +21,10 @@ namespace Avtomat.Ec2.Engine.Aws;
 /// <para>Every request carries <c>userAgentComponent</c> (e.g. <c>Avtomat.Ec2/0.1.0</c>) in its User-Agent, added per
 /// request; the process-wide SDK user agent (<c>AWSConfigs</c>) is never touched.</para>
 /// </summary>
-public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
+public sealed class Ec2ClientSource : IEc2ClientSourceLifetime, IEc2CredentialIdentity
 {
+    private string? _identity;
+
     /// <summary>The SDK's default retry count for Standard mode.</summary>
     public const int DefaultMaxErrorRetry = 2;
 
@@ -64,6 +66,31 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
 
     /// <summary>What is added to every request's User-Agent.</summary>
     public string UserAgentComponent => _userAgentComponent;
+
+    /// <summary>The first 16 hex digits of the SHA-256 of the access key id (never the secret): sources with the same
+    /// credentials share the engine's per-account state (poller, pacing, per-volume rules); others never do. When the
+    /// credentials cannot be resolved, an identity of this source's own.</summary>
+    public string CredentialIdentity
+    {
+        get
+        {
+            if (_identity is { } known) return known;
+            string identity;
+            try
+            {
+                var accessKey = _credentials.GetCredentials()?.AccessKey;
+                if (string.IsNullOrEmpty(accessKey)) throw new InvalidOperationException("No access key id.");
+                using var sha = System.Security.Cryptography.SHA256.Create();
+                var hash = sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(accessKey));
+                identity = "ak:" + BitConverter.ToString(hash, 0, 8).Replace("-", "").ToLowerInvariant();
+            }
+            catch (Exception)
+            {
+                identity = "source:" + Guid.NewGuid().ToString("N");
+            }
+            return _identity = identity;
+        }
+    }
 
     /// <inheritdoc />
     public IAmazonEC2 For(string region) => Get(_clients, region, forCopy: false);

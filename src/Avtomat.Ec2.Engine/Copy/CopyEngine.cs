@@ -15,6 +15,10 @@ namespace Avtomat.Ec2.Engine.Copy;
 public sealed class CopyEngine
 {
     private readonly ConcurrentDictionary<string, CopyWindow> _windows = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SnapshotStatePoller> _pollers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RequestPacer> _pacers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Create.VolumeGate> _volumes = new(StringComparer.Ordinal);
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IEc2ClientSource, string> AnonymousIdentities = new();
 
     /// <summary>The engine every cmdlet invocation in this process uses.</summary>
     public static CopyEngine Shared { get; } = new(TimeProvider.System);
@@ -37,12 +41,65 @@ public sealed class CopyEngine
     public CopyWindow GetWindow(string endpointKey, string region)
         => _windows.GetOrAdd(endpointKey + "|" + region, key => new CopyWindow(key, RegionCopyLimit));
 
+    /// <summary>EC2's token bucket for CreateSnapshot and CreateSnapshots per account and region (100 burst, 5/s). The
+    /// client-side bucket keeps <see cref="PacingMargin"/> tokens in reserve for network jitter.</summary>
+    internal int CreateBurst { get; set; } = 100;
+    internal double CreateRefillPerSecond { get; set; } = 5;
+    internal int PacingMargin { get; set; } = 5;
+    /// <summary>EC2's per-volume rules: pending (and error) snapshots per volume, 1 for st1/sc1, and the spacing.</summary>
+    internal int MaxPendingPerVolume { get; set; } = 5;
+    internal int MaxPendingPerThroughputVolume { get; set; } = 1;
+    internal TimeSpan VolumeSnapshotSpacing { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>(endpoint, region, credential identity): the key of everything shared per account and region. The
+    /// identity is non-secret (see <see cref="IEc2CredentialIdentity"/>); a source without one gets its own.</summary>
+    internal static string AccountKey(IEc2ClientSource clients, string region)
+    {
+        var identity = clients is IEc2CredentialIdentity known && !string.IsNullOrEmpty(known.CredentialIdentity)
+            ? "id:" + known.CredentialIdentity
+            : "src:" + AnonymousIdentities.GetValue(clients, _ => Guid.NewGuid().ToString("N"));
+        return clients.EndpointKey(region) + "|" + region + "|" + identity;
+    }
+
+    /// <summary>The process-wide poller of <paramref name="region"/> for these clients' endpoint and account.</summary>
+    internal SnapshotStatePoller Poller(IEc2ClientSource clients, string region)
+    {
+        var key = AccountKey(clients, region);
+        return _pollers.GetOrAdd(key, k => new SnapshotStatePoller(k, region, TimeProvider));
+    }
+
+    /// <summary>The process-wide client-side token bucket for <paramref name="action"/> in the account and region.</summary>
+    internal RequestPacer Pacer(IEc2ClientSource clients, string region, string action)
+        => _pacers.GetOrAdd(AccountKey(clients, region) + "|" + action,
+            k => new RequestPacer(k, TimeProvider, Math.Max(1, CreateBurst - PacingMargin), CreateRefillPerSecond));
+
+    /// <summary>The process-wide per-volume rule keeper (pending count, spacing) of one volume.</summary>
+    internal Create.VolumeGate Volume(IEc2ClientSource clients, string region, string volumeId)
+        => _volumes.GetOrAdd(AccountKey(clients, region) + "|" + volumeId,
+            k => new Create.VolumeGate(volumeId, TimeProvider, MaxPendingPerVolume, VolumeSnapshotSpacing));
+
     /// <summary>Starts a job. Requests may be added while the caller's pipeline is still producing.</summary>
     public CopyJob StartJob(IEc2ClientSource clients, CopyJobOptions options, CancellationToken cancellationToken)
     {
         if (clients is null) throw new ArgumentNullException(nameof(clients));
         if (options is null) throw new ArgumentNullException(nameof(options));
         return new CopyJob(this, clients, options, cancellationToken);
+    }
+
+    /// <summary>Starts a snapshot creation job (New-AvSnapshot). Requests may be added while the pipeline is producing.</summary>
+    public Create.CreateJob StartCreateJob(IEc2ClientSource clients, Create.CreateJobOptions options, CancellationToken cancellationToken)
+    {
+        if (clients is null) throw new ArgumentNullException(nameof(clients));
+        if (options is null) throw new ArgumentNullException(nameof(options));
+        return new Create.CreateJob(this, clients, options, cancellationToken);
+    }
+
+    /// <summary>Starts a wait job (Wait-AvSnapshot) on the shared poller.</summary>
+    public WaitJob StartWaitJob(IEc2ClientSource clients, WaitJobOptions options, CancellationToken cancellationToken)
+    {
+        if (clients is null) throw new ArgumentNullException(nameof(clients));
+        if (options is null) throw new ArgumentNullException(nameof(options));
+        return new WaitJob(this, clients, options, cancellationToken);
     }
 }
 
@@ -55,13 +112,14 @@ public sealed class CopyJob : IDisposable
     private readonly BlockingCollection<CopyEvent> _events = new(new ConcurrentQueue<CopyEvent>());
     private readonly object _gate = new();
     private readonly List<CopyOperation> _operations = new();
-    private readonly ConcurrentDictionary<string, SnapshotStatePoller> _pollers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PollSubscriber> _subscribers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CopyWindow> _jobWindows = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, List<TimeSpan>> _durations = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _cancel;
     private readonly CancellationTokenSource? _timeout;
     private readonly CancellationTokenSource _stop;
     private readonly CancellationTokenSource _copyCalls = new();
+    private readonly CancellationTokenSource _background = new();
     private readonly CopyWorker _worker;
     private readonly DateTimeOffset _startedAt;
     private ITimer? _copyCallTimer;
@@ -91,7 +149,8 @@ public sealed class CopyJob : IDisposable
         });
         Counters = new JobCounters();
         Calls = new Ec2Calls(Time, Counters, Options.MaxRetries, message => Verbose(message));
-        Sources = new SourceChecker(region => Clients.For(region), Calls, Time, Options.PollInterval, message => Verbose(message), StopToken);
+        Sources = new SourceChecker(region => Clients.For(region), Calls, Time, Options.PollInterval, message => Verbose(message), StopToken,
+            (region, id) => WaitForFinalStateAsync(region, id, null, StopToken));
         _worker = new CopyWorker(this);
     }
 
@@ -104,6 +163,8 @@ public sealed class CopyJob : IDisposable
     internal SourceChecker Sources { get; }
     internal CancellationToken StopToken => _stop.Token;
     internal CancellationToken CopyCallToken => _copyCalls.Token;
+    /// <summary>Cancelled when the job ends: NoWait copies stop being watched (and release their slots) then.</summary>
+    internal CancellationToken BackgroundToken => _background.Token;
 
     /// <summary>Queues a copy; never blocks. Source checks and copying start at once.</summary>
     public void Add(SnapshotCopyRequest request)
@@ -182,9 +243,14 @@ public sealed class CopyJob : IDisposable
     internal CopyWindow JobWindow(string destination)
         => _jobWindows.GetOrAdd(destination, region => new CopyWindow("job|" + region, Options.ThrottleLimit));
 
-    internal SnapshotStatePoller PollerFor(string destination)
-        => _pollers.GetOrAdd(destination, region => new SnapshotStatePoller(region, () => Clients.For(region), Calls, Time,
+    /// <summary>Waits on the process-wide poller of <paramref name="region"/> (one batched Describe per tick for every
+    /// job in the process using the same endpoint and account).</summary>
+    internal Task<Snapshot> WaitForFinalStateAsync(string region, string snapshotId, Action<Snapshot>? onUpdate, CancellationToken cancellationToken)
+    {
+        var subscriber = _subscribers.GetOrAdd(region, r => new PollSubscriber(() => Clients.For(r), Calls,
             Options.PollInterval, Options.VisibilityGrace, message => Verbose(message), StopToken));
+        return Engine.Poller(Clients, region).WaitForFinalStateAsync(snapshotId, subscriber, onUpdate, cancellationToken);
+    }
 
     internal void Verbose(string message, SnapshotCopyRequest? request = null)
         => Emit(new EngineMessageEvent(MessageLevel.Verbose, message, request));
@@ -347,6 +413,7 @@ public sealed class CopyJob : IDisposable
         }
         finally
         {
+            SafeCancel(_background);
             try { _events.CompleteAdding(); } catch (ObjectDisposedException) { }
             _copyCallTimer?.Dispose();
             _timeout?.Dispose();
@@ -377,9 +444,13 @@ public sealed class CopyJob : IDisposable
         var sourceRegions = operations.Select(o => o.Request.SourceRegion).Distinct(StringComparer.Ordinal).Where(r => r != region);
         var sourceCalls = sourceRegions.Select(r => Counters.CallsIn(r)).SelectMany(d => d)
             .GroupBy(p => p.Key).Select(g => $"{g.Key} {g.Sum(p => p.Value)}").ToList();
-        var stopped = results.Count(r => r.State == SnapshotCopyState.Queued || r.State == SnapshotCopyState.Pending);
+        var started = Options.NoWait ? Count(SnapshotCopyState.Pending) : 0;
+        var stopped = results.Count(r => r.State == SnapshotCopyState.Queued || r.State == SnapshotCopyState.Pending) - started;
         var text = Options.DryRun
             ? $"{region}: dry run of {results.Count} copies: {Count(SnapshotCopyState.DryRun)} would succeed, {Count(SnapshotCopyState.Failed)} failed"
+            : Options.NoWait
+            ? $"{region}: {started} copies started (not waited for), {Count(SnapshotCopyState.Completed)} already completed, {Count(SnapshotCopyState.Failed)} failed, {Count(SnapshotCopyState.TimedOut)} timed out" +
+              (stopped > 0 ? $", {stopped} stopped" : "") + $" of {results.Count}"
             : $"{region}: {Count(SnapshotCopyState.Completed)} copied, {Count(SnapshotCopyState.Failed)} failed, {Count(SnapshotCopyState.TimedOut)} timed out" +
               (stopped > 0 ? $", {stopped} stopped" : "") + $" of {results.Count}";
         text += $" in {elapsed:hh\\:mm\\:ss}; API calls in {region}: " +
@@ -393,7 +464,9 @@ public sealed class CopyJob : IDisposable
     private RegionProgress ProgressOf(string region, List<CopyOperation> operations)
     {
         var results = operations.Select(o => o.CloneResult()).ToList();
-        var inFlight = results.Where(r => r.State == SnapshotCopyState.Pending && r.SnapshotId is not null && r.CompletionTime is null)
+        var noWaitStarted = Options.NoWait ? operations.Count(o => o.IsFinished && o.CloneResult().State == SnapshotCopyState.Pending) : 0;
+        var inFlight = operations.Where(o => !o.IsFinished).Select(o => o.CloneResult())
+            .Where(r => r.State == SnapshotCopyState.Pending && r.SnapshotId is not null && r.CompletionTime is null)
             .Select(r => new InFlightCopy
             {
                 SourceSnapshotId = r.SourceSnapshotId,
@@ -403,7 +476,7 @@ public sealed class CopyJob : IDisposable
             }).ToList();
         var finishedIds = new HashSet<int>(operations.Where(o => o.IsFinished).Select(o => o.Sequence));
         var total = results.Count;
-        var completed = results.Count(r => r.State == SnapshotCopyState.Completed || r.State == SnapshotCopyState.DryRun);
+        var completed = results.Count(r => r.State == SnapshotCopyState.Completed || r.State == SnapshotCopyState.DryRun) + noWaitStarted;
         var failed = results.Count(r => r.State == SnapshotCopyState.Failed || r.State == SnapshotCopyState.TimedOut);
         var queued = results.Count(r => r.State == SnapshotCopyState.Queued);
         var copying = inFlight.Count;
@@ -464,6 +537,7 @@ public sealed class CopyJob : IDisposable
         ThrottleLimit = Math.Max(1, Math.Min(100, options.ThrottleLimit)),
         Timeout = options.Timeout is { } t && t > TimeSpan.Zero ? t : null,
         DryRun = options.DryRun,
+        NoWait = options.NoWait,
         PollInterval = options.PollInterval > TimeSpan.Zero ? options.PollInterval : TimeSpan.FromSeconds(2),
         VisibilityGrace = options.VisibilityGrace >= TimeSpan.Zero ? options.VisibilityGrace : TimeSpan.FromSeconds(30),
         MaxRetries = Math.Max(0, options.MaxRetries),

@@ -12,6 +12,10 @@ public sealed class CopyJobOptions
     public TimeSpan? Timeout { get; set; }
     /// <summary>Ask EC2 to check each copy (DryRun=true) and copy nothing.</summary>
     public bool DryRun { get; set; }
+    /// <summary>Finish each copy (CopyFinishedEvent, State Pending) as soon as EC2 accepted it. The windows still apply,
+    /// so the job runs until the last copy is started; its slots are released when the job ends (copies still pending
+    /// in EC2 are then covered by the window's shrink on ResourceLimitExceeded).</summary>
+    public bool NoWait { get; set; }
     /// <summary>Interval between batched DescribeSnapshots calls per destination region.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>How long a new copy (or a copy after a lost response) may stay invisible to DescribeSnapshots.</summary>

@@ -78,8 +78,22 @@ internal sealed class CopyWorker
             }
 
             var copyId = op.CopyId!;
-            var final = await _job.PollerFor(destination)
-                .WaitForFinalStateAsync(copyId, s => _job.Observe(op, s), Stop).ConfigureAwait(false);
+            if (Options.NoWait)
+            {
+                // Reported now (State Pending); the slots stay held while the copy runs, so the window keeps applying
+                // to the rest of this job. When the job ends the watch is cancelled and the slots are released.
+                _job.Finish(op, SnapshotCopyState.Pending, null);
+                using var watch = CancellationTokenSource.CreateLinkedTokenSource(Stop, _job.BackgroundToken);
+                try
+                {
+                    await _job.WaitForFinalStateAsync(destination, copyId, s => _job.Observe(op, s), watch.Token).ConfigureAwait(false);
+                    slot.Release(SlotRelease.CopyFinished);
+                    slot = null;
+                }
+                catch (Exception) { /* ended, stopped, or not visible: the slot is released as abandoned below */ }
+                return;
+            }
+            var final = await _job.WaitForFinalStateAsync(destination, copyId, s => _job.Observe(op, s), Stop).ConfigureAwait(false);
             slot.Release(SlotRelease.CopyFinished); // refill the window the moment the copy is seen finished
             slot = null;
             _job.Observe(op, final);

@@ -30,7 +30,8 @@ internal sealed class SourceCheck
 /// Checks source snapshots in batches per source region (DescribeSnapshots with the <c>snapshot-id</c> filter, up to
 /// 200 ids per call). Ids are collected for a short moment so a pipeline's ids batch up without holding the first
 /// copies back. Missing ids, sources in <c>error</c> and sources on an Outpost fail alone; <c>pending</c> sources are
-/// polled (in batches) until they complete. Each id is checked once even when it goes to several destinations.
+/// waited for on the process-wide shared poller (no timeout of their own) and fail with their own error if they end in
+/// <c>error</c>. Each id is checked once even when it goes to several destinations.
 /// </summary>
 internal sealed class SourceChecker
 {
@@ -46,9 +47,13 @@ internal sealed class SourceChecker
     private readonly object _gate = new();
     private readonly Dictionary<string, RegionQueue> _regions = new(StringComparer.Ordinal);
 
+    private readonly Func<string, string, Task<Snapshot>> _waitForFinal;
+
+    /// <summary><paramref name="waitForFinal"/> waits for a pending source on the process-wide shared poller (region, id).</summary>
     public SourceChecker(Func<string, IAmazonEC2> clientFor, Ec2Calls calls, TimeProvider time, TimeSpan pollInterval,
-        Action<string> verbose, CancellationToken stop)
+        Action<string> verbose, CancellationToken stop, Func<string, string, Task<Snapshot>> waitForFinal)
     {
+        _waitForFinal = waitForFinal;
         _clientFor = clientFor;
         _calls = calls;
         _time = time;
@@ -181,20 +186,41 @@ internal sealed class SourceChecker
                     break;
             }
         }
-        if (stillPending.Count > 0)
+        foreach (var id in stillPending)
         {
-            lock (_gate)
-            {
-                foreach (var id in stillPending)
-                {
-                    if (!queue.Announced.Contains(id))
-                    {
-                        queue.Announced.Add(id);
-                        _verbose($"Source snapshot {id} in {queue.Region} is {found[id].State?.Value} ({found[id].Progress}); waiting for it to complete before copying.");
-                    }
-                    queue.Due[id] = _time.GetUtcNow() + _pollInterval;
-                }
-            }
+            var snapshot = found[id];
+            lock (_gate) queue.Due.Remove(id);
+            _verbose($"Source snapshot {id} in {queue.Region} is {snapshot.State?.Value} ({snapshot.Progress}); waiting for it to complete before copying.");
+            _ = WaitForPendingAsync(queue, id);
+        }
+    }
+
+    /// <summary>A pending source is waited for on the shared poller, as long as the job waits (no timeout of its own);
+    /// one that ends in <c>error</c> fails with its own statusMessage.</summary>
+    private async Task WaitForPendingAsync(RegionQueue queue, string id)
+    {
+        try
+        {
+            var final = await _waitForFinal(queue.Region, id).ConfigureAwait(false);
+            Resolve(queue, id, final.State?.Value == "completed"
+                ? SourceCheck.Usable(final)
+                : SourceCheck.Failed(EngineErrors.SourceSnapshotFailed(id, queue.Region, final.StateMessage)));
+        }
+        catch (SnapshotNotVisibleException)
+        {
+            Resolve(queue, id, SourceCheck.Failed(EngineErrors.SnapshotNotFound(id, queue.Region)));
+        }
+        catch (OperationCanceledException)
+        {
+            TaskCompletionSource<SourceCheck> item;
+            lock (_gate) item = queue.Results[id];
+            item.TrySetCanceled();
+        }
+        catch (Exception ex)
+        {
+            TaskCompletionSource<SourceCheck> item;
+            lock (_gate) item = queue.Results[id];
+            item.TrySetException(ex);
         }
     }
 
@@ -216,7 +242,6 @@ internal sealed class SourceChecker
         public Dictionary<string, TaskCompletionSource<SourceCheck>> Results { get; } = new(StringComparer.Ordinal);
         /// <summary>Unresolved ids and when each should be (re)checked.</summary>
         public Dictionary<string, DateTimeOffset> Due { get; } = new(StringComparer.Ordinal);
-        public HashSet<string> Announced { get; } = new(StringComparer.Ordinal);
         public TaskCompletionSource<bool> Wake { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public bool Running { get; set; }
     }

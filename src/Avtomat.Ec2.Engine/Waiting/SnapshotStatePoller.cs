@@ -9,55 +9,80 @@ using Avtomat.Ec2.Engine.Internal;
 
 namespace Avtomat.Ec2.Engine.Waiting;
 
+/// <summary>One job's membership in a shared poller: its client, counters, poll interval, visibility grace and verbose
+/// sink. The poller calls EC2 with the client of one subscriber that currently has ids in the batch.</summary>
+internal sealed class PollSubscriber
+{
+    public PollSubscriber(Func<IAmazonEC2> client, Ec2Calls calls, TimeSpan interval, TimeSpan visibilityGrace,
+        Action<string> verbose, CancellationToken stop)
+    {
+        Client = client;
+        Calls = calls;
+        Interval = interval > TimeSpan.Zero ? interval : TimeSpan.FromMilliseconds(100);
+        VisibilityGrace = visibilityGrace >= TimeSpan.Zero ? visibilityGrace : TimeSpan.FromSeconds(30);
+        Verbose = verbose;
+        Stop = stop;
+    }
+
+    public Func<IAmazonEC2> Client { get; }
+    public Ec2Calls Calls { get; }
+    public TimeSpan Interval { get; }
+    public TimeSpan VisibilityGrace { get; }
+    public Action<string> Verbose { get; }
+    /// <summary>The job's stop: once cancelled its client is not used any more.</summary>
+    public CancellationToken Stop { get; }
+}
+
 /// <summary>
-/// Waits for snapshots in one region to finish with ONE DescribeSnapshots call per tick for all of them, using the
-/// <c>snapshot-id</c> filter (a missing id only returns fewer items; <c>SnapshotId.N</c> would fail the whole batch).
-/// A snapshot not visible yet is waited for within a grace period (eventual consistency). Describe failures never end
-/// the wait: the next tick tries again. Built to be shared by the copy engine and, later, New-/Wait-AvSnapshot.
+/// The process-wide poller of one (endpoint, region, credential identity): every snapshot that any job in the process
+/// waits for there is covered by ONE DescribeSnapshots call per tick (the <c>snapshot-id</c> filter, up to 200 ids per
+/// call; a missing id only returns fewer items, where <c>SnapshotId.N</c> would fail the whole batch). No Owner filter,
+/// so snapshots shared with the account (copy sources) are covered too. The tick is the smallest poll interval of the
+/// jobs it serves. The call goes out with the client of a job that has ids in the batch (the same one while it stays;
+/// another once it ends) and is counted in every such job's statistics. A snapshot not visible yet is waited for
+/// within its job's grace period (eventual consistency). Describe failures never end a wait: the next tick tries again.
+/// Pending snapshots are waited for as long as their job waits: there is no other timeout.
 /// </summary>
 internal sealed class SnapshotStatePoller
 {
     /// <summary>EC2 accepts up to 200 values per filter.</summary>
     public const int MaxIdsPerCall = 200;
 
-    private readonly Func<IAmazonEC2> _client;
-    private readonly Ec2Calls _calls;
     private readonly TimeProvider _time;
-    private readonly TimeSpan _interval;
-    private readonly TimeSpan _visibilityGrace;
-    private readonly Action<string> _verbose;
-    private readonly CancellationToken _stop;
     private readonly object _gate = new();
-    private readonly Dictionary<string, Watch> _watches = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Watch>> _watches = new(StringComparer.Ordinal);
+    private PollSubscriber? _current;
     private bool _running;
     private int _consecutiveFailures;
 
-    public SnapshotStatePoller(string region, Func<IAmazonEC2> client, Ec2Calls calls, TimeProvider time, TimeSpan interval,
-        TimeSpan visibilityGrace, Action<string> verbose, CancellationToken stop)
+    public SnapshotStatePoller(string key, string region, TimeProvider time)
     {
+        Key = key;
         Region = region;
-        _client = client;
-        _calls = calls;
         _time = time;
-        _interval = interval > TimeSpan.Zero ? interval : TimeSpan.FromMilliseconds(100);
-        _visibilityGrace = visibilityGrace;
-        _verbose = verbose;
-        _stop = stop;
     }
 
+    public string Key { get; }
     public string Region { get; }
 
+    /// <summary>Distinct snapshot ids being watched.</summary>
     public int Watching { get { lock (_gate) return _watches.Count; } }
 
+    /// <summary>Describe calls made by this poller (all jobs together).</summary>
+    public int Polls { get; private set; }
+
     /// <summary>Completes with the snapshot once it is <c>completed</c> or <c>error</c>; <paramref name="onUpdate"/> sees
-    /// every observation (progress). Throws <see cref="SnapshotNotVisibleException"/> when it stays invisible past the grace.</summary>
-    public Task<Snapshot> WaitForFinalStateAsync(string snapshotId, Action<Snapshot>? onUpdate, CancellationToken cancellationToken)
+    /// every observation (progress). Throws <see cref="SnapshotNotVisibleException"/> when it stays invisible past the
+    /// subscriber's grace; cancelled by <paramref name="cancellationToken"/>.</summary>
+    public Task<Snapshot> WaitForFinalStateAsync(string snapshotId, PollSubscriber subscriber, Action<Snapshot>? onUpdate,
+        CancellationToken cancellationToken)
     {
-        var watch = new Watch(snapshotId, onUpdate, _time.GetUtcNow());
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<Snapshot>(cancellationToken);
+        var watch = new Watch(snapshotId, subscriber, onUpdate, _time.GetUtcNow());
         lock (_gate)
         {
-            if (_watches.TryGetValue(snapshotId, out var existing)) return existing.Completion.Task;
-            _watches[snapshotId] = watch;
+            if (!_watches.TryGetValue(snapshotId, out var list)) _watches[snapshotId] = list = new List<Watch>();
+            list.Add(watch);
             if (!_running)
             {
                 _running = true;
@@ -66,74 +91,86 @@ internal sealed class SnapshotStatePoller
         }
         if (cancellationToken.CanBeCanceled)
         {
-            cancellationToken.Register(() =>
+            watch.Registration = cancellationToken.Register(() =>
             {
-                lock (_gate) if (_watches.TryGetValue(snapshotId, out var w) && w == watch) _watches.Remove(snapshotId);
+                Remove(watch);
                 watch.Completion.TrySetCanceled(cancellationToken);
             });
         }
         return watch.Completion.Task;
     }
 
+    private void Remove(Watch watch)
+    {
+        lock (_gate)
+        {
+            if (_watches.TryGetValue(watch.SnapshotId, out var list) && list.Remove(watch) && list.Count == 0)
+                _watches.Remove(watch.SnapshotId);
+        }
+    }
+
     private async Task RunAsync()
     {
-        try
+        while (true)
         {
-            while (true)
+            try
             {
-                await _time.Delay(_interval, _stop).ConfigureAwait(false);
-                List<Watch> batch;
+                TimeSpan interval;
                 lock (_gate)
                 {
                     if (_watches.Count == 0) { _running = false; return; }
-                    batch = _watches.Values.ToList();
+                    interval = _watches.Values.SelectMany(l => l).Min(w => w.Subscriber.Interval);
                 }
-                for (var i = 0; i < batch.Count; i += MaxIdsPerCall)
-                    await PollAsync(batch.Skip(i).Take(MaxIdsPerCall).ToList()).ConfigureAwait(false);
+                await _time.Delay(interval).ConfigureAwait(false);
+                List<string> ids;
+                lock (_gate)
+                {
+                    if (_watches.Count == 0) { _running = false; return; }
+                    ids = _watches.Keys.ToList();
+                }
+                for (var i = 0; i < ids.Count; i += MaxIdsPerCall)
+                    await PollAsync(ids.Skip(i).Take(MaxIdsPerCall).ToList()).ConfigureAwait(false);
             }
-        }
-        catch (Exception ex)
-        {
-            // Stopped (or an unexpected bug): release every waiter instead of leaving it hanging.
-            List<Watch> left;
-            lock (_gate)
+            catch (Exception)
             {
-                left = _watches.Values.ToList();
-                _watches.Clear();
-                _running = false;
-            }
-            foreach (var w in left)
-            {
-                if (ex is OperationCanceledException) w.Completion.TrySetCanceled();
-                else w.Completion.TrySetException(ex);
+                // A bug must not leave waiters hanging forever nor kill the process: tick again.
             }
         }
     }
 
-    private async Task PollAsync(List<Watch> batch)
+    private async Task PollAsync(List<string> ids)
     {
+        List<Watch> batch;
+        lock (_gate) batch = ids.Where(_watches.ContainsKey).SelectMany(id => _watches[id]).ToList();
+        var live = batch.Where(w => !w.Subscriber.Stop.IsCancellationRequested).ToList();
+        if (live.Count == 0) return;
+        var subscribers = live.Select(w => w.Subscriber).Distinct().ToList();
+        var chosen = _current is { } current && subscribers.Contains(current) ? current : subscribers[0];
+        _current = chosen;
+        var request = new DescribeSnapshotsRequest
+        {
+            Filters = new List<Filter> { new() { Name = "snapshot-id", Values = live.Select(w => w.SnapshotId).Distinct(StringComparer.Ordinal).ToList() } },
+        };
         DescribeSnapshotsResponse response;
         try
         {
-            var request = new DescribeSnapshotsRequest
-            {
-                OwnerIds = new List<string> { "self" },
-                Filters = new List<Filter> { new() { Name = "snapshot-id", Values = batch.Select(w => w.SnapshotId).ToList() } },
-            };
-            // One attempt per tick: the next tick is the retry, so a failing Describe never stalls or aborts the job.
-            response = await _calls.OnceAsync("DescribeSnapshots", Region,
-                ct => _client().DescribeSnapshotsAsync(request, ct), _stop).ConfigureAwait(false);
+            foreach (var other in subscribers.Where(s => s != chosen)) other.Calls.Counters.Call("DescribeSnapshots", Region);
+            Polls++;
+            // One attempt per tick: the next tick is the retry, so a failing Describe never stalls or aborts a job.
+            response = await chosen.Calls.OnceAsync("DescribeSnapshots", Region,
+                ct => chosen.Client().DescribeSnapshotsAsync(request, ct), chosen.Stop).ConfigureAwait(false);
             _consecutiveFailures = 0;
         }
-        catch (Exception ex) when (!_stop.IsCancellationRequested)
+        catch (Exception ex)
         {
+            if (chosen.Stop.IsCancellationRequested) return; // that job ended mid-call; another client is used next tick
             _consecutiveFailures++;
-            if (Ec2Failure.Classify(ex) == FailureKind.Throttled) _calls.Counters.Throttled();
-            _verbose($"DescribeSnapshots in {Region} failed ({Ec2Failure.Describe(ex)}); trying again on the next poll" +
-                     (_consecutiveFailures > 1 ? $" ({_consecutiveFailures} failures in a row)." : "."));
+            if (Ec2Failure.Classify(ex) == FailureKind.Throttled) chosen.Calls.Counters.Throttled();
+            chosen.Verbose($"DescribeSnapshots in {Region} failed ({Ec2Failure.Describe(ex)}); trying again on the next poll" +
+                           (_consecutiveFailures > 1 ? $" ({_consecutiveFailures} failures in a row)." : "."));
             // Back off a little more when EC2 keeps failing (throttling), without ever giving up.
             if (_consecutiveFailures > 1)
-                await _time.Delay(Backoff.Delay(_consecutiveFailures - 2, _interval, TimeSpan.FromSeconds(30)), _stop).ConfigureAwait(false);
+                await _time.Delay(Backoff.Delay(_consecutiveFailures - 2, chosen.Interval, TimeSpan.FromSeconds(30))).ConfigureAwait(false);
             return;
         }
 
@@ -141,7 +178,7 @@ internal sealed class SnapshotStatePoller
         foreach (var s in response.Snapshots ?? new List<Snapshot>())
             if (s.SnapshotId is not null) seen[s.SnapshotId] = s;
         var now = _time.GetUtcNow();
-        foreach (var watch in batch)
+        foreach (var watch in live)
         {
             if (seen.TryGetValue(watch.SnapshotId, out var snapshot))
             {
@@ -151,7 +188,7 @@ internal sealed class SnapshotStatePoller
                 var state = snapshot.State?.Value;
                 if (state == "completed" || state == "error") Finish(watch, () => watch.Completion.TrySetResult(snapshot));
             }
-            else if (now - (watch.LastSeen ?? watch.Since) > _visibilityGrace)
+            else if (now - (watch.LastSeen ?? watch.Since) > watch.Subscriber.VisibilityGrace)
             {
                 Finish(watch, () => watch.Completion.TrySetException(
                     new SnapshotNotVisibleException(watch.SnapshotId, Region, watch.LastSeen is not null)));
@@ -161,23 +198,27 @@ internal sealed class SnapshotStatePoller
 
     private void Finish(Watch watch, Action complete)
     {
-        lock (_gate) if (_watches.TryGetValue(watch.SnapshotId, out var w) && w == watch) _watches.Remove(watch.SnapshotId);
+        Remove(watch);
+        watch.Registration.Dispose();
         complete();
     }
 
     private sealed class Watch
     {
-        public Watch(string snapshotId, Action<Snapshot>? onUpdate, DateTimeOffset since)
+        public Watch(string snapshotId, PollSubscriber subscriber, Action<Snapshot>? onUpdate, DateTimeOffset since)
         {
             SnapshotId = snapshotId;
+            Subscriber = subscriber;
             OnUpdate = onUpdate;
             Since = since;
         }
 
         public string SnapshotId { get; }
+        public PollSubscriber Subscriber { get; }
         public Action<Snapshot>? OnUpdate { get; }
         public DateTimeOffset Since { get; }
         public DateTimeOffset? LastSeen { get; set; }
+        public CancellationTokenRegistration Registration { get; set; }
         public TaskCompletionSource<Snapshot> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

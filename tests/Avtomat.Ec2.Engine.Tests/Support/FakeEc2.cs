@@ -9,7 +9,7 @@ namespace Avtomat.Ec2.Engine.Tests.Support;
 
 /// <summary>An in-memory EC2 in virtual time: snapshots, copies that finish by the clock, the 20-copy limit, and hooks
 /// to inject failures. Reached through a DispatchProxy over IAmazonEC2 (only the three calls the engine makes).</summary>
-public sealed class FakeEc2
+public sealed partial class FakeEc2
 {
     private readonly object _gate = new();
     private int _nextId = 1;
@@ -84,9 +84,9 @@ public sealed class FakeEc2
         lock (_gate) return Snapshots.Values.Where(s => s.IsCopy && s.SourceId == sourceId).ToList();
     }
 
-    private string NewId() => $"snap-{_nextId++:x17}";
+    internal string NewId() => $"snap-{_nextId++:x17}";
 
-    private void Record(string action, string region, object request)
+    internal void Record(string action, string region, object request)
     {
         lock (_gate) Calls.Add(new CallRecord { Action = action, Region = region, At = Clock.GetUtcNow(), Request = request });
     }
@@ -144,6 +144,8 @@ public sealed class FakeEc2
             foreach (var f in request.Filters ?? [])
             {
                 if (f.Name == "snapshot-id") items = items.Where(s => f.Values.Contains(s.Id));
+                else if (f.Name == "volume-id") items = items.Where(s => s.VolumeId is not null && f.Values.Contains(s.VolumeId));
+                else if (f.Name == "status") items = items.Where(s => f.Values.Contains(s.StateAt(now)));
                 else if (f.Name.StartsWith("tag:")) items = items.Where(s => s.Tags.TryGetValue(f.Name[4..], out var v) && f.Values.Contains(v));
                 else throw new NotSupportedException(f.Name);
             }
@@ -172,6 +174,8 @@ public sealed class FakeSnapshot
     public string? StatusMessage { get; set; }
     public bool IsCopy { get; set; }
     public string? SourceId { get; set; }
+    /// <summary>The volume of a created snapshot (copies: null, reported as vol-ffffffff).</summary>
+    public string? VolumeId { get; set; }
     public string? Description { get; set; }
     public bool Encrypted { get; set; }
     public string? KmsKeyId { get; set; }
@@ -190,7 +194,7 @@ public sealed class FakeSnapshot
         {
             SnapshotId = Id, State = new SnapshotState(state), Progress = $"{progress}%", StartTime = StartTime.UtcDateTime,
             StateMessage = state == "error" ? StatusMessage : null, Description = Description, Encrypted = Encrypted,
-            KmsKeyId = KmsKeyId, OutpostArn = OutpostArn, VolumeSize = VolumeSize,
+            KmsKeyId = KmsKeyId, OutpostArn = OutpostArn, VolumeSize = VolumeSize, VolumeId = VolumeId ?? "vol-ffffffff",
             Tags = Tags.Count == 0 ? null : Tags.Select(t => new Tag { Key = t.Key, Value = t.Value }).ToList(),
         };
     }
@@ -214,6 +218,10 @@ public class Ec2Proxy : DispatchProxy
             case "CopySnapshotAsync": return Run(() => _model.Copy(_region, (CopySnapshotRequest)args![0]!));
             case "DescribeSnapshotsAsync": return Run(() => _model.Describe(_region, (DescribeSnapshotsRequest)args![0]!));
             case "DeleteSnapshotAsync": return Run(() => _model.Delete(_region, (DeleteSnapshotRequest)args![0]!));
+            case "CreateSnapshotAsync": return Run(() => _model.CreateSnapshot(_region, (CreateSnapshotRequest)args![0]!));
+            case "CreateSnapshotsAsync": return Run(() => _model.CreateSnapshots(_region, (CreateSnapshotsRequest)args![0]!));
+            case "DescribeVolumesAsync": return Run(() => _model.DescribeVolumes(_region, (DescribeVolumesRequest)args![0]!));
+            case "DescribeInstancesAsync": return Run(() => _model.DescribeInstances(_region, (DescribeInstancesRequest)args![0]!));
             case "Dispose": return null;
             default: throw new NotImplementedException(method.Name);
         }
@@ -226,8 +234,9 @@ public class Ec2Proxy : DispatchProxy
     }
 }
 
-public sealed class FakeClientSource(FakeEc2 ec2, string endpoint = "https://fake.ec2/") : IEc2ClientSource
+public sealed class FakeClientSource(FakeEc2 ec2, string endpoint = "https://fake.ec2/", string identity = "fake-account") : IEc2ClientSource, IEc2CredentialIdentity
 {
+    public string CredentialIdentity => identity;
     public IAmazonEC2 For(string region) => ec2.ClientFor(region);
     public IAmazonEC2 ForCopy(string region) => ec2.ClientFor(region);
     public string EndpointKey(string region) => endpoint;

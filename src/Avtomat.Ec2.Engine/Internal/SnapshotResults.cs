@@ -1,0 +1,34 @@
+using System;
+using System.Globalization;
+using Amazon.EC2.Model;
+
+namespace Avtomat.Ec2.Engine.Internal;
+
+/// <summary>Fills a <see cref="SnapshotResult"/> from what DescribeSnapshots (or CreateSnapshot) said.</summary>
+internal static class SnapshotResults
+{
+    public static void Apply(SnapshotResult result, Snapshot s)
+    {
+        var progress = ParseProgress(s.Progress);
+        if (progress > result.Progress) result.Progress = progress;
+        if (s.State?.Value == "completed") result.Progress = 100;
+        if (!string.IsNullOrEmpty(s.VolumeId) && result.VolumeId is null) result.VolumeId = s.VolumeId;
+        if (s.StartTime is { } start) result.StartTime = DateTime.SpecifyKind(start, DateTimeKind.Utc);
+        if (s.Encrypted == true) result.Encrypted = true;
+        if (!string.IsNullOrEmpty(s.KmsKeyId)) result.KmsKeyId = s.KmsKeyId;
+        if (s.VolumeSize is { } size) result.VolumeSize = size;
+        if (!string.IsNullOrEmpty(s.Description)) result.Description = s.Description;
+        if (!string.IsNullOrEmpty(s.OutpostArn)) result.OutpostArn = s.OutpostArn;
+        if (s.Tags is { Count: > 0 } tags)
+            foreach (var t in tags) if (t.Key is not null) result.Tags[t.Key] = t.Value ?? "";
+        if (s.State?.Value == "error" && !string.IsNullOrEmpty(s.StateMessage)) result.StatusMessage = s.StateMessage;
+    }
+
+    public static int ParseProgress(string? progress)
+    {
+        if (string.IsNullOrEmpty(progress)) return 0;
+        var text = progress!.Trim().TrimEnd('%');
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? Math.Max(0, Math.Min(100, value)) : 0;
+    }
+}
