@@ -5,66 +5,11 @@
 # When AWS.Tools.EC2 is installed, the Get-EC2Snapshot pipeline from the README runs too (against the emulator).
 
 BeforeAll {
-    $script:RepoRoot = Split-Path -Parent $PSScriptRoot
-    $script:ManifestPath = Join-Path $RepoRoot 'artifacts/module/Avtomat.Ec2/Avtomat.Ec2.psd1'
-    $script:SecretKey = 'pester-secret-do-not-print'
-    $env:AWS_EC2_METADATA_DISABLED = 'true'
-
-    Import-Module -Name $ManifestPath -Force -ErrorAction Stop
-
-    # The emulator program prints its base URL alone on the first line of standard output.
-    $start = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
-    # Arguments as one string: ProcessStartInfo.ArgumentList does not exist in Windows PowerShell's .NET Framework.
-    $start.Arguments = 'run --project "{0}" -- --port 0 --Config:Durations:Copy:Kind Fixed --Config:Durations:Copy:Seconds 0.3' -f
-        (Join-Path $RepoRoot 'tests/Avtomat.Ec2.Emulator')
-    $start.RedirectStandardOutput = $true
-    $start.UseShellExecute = $false
-    $script:Emulator = [System.Diagnostics.Process]::Start($start)
-    $script:Url = $Emulator.StandardOutput.ReadLine()
-    if ($Url -notmatch '^http://127\.0\.0\.1:\d+/$') { throw "The emulator did not start: '$Url'" }
-
-    $script:Aws = @{ EndpointUrl = $Url; AccessKey = 'AKIDPESTER'; SecretKey = $SecretKey }
-    $script:Account = '123456789012'
-
-    function script:Invoke-Emulator([string] $Path, [string] $Method = 'GET', $Body) {
-        $params = @{ Uri = "$($Url)_emulator/$Path"; Method = $Method; ContentType = 'application/json' }
-        if ($null -ne $Body) { $params.Body = $Body | ConvertTo-Json -Depth 10 }
-        Invoke-RestMethod @params
-    }
-    function script:Reset-Emulator([double] $CopySeconds = 0.3, [string[]] $InaccessibleKeys = @()) {
-        Invoke-Emulator reset POST | Out-Null
-        $config = Invoke-Emulator config
-        $config.durations.copy.kind = 'Fixed'
-        $config.durations.copy.seconds = $CopySeconds
-        $config.faults.inaccessibleKmsKeys = @($InaccessibleKeys)
-        Invoke-Emulator config PUT $config | Out-Null
-    }
-    function script:New-Snapshot([int] $Count = 1, [string] $Region = 'us-east-1', [hashtable] $Tags, [string] $Description) {
-        $body = @{ region = $Region; snapshots = $Count }
-        if ($Tags) { $body.tags = $Tags }
-        if ($Description) { $body.description = $Description }
-        @((Invoke-Emulator seed POST $body).snapshotIds)
-    }
-    function script:Get-Stats { Invoke-Emulator stats }
-    function script:Get-CopyCount([string] $Region) {
-        $total = 0
-        foreach ($source in (Get-Stats).copiesPerSource.PSObject.Properties) {
-            $n = $source.Value.$Region
-            if ($n) { $total += $n }
-        }
-        $total
-    }
-    $script:Missing = 'snap-0000000000000000a'
-    # The module writes U+2192 (right arrow); spelled as a code point so this file stays ASCII (Windows PowerShell reads BOM-less files as ANSI).
-    $script:Arrow = [char]0x2192
+    . (Join-Path $PSScriptRoot 'EmulatorTestSupport.ps1')
 }
 
 AfterAll {
-    if ($Emulator -and -not $Emulator.HasExited) {
-        # `dotnet run` starts the emulator as a child process: end the whole tree.
-        if ($PSVersionTable.PSEdition -eq 'Core') { $Emulator.Kill($true) } else { & taskkill.exe /PID $Emulator.Id /T /F | Out-Null }
-    }
-    Remove-Module -Name Avtomat.Ec2 -Force -ErrorAction SilentlyContinue
+    Stop-AvTestEmulator
 }
 
 Describe 'Copy-AvSnapshot binding' {

@@ -27,24 +27,15 @@ namespace Avtomat.Ec2.Commands;
 [Cmdlet(VerbsCommon.Copy, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = ToRegionSet)]
 [OutputType(typeof(SnapshotCopyResult))]
-public sealed class CopyAvSnapshotCommand : AwsCmdlet, IDisposable
+public sealed class CopyAvSnapshotCommand : EngineCmdlet<CopyEvent>
 {
     public const string ToRegionSet = "ToRegion";
     public const string ToOutpostSet = "ToOutpost";
     public const string ToLocalZoneSet = "ToLocalZone";
 
-    /// <summary>Reserved tag prefixes: AWS's own, and the module's provenance tags (duplicate protection relies on them).</summary>
-    private static readonly string[] ReservedTagPrefixes = { "aws:", "avtomat:" };
-    private const int MaxTagKeyLength = 128;
-    private const int MaxTagValueLength = 256;
-    /// <summary>EC2 allows 50 tags per resource; the engine adds three provenance tags.</summary>
-    private const int MaxUserTags = 47;
-    private static readonly TimeSpan DrainInterval = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(300);
+    /// <summary>The engine adds three provenance tags to each copy.</summary>
+    private const int ProvenanceTags = 3;
 
-    private static readonly Regex OutpostArnPattern = new(
-        @"^arn:aws[a-z-]*:outposts:(?<region>[a-z]{2}(-[a-z]+)+-\d+):(?<account>\d{12}):outpost/op-[0-9a-f]{17}$",
-        RegexOptions.CultureInvariant);
     private static readonly Regex LocalZonePattern = new(
         @"^(?<region>[a-z]{2}(-[a-z]+)+-\d+)-[a-z0-9]+(-[a-z0-9]+)*$", RegexOptions.CultureInvariant);
     private static readonly Regex KmsArnPattern = new(
@@ -131,6 +122,12 @@ public sealed class CopyAvSnapshotCommand : AwsCmdlet, IDisposable
     [Parameter]
     public SwitchParameter DryRun { get; set; }
 
+    /// <summary>Output each copy as soon as EC2 accepted it (State Pending, new id known) instead of waiting for it to
+    /// complete. The window still applies: with more snapshots than -ThrottleLimit the command runs until the last copy
+    /// is started. Pipe the results to Wait-AvSnapshot to wait later.</summary>
+    [Parameter]
+    public SwitchParameter NoWait { get; set; }
+
     /// <summary>The pipeline object as a whole (hidden). By-property-name binding prefers a property named like the
     /// parameter (SourceRegion) over its alias (Region); for objects that carry a SnapshotId together with the Region it
     /// lives in — our own results, whose SourceRegion is where the *previous* copy came from — the snapshot must be
@@ -140,27 +137,15 @@ public sealed class CopyAvSnapshotCommand : AwsCmdlet, IDisposable
 
     // ---- State ------------------------------------------------------------------------------------------------
 
-    private readonly CancellationTokenSource _cancellation = new();
     private readonly HashSet<string> _queued = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _checkedRegions = new(StringComparer.Ordinal);
-    private readonly object _disposeGate = new();
+    private readonly Dictionary<SnapshotCopyState, int> _finished = new();
     private bool _sourceRegionFromCommandLine;
     private string? _outpostRegion;
     private string? _localZoneRegion;
     private bool _encrypt;
     private Dictionary<string, string> _tags = new(StringComparer.Ordinal);
-    private AwsContext? _context;
-    private IEc2ClientSourceLifetime? _clients;
     private CopyJob? _job;
-    private CopyProgressWriter? _progress;
-    private DateTime _startedUtc;
     private int _requests;
-    private int _completed;
-    private int _failed;
-    private int _timedOut;
-    private int _dryRun;
-    private int _other;
-    private bool _disposed;
 
     // ---- Pipeline ---------------------------------------------------------------------------------------------
 
@@ -187,129 +172,57 @@ public sealed class CopyAvSnapshotCommand : AwsCmdlet, IDisposable
         }
     }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecord() => Guarded(() =>
     {
-        try
-        {
-            var sourceRegion = RecordSourceRegion();
-            if (sourceRegion is not null && !_sourceRegionFromCommandLine)
-            {
-                if (!RegionNames.IsWellFormed(sourceRegion))
-                {
-                    // Bound from a property (no parameter validation ran on the Region we read ourselves).
-                    WriteError(ErrorRecordFactory.InvalidParameter("InvalidRegion", nameof(SourceRegion), sourceRegion,
-                        RegionNames.MalformedMessage(sourceRegion)));
-                    return;
-                }
-                WarnOnce(sourceRegion, "the input object");
-            }
-            foreach (var id in SnapshotId)
-            {
-                var snapshotId = id.Trim();
-                var source = sourceRegion ?? EnsureContext(null).Region;
-                foreach (var destination in Destinations(source))
-                {
-                    var key = $"{source}/{snapshotId}→{destination}";
-                    if (_queued.Contains(key))
-                    {
-                        WriteWarning($"{snapshotId} ({source}) → {DestinationLabel(destination)} was already given; it is copied once.");
-                        continue;
-                    }
-                    if (!ShouldProcess($"{snapshotId} ({source})", $"Copy to {DestinationLabel(destination)}"))
-                    {
-                        continue;
-                    }
-                    var job = EnsureJob(sourceRegion);
-                    _queued.Add(key);
-                    job.Add(CreateRequest(snapshotId, source, destination));
-                    _requests++;
-                }
-            }
-            Drain(TimeSpan.Zero);
-        }
-        catch
-        {
-            CancelAndRelease();
-            throw;
-        }
-    }
-
-    protected override void EndProcessing()
-    {
-        if (_job is null)
-        {
-            return; // nothing was queued (-WhatIf, or every item declined)
-        }
-        try
-        {
-            _job.CompleteAdding();
-            while (!_job.IsFinished)
-            {
-                if (Stopping)
-                {
-                    throw new PipelineStoppedException();
-                }
-                Drain(DrainInterval);
-                RefreshProgress(force: false);
-            }
-            Drain(TimeSpan.Zero);
-            _progress?.Complete(SafeProgress());
-            WriteSummary();
-        }
-        catch
-        {
-            CancelAndRelease();
-            throw;
-        }
-        finally
-        {
-            Release();
-        }
-    }
-
-    /// <summary>Ctrl+C (or PowerShell.Stop): cancel only. The pipeline thread notices, stops waiting and releases.
-    /// Copies EC2 already accepted keep running; their ids were written to the verbose stream as they were accepted.</summary>
-    protected override void StopProcessing() => _cancellation.Cancel();
-
-    public void Dispose()
-    {
-        lock (_disposeGate)
-        {
-            if (_disposed)
-            {
-                return;
-            }
-            _disposed = true;
-        }
-        CancelAndRelease();
-        // _cancellation is not disposed: StopProcessing may still run on another thread, and a source without timers
-        // holds nothing that needs disposing.
-    }
-
-    // ---- Engine events → Write* (pipeline thread only) -----------------------------------------------------------
-
-    /// <summary>Takes events: waits up to <paramref name="wait"/> for the first, then takes whatever else is ready.</summary>
-    private void Drain(TimeSpan wait)
-    {
-        var job = _job;
-        if (job is null)
+        var sourceRegion = RecordSourceRegion();
+        if (sourceRegion is not null && !_sourceRegionFromCommandLine && !CheckInputRegion(sourceRegion, nameof(SourceRegion)))
         {
             return;
         }
-        var timeout = wait;
-        while (job.TryTake(out var copyEvent, timeout))
+        foreach (var id in SnapshotId)
         {
-            if (copyEvent is not null)
+            var snapshotId = id.Trim();
+            var source = sourceRegion ?? EnsureContext(null).Region;
+            foreach (var destination in Destinations(source))
             {
-                Handle(copyEvent);
+                var key = $"{source}/{snapshotId}→{destination}";
+                if (_queued.Contains(key))
+                {
+                    WriteWarning($"{snapshotId} ({source}) → {DestinationLabel(destination)} was already given; it is copied once.");
+                    continue;
+                }
+                if (!ShouldProcess($"{snapshotId} ({source})", $"Copy to {DestinationLabel(destination)}"))
+                {
+                    continue;
+                }
+                var job = EnsureJob(sourceRegion);
+                _queued.Add(key);
+                job.Add(CreateRequest(snapshotId, source, destination));
+                _requests++;
             }
-            timeout = TimeSpan.Zero;
-            RefreshProgress(force: false);
         }
-        RefreshProgress(force: false);
+    });
+
+    // ---- Engine events → Write* (pipeline thread only) -----------------------------------------------------------
+
+    private protected override bool HasJob => _job is not null;
+
+    private protected override bool TryTakeEvent(out CopyEvent? engineEvent, TimeSpan timeout)
+    {
+        engineEvent = null;
+        return _job is { } job && job.TryTake(out engineEvent, timeout);
     }
 
-    private void Handle(CopyEvent copyEvent)
+    private protected override bool JobIsFinished => _job?.IsFinished ?? true;
+
+    private protected override void CompleteJobAdding() => _job?.CompleteAdding();
+
+    private protected override IReadOnlyList<ProgressNode>? ReadProgress() =>
+        _job is { } job ? CopyProgressView.From(job.GetProgress()) : null;
+
+    private protected override void DisposeJob() => Interlocked.Exchange(ref _job, null)?.Dispose();
+
+    private protected override void HandleEvent(CopyEvent copyEvent)
     {
         switch (copyEvent)
         {
@@ -317,7 +230,7 @@ public sealed class CopyAvSnapshotCommand : AwsCmdlet, IDisposable
                 WriteVerbose(AcceptedMessage(accepted.Result));
                 break;
             case CopyFinishedEvent finished:
-                Count(finished.Result);
+                _finished[finished.Result.State] = _finished.TryGetValue(finished.Result.State, out var n) ? n + 1 : 1;
                 WriteObject(finished.Result);
                 if (finished.Error is not null)
                 {
@@ -325,18 +238,7 @@ public sealed class CopyAvSnapshotCommand : AwsCmdlet, IDisposable
                 }
                 break;
             case EngineMessageEvent message:
-                switch (message.Level)
-                {
-                    case MessageLevel.Warning:
-                        WriteWarning(message.Message);
-                        break;
-                    case MessageLevel.Debug:
-                        WriteDebug(message.Message);
-                        break;
-                    default:
-                        WriteVerbose(message.Message);
-                        break;
-                }
+                WriteEngineMessage(message.Level, message.Message);
                 break;
         }
     }
@@ -347,144 +249,42 @@ public sealed class CopyAvSnapshotCommand : AwsCmdlet, IDisposable
         return $"{result.SourceSnapshotId} ({result.SourceRegion}) → {result.SnapshotId} ({destination}) accepted";
     }
 
-    private void Count(SnapshotCopyResult result)
-    {
-        switch (result.State)
-        {
-            case SnapshotCopyState.Completed: _completed++; break;
-            case SnapshotCopyState.Failed: _failed++; break;
-            case SnapshotCopyState.TimedOut: _timedOut++; break;
-            case SnapshotCopyState.DryRun: _dryRun++; break;
-            default: _other++; break;
-        }
-    }
-
-    private void RefreshProgress(bool force)
-    {
-        if (_progress is null || (!force && !_progress.IsDue))
-        {
-            return;
-        }
-        var progress = SafeProgress();
-        if (progress is not null)
-        {
-            _progress.Write(progress);
-        }
-    }
-
-    private IReadOnlyList<RegionProgress>? SafeProgress()
-    {
-        try
-        {
-            return _job?.GetProgress();
-        }
-        catch (ObjectDisposedException)
-        {
-            return null;
-        }
-    }
-
-    private void WriteSummary()
+    private protected override void WriteSummary()
     {
         if (_requests == 0)
         {
             return;
         }
-        var elapsed = DateTime.UtcNow - _startedUtc;
-        var parts = new List<string>();
-        if (_completed > 0) parts.Add($"{_completed} completed");
-        if (_dryRun > 0) parts.Add($"{_dryRun} dry run");
-        if (_failed > 0) parts.Add($"{_failed} failed");
-        if (_timedOut > 0) parts.Add($"{_timedOut} timed out");
-        if (_other > 0) parts.Add($"{_other} other");
-        var summary = string.Format(CultureInfo.InvariantCulture, "Copy-AvSnapshot: {0} {1} in {2:hh\\:mm\\:ss}: {3}.",
-            _requests, _requests == 1 ? "copy" : "copies", elapsed, parts.Count == 0 ? "none finished" : string.Join(", ", parts));
-        WriteVerbose(summary);
-        try
-        {
-            var statistics = _job?.Statistics;
-            if (statistics is not null)
-            {
-                var calls = string.Join(", ", statistics.Calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}"));
-                WriteVerbose(string.Format(CultureInfo.InvariantCulture,
-                    "EC2 calls: {0}; throttled {1}, retries {2}, copy limit hits {3}, uncertain outcomes {4}, duplicates removed {5}.",
-                    calls.Length == 0 ? "none" : calls, statistics.Throttled, statistics.Retries, statistics.LimitExceeded,
-                    statistics.UncertainOutcomes, statistics.DuplicatesRemoved));
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-        }
+        WriteCountSummary("Copy-AvSnapshot", _requests, "copy", "copies", StateCounts(_finished));
+        var job = _job;
+        WriteStatistics(() => job?.Statistics);
     }
 
-    // ---- Job and context ------------------------------------------------------------------------------------
+    // ---- Job ----------------------------------------------------------------------------------------------------
 
     /// <param name="regionHint">The region of the current input object, used as the context's region when no
     /// -SourceRegion was given on the command line.</param>
-    private AwsContext EnsureContext(string? regionHint)
-    {
-        if (_context is null)
-        {
-            // Writes where credentials and region came from (never a secret) and warns about an unknown region.
-            _context = ResolveAwsContext(_sourceRegionFromCommandLine ? SourceRegion : regionHint);
-            _checkedRegions.Add(_context.Region);
-        }
-        return _context;
-    }
-
     private CopyJob EnsureJob(string? regionHint)
     {
         if (_job is not null)
         {
             return _job;
         }
-        var context = EnsureContext(regionHint);
-        _clients = CreateClientSource(context);
+        var context = EnsureContext(_sourceRegionFromCommandLine ? SourceRegion : regionHint);
+        var clients = OpenClients(context, ThrottleLimit);
         var options = new CopyJobOptions
         {
             ThrottleLimit = ThrottleLimit,
             Timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : null,
             DryRun = DryRun.IsPresent,
+            NoWait = NoWait.IsPresent,
         };
-        _startedUtc = DateTime.UtcNow;
-        _job = CopyEngine.Shared.StartJob(_clients, options, _cancellation.Token);
-        _progress = new CopyProgressWriter(WriteProgress, ThrottleLimit, ProgressInterval);
+        if (EngineTuning.PollInterval is { } interval)
+        {
+            options.PollInterval = interval;
+        }
+        _job = CopyEngine.Shared.StartJob(clients, options, Cancellation);
         return _job;
-    }
-
-    private void CancelAndRelease()
-    {
-        try
-        {
-            _cancellation.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-        Release();
-    }
-
-    private void Release()
-    {
-        var job = Interlocked.Exchange(ref _job, null);
-        var clients = Interlocked.Exchange(ref _clients, null);
-        try
-        {
-            job?.Dispose();
-        }
-        finally
-        {
-            clients?.Dispose();
-        }
-    }
-
-    private bool IsWhatIf()
-    {
-        if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound))
-        {
-            return LanguagePrimitives.IsTrue(bound);
-        }
-        return LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference"));
     }
 
     // ---- Parameters → requests ----------------------------------------------------------------------------
@@ -498,17 +298,9 @@ public sealed class CopyAvSnapshotCommand : AwsCmdlet, IDisposable
         {
             return SourceRegion;
         }
-        if (InputObject is { } input && input.BaseObject is not string)
+        if (InputObjectRegion.Has(InputObject, "SnapshotId") && InputObjectRegion.Read(InputObject, fromAvailabilityZone: false) is { } region)
         {
-            var id = input.Properties["SnapshotId"]?.Value;
-            var region = input.Properties["Region"]?.Value;
-            // A RegionEndpoint (of any AWSSDK load) carries its name in SystemName; anything else is read as text.
-            var systemName = region is null || region is string ? null : PSObject.AsPSObject(region).Properties["SystemName"]?.Value as string;
-            var regionText = systemName ?? (region is null ? null : LanguagePrimitives.ConvertTo<string>(region));
-            if (id is not null && !string.IsNullOrWhiteSpace(regionText))
-            {
-                return regionText!.Trim();
-            }
+            return region;
         }
         return string.IsNullOrWhiteSpace(SourceRegion) ? null : SourceRegion!.Trim();
     }
@@ -559,14 +351,13 @@ public sealed class CopyAvSnapshotCommand : AwsCmdlet, IDisposable
 
         if (DestinationOutpostArn is { } outpostArn)
         {
-            var match = OutpostArnPattern.Match(outpostArn.Trim());
-            if (!match.Success)
+            _outpostRegion = OutpostArn.RegionOf(outpostArn);
+            if (_outpostRegion is null)
             {
                 Fail("InvalidOutpostArn", nameof(DestinationOutpostArn), outpostArn,
-                    $"'{outpostArn}' is not an Outpost ARN (arn:aws:outposts:REGION:ACCOUNT:outpost/op-0123456789abcdef0).",
+                    $"'{outpostArn}' is not an Outpost ARN ({OutpostArn.Example}).",
                     "Pass the ARN of the Outpost, e.g. from Get-OUTPOutpostList or the Outposts console.");
             }
-            _outpostRegion = match.Groups["region"].Value;
             if (destinations is { Length: > 0 } && (destinations.Length != 1 || destinations[0] != _outpostRegion))
             {
                 Fail("OutpostRegionMismatch", nameof(DestinationOutpostArn), outpostArn,
@@ -626,62 +417,13 @@ public sealed class CopyAvSnapshotCommand : AwsCmdlet, IDisposable
             }
         }
 
-        _tags = ConvertTags(Tag);
-    }
-
-    private Dictionary<string, string> ConvertTags(Hashtable? table)
-    {
-        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (table is null)
+        try
         {
-            return tags;
+            _tags = TagParameter.Convert(Tag, ProvenanceTags, "each copy");
         }
-        foreach (DictionaryEntry entry in table)
+        catch (ParameterValueException e)
         {
-            var key = entry.Key is PSObject pk ? pk.BaseObject?.ToString() : entry.Key?.ToString();
-            var value = entry.Value is null ? "" : LanguagePrimitives.ConvertTo<string>(entry.Value) ?? "";
-            if (string.IsNullOrWhiteSpace(key))
-            {
-                Fail("InvalidTagKey", nameof(Tag), key, "Tag keys must not be empty.", null);
-            }
-            var prefix = ReservedTagPrefixes.FirstOrDefault(p => key!.StartsWith(p, StringComparison.OrdinalIgnoreCase));
-            if (prefix is not null)
-            {
-                Fail("ReservedTagKey", nameof(Tag), key,
-                    $"The tag key '{key}' uses the reserved prefix '{prefix}' (aws: belongs to AWS; avtomat: marks the provenance of copies).",
-                    "Choose a tag key without the aws: or avtomat: prefix.");
-            }
-            if (key!.Length > MaxTagKeyLength)
-            {
-                Fail("InvalidTagKey", nameof(Tag), key, $"The tag key '{key}' is longer than {MaxTagKeyLength} characters.", null);
-            }
-            if (value.Length > MaxTagValueLength)
-            {
-                Fail("InvalidTagValue", nameof(Tag), key, $"The value of the tag '{key}' is longer than {MaxTagValueLength} characters.", null);
-            }
-            if (tags.ContainsKey(key))
-            {
-                Fail("DuplicateTagKey", nameof(Tag), key, $"The tag key '{key}' is given twice.", null);
-            }
-            tags.Add(key, value);
-        }
-        if (tags.Count > MaxUserTags)
-        {
-            Fail("TooManyTags", nameof(Tag), tags.Count,
-                $"{tags.Count} tags given; a snapshot holds 50 and each copy also gets 3 provenance tags, so at most {MaxUserTags}.", null);
-        }
-        return tags;
-    }
-
-    /// <summary>Warns once per region name that is well-formed but unknown to the SDK (the context warns for its own).</summary>
-    private void WarnOnce(string region, string source)
-    {
-        if (_checkedRegions.Add(region))
-        {
-            WarnIfUnknownRegion(region, source);
+            ThrowTerminatingError(e.ErrorRecord);
         }
     }
-
-    private void Fail(string errorId, string parameterName, object? value, string message, string? recommendedAction) =>
-        ThrowTerminatingError(ErrorRecordFactory.InvalidParameter(errorId, parameterName, value, message, recommendedAction));
 }

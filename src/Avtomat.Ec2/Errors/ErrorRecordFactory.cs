@@ -13,9 +13,8 @@ internal static class ErrorRecordFactory
     public static ErrorRecord FromEngineError(EngineError error, SnapshotCopyResult? result)
     {
         if (error is null) throw new ArgumentNullException(nameof(error));
-        var target = !string.IsNullOrEmpty(error.TargetId) ? error.TargetId : result?.SnapshotId ?? result?.SourceSnapshotId ?? "";
-        var message = string.IsNullOrWhiteSpace(error.Message) ? $"{error.ErrorId}: {target}" : error.Message;
-        var exception = new SnapshotCopyException(message, error.Exception)
+        var target = TargetOf(error, result?.SnapshotId ?? result?.SourceSnapshotId);
+        var exception = new SnapshotCopyException(MessageOf(error, target), error.Exception)
         {
             ErrorId = error.ErrorId,
             AwsErrorCode = error.AwsErrorCode,
@@ -23,9 +22,37 @@ internal static class ErrorRecordFactory
             SnapshotId = result?.SnapshotId,
             Region = result?.Region,
         };
-        var record = new ErrorRecord(exception, StableId(error.ErrorId, "SnapshotCopyFailed"), MapCategory(error.Category), target)
+        return Record(error, exception, target, "SnapshotCopyFailed");
+    }
+
+    /// <summary>A non-terminating error for one snapshot that failed, timed out or was refused (New-/Wait-AvSnapshot).</summary>
+    public static ErrorRecord FromEngineError(EngineError error, SnapshotResult? result)
+    {
+        if (error is null) throw new ArgumentNullException(nameof(error));
+        var target = TargetOf(error, result?.SnapshotId ?? result?.VolumeId ?? result?.InstanceId);
+        var exception = new SnapshotException(MessageOf(error, target), error.Exception)
         {
-            ErrorDetails = new ErrorDetails(message),
+            ErrorId = error.ErrorId,
+            AwsErrorCode = error.AwsErrorCode,
+            SnapshotId = result?.SnapshotId,
+            VolumeId = result?.VolumeId,
+            InstanceId = result?.InstanceId,
+            Region = result?.Region,
+        };
+        return Record(error, exception, target, "SnapshotFailed");
+    }
+
+    private static string TargetOf(EngineError error, string? fallback) =>
+        !string.IsNullOrEmpty(error.TargetId) ? error.TargetId : fallback ?? "";
+
+    private static string MessageOf(EngineError error, string target) =>
+        string.IsNullOrWhiteSpace(error.Message) ? $"{error.ErrorId}: {target}" : error.Message;
+
+    private static ErrorRecord Record(EngineError error, Exception exception, string target, string fallbackId)
+    {
+        var record = new ErrorRecord(exception, StableId(error.ErrorId, fallbackId), MapCategory(error.Category), target)
+        {
+            ErrorDetails = new ErrorDetails(exception.Message),
         };
         if (!string.IsNullOrWhiteSpace(error.RecommendedAction))
         {

@@ -11,9 +11,12 @@ public abstract class ValidateEc2IdAttribute : ValidateEnumeratedArgumentsAttrib
     private readonly string _prefix;
     private readonly string _example;
     private readonly string _what;
+    private readonly string _producer;
 
-    protected ValidateEc2IdAttribute(string prefix, string example, string what)
+    /// <remarks>producer: a cmdlet whose output carries the id, named in the message.</remarks>
+    protected ValidateEc2IdAttribute(string prefix, string example, string what, string producer = "Get-EC2Snapshot")
     {
+        _producer = producer;
         _prefix = prefix;
         _example = example;
         _what = what;
@@ -31,7 +34,7 @@ public abstract class ValidateEc2IdAttribute : ValidateEnumeratedArgumentsAttrib
         if (IsValid(text)) return;
         throw new ValidationMetadataException(
             $"'{text}' is not {_what}. {Capitalize(_what)}s look like '{_example}': '{_prefix}' followed by 8 or 17 lower-case hexadecimal digits. "
-            + $"To pass objects (for example from Get-EC2Snapshot), pipe them in so their id property binds.");
+            + $"To pass objects (for example from {_producer}), pipe them in so their id property binds.");
     }
 
     private static string Capitalize(string what)
@@ -52,5 +55,12 @@ public sealed class ValidateSnapshotIdAttribute : ValidateEc2IdAttribute
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
 public sealed class ValidateVolumeIdAttribute : ValidateEc2IdAttribute
 {
-    public ValidateVolumeIdAttribute() : base("vol-", "vol-0123456789abcdef0", "a volume id") { }
+    public ValidateVolumeIdAttribute() : base("vol-", "vol-0123456789abcdef0", "a volume id", "Get-EC2Volume") { }
+}
+
+/// <summary>An instance id: <c>i-</c> followed by 8 or 17 hexadecimal digits.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateInstanceIdAttribute : ValidateEc2IdAttribute
+{
+    public ValidateInstanceIdAttribute() : base("i-", "i-0123456789abcdef0", "an instance id", "Get-EC2Instance") { }
 }

@@ -1,0 +1,250 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using Avtomat.Ec2.Context;
+using Avtomat.Ec2.Engine;
+using Avtomat.Ec2.Engine.Copy;
+using Avtomat.Ec2.Engine.Create;
+using Avtomat.Ec2.Progress;
+using Avtomat.Ec2.Validation;
+
+namespace Avtomat.Ec2.Commands;
+
+/// <summary>
+/// <para type="synopsis">Creates EBS snapshots of volumes, or crash-consistent sets of all volumes of instances, paced
+/// under EC2's limits, and waits for them to complete (or, with -NoWait, outputs each as soon as EC2 accepted it).</para>
+/// </summary>
+/// <remarks>
+/// A thin cmdlet: it binds parameters, asks ShouldProcess per volume or instance, hands
+/// <see cref="SnapshotCreateRequest"/>s and <see cref="InstanceSnapshotRequest"/>s to the shared engine's
+/// <see cref="CreateJob"/> and turns its events into Write* calls on the pipeline thread. Pacing, per-volume rules,
+/// duplicate protection and polling live in the engine.
+/// </remarks>
+[Cmdlet(VerbsCommon.New, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
+    DefaultParameterSetName = ByVolumeSet)]
+[OutputType(typeof(SnapshotResult))]
+public sealed class NewAvSnapshotCommand : SnapshotJobCmdlet
+{
+    public const string ByVolumeSet = "ByVolume";
+    public const string ByInstanceSet = "ByInstance";
+
+    /// <summary>The engine adds provenance tags (source volume or instance, request token) to each snapshot.</summary>
+    private const int ProvenanceTags = 3;
+
+    // ---- Parameters -------------------------------------------------------------------------------------------
+
+    /// <summary>The volumes to snapshot. Binds strings, Get-EC2Volume output (Amazon.EC2.Model.Volume), objects with a
+    /// VolumeId property and the module's own results.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ByVolumeSet)]
+    [ValidateNotNullOrEmpty]
+    [ValidateVolumeId]
+    public string[] VolumeId { get; set; } = Array.Empty<string>();
+
+    /// <summary>Snapshot all volumes of these instances together, crash-consistent (CreateSnapshots): one result per volume.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ByInstanceSet)]
+    [ValidateNotNullOrEmpty]
+    [ValidateInstanceId]
+    public string[] InstanceId { get; set; } = Array.Empty<string>();
+
+    /// <summary>With -InstanceId: leave the root (boot) volume out of the set.</summary>
+    [Parameter(ParameterSetName = ByInstanceSet)]
+    public SwitchParameter ExcludeBootVolume { get; set; }
+
+    /// <summary>The region of the volumes or instances. Default: the input object's Region (or the region of its
+    /// AvailabilityZone), else the region of the AWS context.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ValidateRegion]
+    [ArgumentCompleter(typeof(RegionCompleter))]
+    public string? Region { get; set; }
+
+    /// <summary>Description template: {VolumeId}, {VolumeName} (the Name tag), {InstanceId}.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public string? Description { get; set; }
+
+    /// <summary>Tags for the snapshots, set at creation.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public Hashtable? Tag { get; set; }
+
+    /// <summary>Copy each volume's tags onto its snapshot (aws: keys are skipped; -Tag wins).</summary>
+    [Parameter]
+    public SwitchParameter CopyVolumeTags { get; set; }
+
+    /// <summary>Create the snapshots on this Outpost (for volumes on an Outpost).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? OutpostArn { get; set; }
+
+    /// <summary>Where the snapshots are stored: regional (in the region) or local (on the Outpost or in the Local Zone of the volume).</summary>
+    [Parameter]
+    [ValidateSet("regional", "local")]
+    public string? Location { get; set; }
+
+    /// <summary>Ask EC2 to check each snapshot (DryRun=true) and create nothing.</summary>
+    [Parameter]
+    public SwitchParameter DryRun { get; set; }
+
+    /// <summary>Output each snapshot as soon as EC2 accepted it (State Pending) instead of waiting for it to complete.</summary>
+    [Parameter]
+    public SwitchParameter NoWait { get; set; }
+
+    /// <summary>Seconds to wait for all snapshots; -1 waits as long as it takes.</summary>
+    [Parameter]
+    [Alias("TimeoutSec")]
+    [ValidateTimeout]
+    public int Timeout { get; set; } = -1;
+
+    /// <summary>The pipeline object as a whole (hidden): lets the cmdlet read the region of objects that carry no Region
+    /// property but an AvailabilityZone (Get-EC2Volume output), so volumes are snapshotted where they live.</summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
+    // ---- State ------------------------------------------------------------------------------------------------
+
+    private readonly HashSet<string> _queued = new(StringComparer.Ordinal);
+    private bool _regionFromCommandLine;
+    private Dictionary<string, string> _tags = new(StringComparer.Ordinal);
+
+    private protected override string CommandLabel => "New-AvSnapshot";
+
+    private protected override (string Singular, string Plural) SummaryNoun =>
+        ParameterSetName == ByInstanceSet ? ("instance", "instances") : ("volume", "volumes");
+
+    // ---- Pipeline ---------------------------------------------------------------------------------------------
+
+    protected override void BeginProcessing()
+    {
+        _regionFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Region));
+        if (OutpostArn is { } outpost && Validation.OutpostArn.RegionOf(outpost) is null)
+        {
+            Fail("InvalidOutpostArn", nameof(OutpostArn), outpost, $"'{outpost}' is not an Outpost ARN ({Validation.OutpostArn.Example}).",
+                "Pass the ARN of the Outpost the volumes are on, e.g. from Get-OUTPOutpostList or the Outposts console.");
+        }
+        try
+        {
+            _tags = TagParameter.Convert(Tag, ProvenanceTags, "each snapshot");
+        }
+        catch (ParameterValueException e)
+        {
+            ThrowTerminatingError(e.ErrorRecord);
+        }
+        if (!IsWhatIf() && (_regionFromCommandLine || !MyInvocation.ExpectingInput))
+        {
+            EnsureJob(null);
+        }
+        if (Region is { } region)
+        {
+            WarnOnce(region.Trim(), "-Region");
+        }
+    }
+
+    protected override void ProcessRecord() => Guarded(() =>
+    {
+        var inputRegion = RecordRegion();
+        if (inputRegion is not null && !_regionFromCommandLine && !CheckInputRegion(inputRegion, nameof(Region)))
+        {
+            return;
+        }
+        var byInstance = ParameterSetName == ByInstanceSet;
+        foreach (var raw in byInstance ? InstanceId : VolumeId)
+        {
+            var id = raw.Trim();
+            var region = inputRegion ?? EnsureContext(null).Region;
+            if (!_queued.Add($"{region}/{id}"))
+            {
+                WriteWarning($"{id} ({region}) was already given; it is snapshotted once.");
+                continue;
+            }
+            var action = byInstance
+                ? ExcludeBootVolume ? "Create snapshots of all volumes except the boot volume (crash-consistent set)" : "Create snapshots of all volumes (crash-consistent set)"
+                : "Create snapshot";
+            if (!ShouldProcess($"{id} ({region})", action))
+            {
+                _queued.Remove($"{region}/{id}");
+                continue;
+            }
+            var job = EnsureJob(inputRegion);
+            if (byInstance)
+            {
+                job.Add(new InstanceSnapshotRequest
+                {
+                    InstanceId = id,
+                    Region = region,
+                    ExcludeBootVolume = ExcludeBootVolume.IsPresent,
+                    DescriptionTemplate = Description ?? InstanceSnapshotRequest.DefaultDescriptionTemplate,
+                    Tags = new Dictionary<string, string>(_tags, StringComparer.Ordinal),
+                    CopyVolumeTags = CopyVolumeTags.IsPresent,
+                    OutpostArn = OutpostArn,
+                    Location = Location,
+                });
+            }
+            else
+            {
+                job.Add(new SnapshotCreateRequest
+                {
+                    VolumeId = id,
+                    Region = region,
+                    DescriptionTemplate = Description ?? SnapshotCreateRequest.DefaultDescriptionTemplate,
+                    Tags = new Dictionary<string, string>(_tags, StringComparer.Ordinal),
+                    CopyVolumeTags = CopyVolumeTags.IsPresent,
+                    OutpostArn = OutpostArn,
+                    Location = Location,
+                });
+            }
+            Requests++;
+        }
+    });
+
+    private protected override IReadOnlyList<ProgressNode> ToProgress(IReadOnlyList<RegionProgress> progress) =>
+        SnapshotProgressView.ForCreate(progress);
+
+    private protected override string? AcceptedMessage(SnapshotResult result)
+    {
+        var source = result.InstanceId is { Length: > 0 } instance && result.VolumeId is { Length: > 0 } volume
+            ? $"{volume} of {instance}"
+            : result.VolumeId ?? result.InstanceId;
+        return $"{source} ({result.Region}) → {result.SnapshotId} accepted";
+    }
+
+    // ---- Job ----------------------------------------------------------------------------------------------------
+
+    /// <summary>The region of the current record: -Region from the command line wins; then the input object's Region,
+    /// or the region of its AvailabilityZone; then -Region bound by property name; else null (the context's region).</summary>
+    private string? RecordRegion()
+    {
+        if (_regionFromCommandLine)
+        {
+            return Region;
+        }
+        if (InputObjectRegion.Read(InputObject, fromAvailabilityZone: true) is { } region)
+        {
+            return region;
+        }
+        return string.IsNullOrWhiteSpace(Region) ? null : Region!.Trim();
+    }
+
+    private CreateJob EnsureJob(string? regionHint)
+    {
+        if (CurrentJob<CreateJob>() is { } existing)
+        {
+            return existing;
+        }
+        var context = EnsureContext(_regionFromCommandLine ? Region : regionHint);
+        var clients = OpenClients(context, ProgressSlots);
+        var options = new CreateJobOptions
+        {
+            Timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : null,
+            DryRun = DryRun.IsPresent,
+            NoWait = NoWait.IsPresent,
+        };
+        if (EngineTuning.PollInterval is { } interval)
+        {
+            options.PollInterval = interval;
+        }
+        return SetJob(CopyEngine.Shared.StartCreateJob(clients, options, Cancellation));
+    }
+}
