@@ -5,11 +5,13 @@ using System.Text;
 namespace Avtomat.Ec2.Demo;
 
 /// <summary>
-/// Turns the cmdlet's progress records into something a person can watch. Keeps the latest record per ActivityId and,
-/// on a terminal, redraws a small frame in place (parent bars with counts and ETA, a few child bars, the latest verbose
-/// messages) at most ~7 times a second with ANSI cursor movement. When output is redirected (CI, `| tee`) it prints one
-/// plain line per destination every few seconds instead. Records arrive on the pipeline thread; drawing happens on a
-/// timer thread; both take the same lock.
+/// Turns the cmdlets' progress records into something a person can watch. Keeps the latest record per activity and,
+/// on a terminal, redraws a small frame in place (each parent bar with counts and ETA followed by a few of its child
+/// bars, the latest verbose messages) at most ~7 times a second with ANSI cursor movement. When output is redirected
+/// (CI, `| tee`) it prints one plain line per parent every few seconds instead. An activity is keyed by the id of the
+/// command that wrote it and its ActivityId, as a console host does: in `New-AvSnapshot | Copy-AvSnapshot` both
+/// cmdlets number their activities from 1. Records arrive on the pipeline thread; drawing happens on a timer thread;
+/// both take the same lock.
 /// </summary>
 internal sealed class LiveProgress
 {
@@ -23,9 +25,9 @@ internal sealed class LiveProgress
     private readonly bool silent;
     private readonly bool printVerbose;
     private readonly object gate = new();
-    private readonly Dictionary<int, ProgressRecord> latest = new();
-    private readonly List<int> order = new();
-    private readonly HashSet<int> finishedParents = new();
+    private readonly Dictionary<(long Source, int Activity), ProgressRecord> latest = new();
+    private readonly List<(long Source, int Activity)> order = new();
+    private readonly HashSet<(long Source, int Activity)> finishedParents = new();
     private readonly Queue<string> recentVerbose = new();
     private readonly Stopwatch clock = new();
     private Timer? timer;
@@ -54,28 +56,30 @@ internal sealed class LiveProgress
         timer = new Timer(_ => Tick(), null, interval, interval);
     }
 
-    public void Progress(ProgressRecord record)
+    /// <param name="sourceId">The id of the command that wrote the record (PSHostUserInterface.WriteProgress).</param>
+    public void Progress(long sourceId, ProgressRecord record)
     {
         lock (gate)
         {
             ProgressCount++;
+            var key = (sourceId, record.ActivityId);
             var isParent = record.ParentActivityId < 0;
             if (record.RecordType == ProgressRecordType.Completed)
             {
                 if (isParent)
                 {
-                    // Keep a finished destination on screen with its final counts.
-                    if (!latest.ContainsKey(record.ActivityId)) order.Add(record.ActivityId);
-                    latest[record.ActivityId] = record;
-                    finishedParents.Add(record.ActivityId);
+                    // Keep a finished parent on screen with its final counts.
+                    if (!latest.ContainsKey(key)) order.Add(key);
+                    latest[key] = record;
+                    finishedParents.Add(key);
                 }
-                else Forget(record.ActivityId);
+                else Forget(key);
             }
             else
             {
-                if (!latest.ContainsKey(record.ActivityId)) order.Add(record.ActivityId);
-                latest[record.ActivityId] = record;
-                finishedParents.Remove(record.ActivityId);
+                if (!latest.ContainsKey(key)) order.Add(key);
+                latest[key] = record;
+                finishedParents.Remove(key);
             }
             dirty = true;
         }
@@ -144,10 +148,10 @@ internal sealed class LiveProgress
         }
     }
 
-    private void Forget(int activityId)
+    private void Forget((long, int) key)
     {
-        latest.Remove(activityId);
-        order.Remove(activityId);
+        latest.Remove(key);
+        order.Remove(key);
     }
 
     private void WriteAbove(string message)
@@ -178,25 +182,29 @@ internal sealed class LiveProgress
         var width = Math.Max(40, Safe(() => Console.WindowWidth, 100)) - 1;
         var height = Math.Max(10, Safe(() => Console.WindowHeight, 40));
         var lines = new List<string>();
-        var parents = order.Where(id => latest[id].ParentActivityId < 0).ToList();
+        var parents = order.Where(key => latest[key].ParentActivityId < 0).ToList();
         lines.Add($"Elapsed {Clock(clock.Elapsed)}   results written: {results}");
-        foreach (var id in parents)
+        // Children are drawn under their parent; the room for them is shared by the parents still running.
+        var running = Math.Max(1, parents.Count(key => !finishedParents.Contains(key)));
+        var room = Math.Max(0, Math.Min(MaxChildren, height - 3 * parents.Count - VerboseLines - 4));
+        var perParent = parents.Count <= 1 ? room : Math.Max(2, room / running);
+        foreach (var key in parents)
         {
-            var parent = latest[id];
-            var done = finishedParents.Contains(id);
+            var parent = latest[key];
+            var done = finishedParents.Contains(key);
             lines.Add(parent.Activity + (done ? "  (done)" : ""));
             var eta = parent.SecondsRemaining >= 0 && !done ? $"  ETA {Clock(TimeSpan.FromSeconds(parent.SecondsRemaining))}" : "";
             lines.Add($"  {Bar(parent.PercentComplete, 30)} {Percent(parent.PercentComplete)}  {parent.StatusDescription}{eta}");
             if (!string.IsNullOrEmpty(parent.CurrentOperation)) lines.Add("  " + parent.CurrentOperation);
+            var children = order.Where(k => k.Source == key.Source && latest[k].ParentActivityId == key.Activity)
+                .Select(k => latest[k]).ToList();
+            foreach (var child in children.Take(perParent))
+            {
+                var text = string.IsNullOrEmpty(child.StatusDescription) ? child.Activity : $"{child.Activity}: {child.StatusDescription}";
+                lines.Add($"    {Bar(child.PercentComplete, 12)} {Percent(child.PercentComplete)}  {text}");
+            }
+            if (children.Count > perParent) lines.Add($"    … and {children.Count - perParent} more in flight");
         }
-        var children = order.Select(id => latest[id]).Where(r => r.ParentActivityId >= 0).ToList();
-        var room = Math.Min(MaxChildren, height - lines.Count - VerboseLines - 3);
-        foreach (var child in children.Take(Math.Max(0, room)))
-        {
-            var text = string.IsNullOrEmpty(child.StatusDescription) ? child.Activity : $"{child.Activity}: {child.StatusDescription}";
-            lines.Add($"    {Bar(child.PercentComplete, 12)} {Percent(child.PercentComplete)}  {text}");
-        }
-        if (children.Count > Math.Max(0, room)) lines.Add($"    … and {children.Count - Math.Max(0, room)} more copies in flight");
         foreach (var message in recentVerbose) lines.Add("VERBOSE: " + message);
 
         var frame = new StringBuilder();
@@ -209,7 +217,7 @@ internal sealed class LiveProgress
     private void PrintPlain()
     {
         lastPlain = clock.Elapsed;
-        var parents = order.Select(id => latest[id]).Where(r => r.ParentActivityId < 0).ToList();
+        var parents = order.Select(key => latest[key]).Where(r => r.ParentActivityId < 0).ToList();
         if (parents.Count == 0)
         {
             Console.WriteLine($"[{Clock(clock.Elapsed)}] waiting for progress… results written: {results}");

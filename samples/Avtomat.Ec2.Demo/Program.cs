@@ -1,23 +1,23 @@
-// The README's main-job command, end to end with no AWS account and no pwsh:
-//   1. the EC2 emulator in-process, ~200 snapshots in us-east-1 tagged Backup=yes, realistic but scaled copy durations;
-//   2. a real PowerShell engine (System.Management.Automation) imports the built module from its psd1 and runs
-//      `$snapshots | Copy-AvSnapshot -SourceRegion us-east-1 -DestinationRegion us-west-2 -Encrypted -CopyTags ...`;
-//   3. the cmdlet's progress records become live bars (or a plain line every few seconds when output is redirected);
-//   4. a result table, the makespan against its lower bound, and the API calls the emulator counted.
-// Exit code 0 only if every snapshot was copied exactly once.
+// The README's commands, end to end with no AWS account and no pwsh: the EC2 emulator in-process, a real PowerShell
+// engine (System.Management.Automation) that imports the built module from its psd1, live progress bars drawn from the
+// cmdlets' progress records (or a plain line every few seconds when output is redirected), then results and figures.
+//   Scene 1 (copy):   ~200 snapshots tagged Backup=yes,
+//                     `$snapshots | Copy-AvSnapshot -SourceRegion us-east-1 -DestinationRegion us-west-2 -Encrypted -CopyTags`
+//   Scene 2 (backup): ~60 volumes tagged Backup=daily, the one-line backup
+//                     `Get-EC2Volume -Filter @{Name='tag:Backup';Values='daily'} | New-AvSnapshot -CopyVolumeTags |
+//                      Copy-AvSnapshot -DestinationRegion us-west-2,eu-west-1 -Encrypted -CopyTags`
+// Exit code 0 only if every scene run succeeded (every snapshot and copy made exactly once, all completed, no errors).
 //
-// Usage: dotnet run --project samples/Avtomat.Ec2.Demo [-- --count N] [--quick] [--no-progress] [--verbose]
+// Usage: dotnet run --project samples/Avtomat.Ec2.Demo [-- --scene copy|backup|all] [--count N] [--volumes N] [--quick]
+//        [--no-progress] [--verbose]
 
-using System.Collections.ObjectModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Reflection;
-using System.Runtime.InteropServices;
 using System.Text;
 using Avtomat.Ec2.Demo;
-using Avtomat.Ec2.Emulator;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -28,9 +28,6 @@ if (settings is null) return 2;
 // No instance-metadata lookups from the SDK (no EC2 instance here; the lookup would only add delays).
 Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
 
-const string SourceRegion = "us-east-1";
-const string DestinationRegion = "us-west-2";
-const int Ec2PendingCopyLimit = 20;
 const string AccessKey = "AKIDDEMO0000EXAMPLE";
 const string SecretKey = "demo-secret-key-not-a-real-one";
 
@@ -38,50 +35,7 @@ var interactive = !Console.IsOutputRedirected && Environment.GetEnvironmentVaria
 if (interactive) Console.OutputEncoding = Encoding.UTF8;
 var wallClock = Stopwatch.StartNew();
 
-// ---- 1. The emulator ----------------------------------------------------------------------------------------------
-var options = new EmulatorOptions { Port = 0 };
-var copy = options.Config.Durations.Copy;
-copy.Kind = DurationKind.LogNormal;
-// Real cross-region copies of a 100 GiB snapshot take tens of minutes; here the median same-region copy of 100 GiB
-// takes 2.5 s (linear in the volume size), cross-region copies 1.5× that, with log-normal spread. --quick divides by 4.
-copy.Seconds = settings.Quick ? 0.6 : 2.5;
-copy.Sigma = 0.3;
-copy.ReferenceSizeGiB = 100;
-options.Config.Durations.CrossRegionFactor = 1.5;
-
-await using var emulator = await Ec2Emulator.StartAsync(options);
-var endpoint = emulator.BaseUrl.ToString();
-
-var sizes = DemoSettings.VolumeSizes(settings.Count, seed: 42);
-var seeded = emulator.Seed(new SeedRequest
-{
-    Region = SourceRegion,
-    Snapshots = settings.Count,
-    SizesGiB = sizes,
-    Tags = new() { ["Backup"] = "yes", ["Team"] = "platform" },
-    Description = "Nightly backup",
-});
-var sizeOf = seeded.SnapshotIds.Zip(sizes).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
-
-Console.WriteLine($"EC2 emulator at {endpoint}: {seeded.SnapshotIds.Count} snapshots in {SourceRegion} tagged Backup=yes, "
-    + $"{sizes.Min()}–{sizes.Max()} GiB ({sizes.Sum() / 1024.0:0.0} TiB in all)");
-
-// Objects shaped like Get-EC2Snapshot output (Amazon.EC2.Model.Snapshot): what a user pipes in.
-var snapshots = seeded.SnapshotIds.Select(id =>
-{
-    var o = new PSObject();
-    o.Properties.Add(new PSNoteProperty("SnapshotId", id));
-    o.Properties.Add(new PSNoteProperty("VolumeSize", sizeOf[id]));
-    o.Properties.Add(new PSNoteProperty("State", "completed"));
-    o.Properties.Add(new PSNoteProperty("Progress", "100%"));
-    o.Properties.Add(new PSNoteProperty("Encrypted", false));
-    o.Properties.Add(new PSNoteProperty("OwnerId", options.DefaultAccountId));
-    o.Properties.Add(new PSNoteProperty("Description", "Nightly backup"));
-    o.Properties.Add(new PSNoteProperty("Tags", new[] { Tag("Backup", "yes"), Tag("Team", "platform") }));
-    return o;
-}).ToArray();
-
-// ---- 2. PowerShell ----------------------------------------------------------------------------------------------------
+// ---- PowerShell: one runspace for every scene, with a host that receives progress together with its source -----------
 var manifest = typeof(DemoSettings).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
     .Single(a => a.Key == "ModuleManifestPath").Value!;
 if (!File.Exists(manifest))
@@ -90,137 +44,53 @@ if (!File.Exists(manifest))
     return 1;
 }
 
-using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+var host = new DemoHost();
+using var runspace = RunspaceFactory.CreateRunspace(host, InitialSessionState.CreateDefault2());
 runspace.Open();
+var needed = new List<string>();
+if (settings.Scenes.HasFlag(DemoScenes.Copy)) needed.Add("Copy-AvSnapshot");
+if (settings.Scenes.HasFlag(DemoScenes.Backup)) needed.AddRange(["New-AvSnapshot", "Copy-AvSnapshot"]);
 using (var import = PowerShell.Create())
 {
     import.Runspace = runspace;
-    import.AddScript("Import-Module -Name $args[0] -ErrorAction Stop; Get-Command -Module Avtomat.Ec2 -Name Copy-AvSnapshot -ErrorAction Stop")
-        .AddArgument(manifest);
+    import.AddScript("Import-Module -Name $args[0] -ErrorAction Stop; Get-Command -Module Avtomat.Ec2 -Name $args[1] -ErrorAction Stop")
+        .AddArgument(manifest).AddArgument(needed.Distinct().ToArray());
     try { import.Invoke(); }
     catch (RuntimeException e)
     {
-        Console.Error.WriteLine($"demo: cannot import the module or find Copy-AvSnapshot: {e.Message}");
+        Console.Error.WriteLine($"demo: cannot import the module or find {string.Join(", ", needed.Distinct())}: {e.Message}");
         return 1;
     }
 }
-runspace.SessionStateProxy.SetVariable("snapshots", snapshots);
-runspace.SessionStateProxy.SetVariable("endpoint", endpoint);
 runspace.SessionStateProxy.SetVariable("accessKey", AccessKey);
 runspace.SessionStateProxy.SetVariable("secretKey", SecretKey);
 
-var command = $"$snapshots | Copy-AvSnapshot -SourceRegion {SourceRegion} -DestinationRegion {DestinationRegion} "
-    + "-Encrypted -CopyTags -EndpointUrl $endpoint -AccessKey $accessKey -SecretKey $secretKey -Verbose";
-Console.WriteLine($"PS> {command}");
-Console.WriteLine();
-
-using var ps = PowerShell.Create();
-ps.Runspace = runspace;
-ps.AddScript(command);
-
-var results = new PSDataCollection<PSObject>();
-var view = new LiveProgress(interactive && !settings.NoProgress, settings.NoProgress, settings.Verbose);
-results.DataAdded += (_, e) => view.ResultWritten();
-ps.Streams.Progress.DataAdded += (_, e) => view.Progress(ps.Streams.Progress[e.Index]);
-ps.Streams.Verbose.DataAdded += (_, e) => view.Verbose(ps.Streams.Verbose[e.Index].Message);
-ps.Streams.Warning.DataAdded += (_, e) => view.Message("WARNING: " + ps.Streams.Warning[e.Index].Message);
-ps.Streams.Error.DataAdded += (_, e) => view.Message("ERROR: " + ps.Streams.Error[e.Index]);
-
-// Ctrl+C or SIGTERM stops the pipeline (copies EC2 already accepted keep running; their ids are in the verbose output);
-// a second one ends the demo at once. Registered here rather than with Console.CancelKeyPress so that SIGTERM is covered
-// too: the emulator's web host would otherwise take SIGTERM for itself and leave the demo waiting.
-var stopping = 0;
-void OnSignal(PosixSignalContext context)
+using var runner = new PipelineRun(runspace, host, interactive);
+var failed = new List<string>();
+if (settings.Scenes.HasFlag(DemoScenes.Copy))
 {
-    context.Cancel = true;
-    if (Interlocked.Exchange(ref stopping, 1) == 1)
-    {
-        if (interactive) Console.Write("\u001b[?25h");
-        Environment.Exit(130);
-    }
-    view.Message($"{context.Signal}: stopping the pipeline…");
-    ps.BeginStop(null, null);
+    if (settings.Scenes == DemoScenes.All) Heading("Scene 1: copy existing snapshots to another region");
+    if (!await CopyScene.RunAsync(settings, runspace, runner, interactive, wallClock)) failed.Add("scene 1 (copy)");
 }
-using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-
-var pipelineClock = Stopwatch.StartNew();
-Exception? failure = null;
-view.Start();
-try
+if (settings.Scenes.HasFlag(DemoScenes.Backup) && !runner.Stopped)
 {
-    await Task.Factory.FromAsync(ps.BeginInvoke<PSObject, PSObject>(null, results), ps.EndInvoke);
+    if (settings.Scenes == DemoScenes.All) Heading("Scene 2: the one-line backup, volumes → snapshots → copies in two regions");
+    if (!await BackupScene.RunAsync(settings, runspace, runner, interactive, wallClock)) failed.Add("scene 2 (backup)");
 }
-catch (Exception e) when (e is RuntimeException or PipelineStoppedException or InvalidOperationException)
+else if (settings.Scenes.HasFlag(DemoScenes.Backup)) failed.Add("scene 2 (backup) did not run");
+
+if (settings.Scenes == DemoScenes.All)
 {
-    failure = e;
+    Console.WriteLine();
+    Console.WriteLine(failed.Count == 0
+        ? $"Both scenes OK in {wallClock.Elapsed.TotalSeconds:0.0} s."
+        : $"FAILED: {string.Join(", ", failed)} ({wallClock.Elapsed.TotalSeconds:0.0} s).");
 }
-finally
+return failed.Count == 0 ? 0 : 1;
+
+static void Heading(string title)
 {
-    pipelineClock.Stop();
-    view.Finish();
-}
-
-// ---- 4. Results -----------------------------------------------------------------------------------------------------
-var rows = results.Select(CopyRow.From).ToList();
-var stats = emulator.GetStats();
-Console.WriteLine();
-Report.Table(rows, sizeOf, maxRows: 10);
-Console.WriteLine();
-
-var problems = new List<string>();
-if (failure is PipelineStoppedException) problems.Add("the pipeline was stopped");
-else if (failure is not null) problems.Add($"the pipeline ended with {failure.GetType().Name}: {failure.Message}");
-if (ps.Streams.Error.Count > 0) problems.Add($"{ps.Streams.Error.Count} error record(s) were written");
-if (rows.Count != settings.Count) problems.Add($"{rows.Count} results for {settings.Count} snapshots");
-var notCompleted = rows.Count(r => r.State != "Completed");
-if (notCompleted > 0) problems.Add($"{notCompleted} result(s) not Completed");
-var missing = seeded.SnapshotIds.Except(rows.Select(r => r.SourceSnapshotId), StringComparer.Ordinal).Count();
-if (missing > 0) problems.Add($"{missing} snapshot(s) have no result");
-var duplicateIds = rows.Where(r => r.SnapshotId is not null).GroupBy(r => r.SnapshotId).Count(g => g.Count() > 1);
-if (duplicateIds > 0) problems.Add($"{duplicateIds} copy id(s) reported more than once");
-
-Report.Makespan(rows, Ec2PendingCopyLimit);
-
-// API calls, as the emulator counted them (every call the SDK sent, retries included).
-long CallsTo(string action) => stats.Calls.Values.Sum(perAction => perAction.GetValueOrDefault(action));
-var copyCalls = CallsTo("CopySnapshot");
-var describeCalls = CallsTo("DescribeSnapshots");
-var otherCalls = stats.TotalCalls - copyCalls - describeCalls;
-Console.WriteLine($"API calls: {stats.TotalCalls} in all (CopySnapshot {copyCalls}, DescribeSnapshots {describeCalls}"
-    + (otherCalls > 0 ? $", other {otherCalls}" : "") + $"), {(double)stats.TotalCalls / Math.Max(1, settings.Count):0.00} per snapshot"
-    + (stats.Throttled.Count > 0 ? $"; throttled {stats.Throttled.Values.Sum(t => t.Values.Sum())}" : ""));
-
-var maxPending = stats.MaxPendingCopies.Where(p => p.Key.EndsWith("/" + DestinationRegion, StringComparison.Ordinal))
-    .Select(p => p.Value).DefaultIfEmpty(0).Max();
-var copiesPerSource = stats.CopiesPerSource
-    .Where(p => p.Key.StartsWith(SourceRegion + "/", StringComparison.Ordinal))
-    .Select(p => p.Value.GetValueOrDefault(DestinationRegion)).ToList();
-var duplicateSources = copiesPerSource.Count(n => n > 1);
-Console.WriteLine($"Max pending copies in {DestinationRegion}: {maxPending} (EC2 allows {Ec2PendingCopyLimit}); "
-    + "copies per source: " + (copiesPerSource.Count == 0 ? "no copies" : duplicateSources == 0 ? "all 1" : $"{duplicateSources} copied more than once")
-    + $" ({copiesPerSource.Count} sources)");
-if (maxPending > Ec2PendingCopyLimit) problems.Add($"{maxPending} copies were pending at once in {DestinationRegion}");
-if (duplicateSources > 0) problems.Add($"{duplicateSources} source snapshot(s) were copied more than once");
-if (copiesPerSource.Count != settings.Count) problems.Add($"EC2 saw copies of {copiesPerSource.Count} sources, not {settings.Count}");
-
-Console.WriteLine($"Wall time: {pipelineClock.Elapsed.TotalSeconds:0.0} s for the pipeline, {wallClock.Elapsed.TotalSeconds:0.0} s for the demo; "
-    + $"{view.VerboseCount} verbose and {view.ProgressCount} progress records");
-
-if (problems.Count == 0)
-{
-    Console.WriteLine($"OK: all {settings.Count} snapshots copied to {DestinationRegion}, encrypted, each exactly once.");
-    return 0;
-}
-Console.WriteLine("FAILED: " + string.Join("; ", problems) + ".");
-foreach (var error in ps.Streams.Error.Take(5))
-    Console.WriteLine($"  {error.FullyQualifiedErrorId}: {error}");
-return 1;
-
-static PSObject Tag(string key, string value)
-{
-    var tag = new PSObject();
-    tag.Properties.Add(new PSNoteProperty("Key", key));
-    tag.Properties.Add(new PSNoteProperty("Value", value));
-    return tag;
+    Console.WriteLine();
+    Console.WriteLine("== " + title + " " + new string('=', Math.Max(3, 100 - title.Length)));
+    Console.WriteLine();
 }

@@ -1,28 +1,98 @@
 using System.Management.Automation;
+using Avtomat.Ec2.Emulator;
 
 namespace Avtomat.Ec2.Demo;
 
-/// <summary>One Avtomat.Ec2.SnapshotCopyResult, read by property name (the module's assembly lives in PowerShell's load context).</summary>
-internal sealed record CopyRow(string? SnapshotId, string Region, string SourceSnapshotId, string State, bool Encrypted,
-    DateTime? StartTime, DateTime? CompletionTime, TimeSpan? Duration, string? StatusMessage)
+/// <summary>Reads result properties by name (the module's assembly lives in PowerShell's load context).</summary>
+internal static class Props
 {
-    public static CopyRow From(PSObject o)
+    public static T? Get<T>(PSObject o, string name)
     {
-        T? Get<T>(string name)
+        var value = o.Properties[name]?.Value;
+        if (value is PSObject wrapped) value = wrapped.BaseObject;
+        return value is null ? default : LanguagePrimitives.ConvertTo<T>(value);
+    }
+
+    public static IReadOnlyDictionary<string, string> Tags(PSObject o)
+    {
+        var value = o.Properties["Tags"]?.Value;
+        if (value is PSObject wrapped) value = wrapped.BaseObject;
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (value is System.Collections.IDictionary dictionary)
         {
-            var value = o.Properties[name]?.Value;
-            if (value is PSObject wrapped) value = wrapped.BaseObject;
-            return value is null ? default : LanguagePrimitives.ConvertTo<T>(value);
+            foreach (System.Collections.DictionaryEntry entry in dictionary) tags[entry.Key.ToString()!] = entry.Value?.ToString() ?? "";
         }
-        return new CopyRow(Get<string>("SnapshotId"), Get<string>("Region") ?? "", Get<string>("SourceSnapshotId") ?? "",
-            Get<string>("State") ?? "", Get<bool>("Encrypted"), Get<DateTime?>("StartTime"), Get<DateTime?>("CompletionTime"),
-            Get<TimeSpan?>("Duration"), Get<string>("StatusMessage"));
+        return tags;
+    }
+}
+
+/// <summary>One Avtomat.Ec2.SnapshotCopyResult.</summary>
+internal sealed record CopyRow(string? SnapshotId, string Region, string SourceSnapshotId, string State, bool Encrypted,
+    DateTime? StartTime, DateTime? CompletionTime, TimeSpan? Duration, string? StatusMessage, IReadOnlyDictionary<string, string> Tags)
+{
+    public static CopyRow From(PSObject o) =>
+        new(Props.Get<string>(o, "SnapshotId"), Props.Get<string>(o, "Region") ?? "", Props.Get<string>(o, "SourceSnapshotId") ?? "",
+            Props.Get<string>(o, "State") ?? "", Props.Get<bool>(o, "Encrypted"), Props.Get<DateTime?>(o, "StartTime"),
+            Props.Get<DateTime?>(o, "CompletionTime"), Props.Get<TimeSpan?>(o, "Duration"), Props.Get<string>(o, "StatusMessage"),
+            Props.Tags(o));
+}
+
+/// <summary>One Avtomat.Ec2.SnapshotResult (New-AvSnapshot).</summary>
+internal sealed record CreatedRow(string? SnapshotId, string Region, string? VolumeId, string State, DateTime? StartTime,
+    DateTime? CompletionTime, TimeSpan? Duration, IReadOnlyDictionary<string, string> Tags)
+{
+    public static CreatedRow From(PSObject o) =>
+        new(Props.Get<string>(o, "SnapshotId"), Props.Get<string>(o, "Region") ?? "", Props.Get<string>(o, "VolumeId"),
+            Props.Get<string>(o, "State") ?? "", Props.Get<DateTime?>(o, "StartTime"), Props.Get<DateTime?>(o, "CompletionTime"),
+            Props.Get<TimeSpan?>(o, "Duration"), Props.Tags(o));
+}
+
+/// <summary>Objects shaped like AWS.Tools output.</summary>
+internal static class DemoObjects
+{
+    /// <summary>An Amazon.EC2.Model.Tag look-alike.</summary>
+    public static PSObject Tag(string key, string value)
+    {
+        var tag = new PSObject();
+        tag.Properties.Add(new PSNoteProperty("Key", key));
+        tag.Properties.Add(new PSNoteProperty("Value", value));
+        return tag;
     }
 }
 
 /// <summary>The closing table and figures, rendered by hand: a hosted runspace has no Format-Table host to print to.</summary>
 internal static class Report
 {
+    /// <summary>Calls to one action over every account and region, as the emulator counted them.</summary>
+    public static long CallsTo(EmulatorStats stats, string action) =>
+        stats.Calls.Values.Sum(perAction => perAction.GetValueOrDefault(action));
+
+    public static int MaxPendingIn(EmulatorStats stats, string region) =>
+        stats.MaxPendingCopies.Where(p => p.Key.EndsWith("/" + region, StringComparison.Ordinal))
+            .Select(p => p.Value).DefaultIfEmpty(0).Max();
+
+    /// <summary>A stopped or failed pipeline, and error records.</summary>
+    public static void PipelineProblems(PipelineOutcome outcome, List<string> problems)
+    {
+        if (outcome.Failure is PipelineStoppedException) problems.Add("the pipeline was stopped");
+        else if (outcome.Failure is not null) problems.Add($"the pipeline ended with {outcome.Failure.GetType().Name}: {outcome.Failure.Message}");
+        if (outcome.Errors.Count > 0) problems.Add($"{outcome.Errors.Count} error record(s) were written");
+    }
+
+    /// <summary>Prints OK or FAILED (with the first errors) and says whether the scene succeeded.</summary>
+    public static bool Verdict(IReadOnlyList<string> problems, PipelineOutcome outcome, string success)
+    {
+        if (problems.Count == 0)
+        {
+            Console.WriteLine("OK: " + success);
+            return true;
+        }
+        Console.WriteLine("FAILED: " + string.Join("; ", problems) + ".");
+        foreach (var error in outcome.Errors.Take(5))
+            Console.WriteLine($"  {error.FullyQualifiedErrorId}: {error}");
+        return false;
+    }
+
     public static void Table(IReadOnlyList<CopyRow> rows, IReadOnlyDictionary<string, int> sizeOf, int maxRows)
     {
         string[] header = ["SourceSnapshotId", "GiB", "SnapshotId", "Region", "State", "Encrypted", "Duration", "StatusMessage"];
