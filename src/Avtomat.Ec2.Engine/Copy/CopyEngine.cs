@@ -320,67 +320,32 @@ public sealed class CopyJob : IDisposable
 
     /// <summary>Copies in <paramref name="region"/> tagged with any of <paramref name="tokens"/> (Owner self). Null when
     /// the lookup failed (it is retried by the caller's loop).</summary>
-    internal async Task<List<Snapshot>?> FindCopiesByTokenAsync(string region, IReadOnlyList<string> tokens)
-    {
-        var result = new List<Snapshot>();
-        try
-        {
-            for (var i = 0; i < tokens.Count; i += SnapshotStatePoller.MaxIdsPerCall)
-            {
-                var request = new DescribeSnapshotsRequest
-                {
-                    OwnerIds = new List<string> { "self" },
-                    Filters = new List<Filter>
-                    {
-                        new() { Name = "tag:" + CopyTagNames.RequestToken, Values = tokens.Skip(i).Take(SnapshotStatePoller.MaxIdsPerCall).ToList() },
-                    },
-                };
-                // The copy-call token: a lookup after a lost response may finish after a stop, like the call itself.
-                var response = await Calls.WithRetriesAsync("DescribeSnapshots", region,
-                    ct => Clients.For(region).DescribeSnapshotsAsync(request, ct), CopyCallToken).ConfigureAwait(false);
-                if (response.Snapshots is not null) result.AddRange(response.Snapshots);
-            }
-            return result;
-        }
-        catch (Exception ex) when (!CopyCallToken.IsCancellationRequested)
-        {
-            Verbose($"Looking up copies by request token in {region} failed ({Ec2Failure.Describe(ex)}).");
-            return null;
-        }
-    }
+    internal Task<List<Snapshot>?> FindCopiesByTokenAsync(string region, IReadOnlyList<string> tokens) =>
+        // The copy-call token: a lookup after a lost response may finish after a stop, like the call itself.
+        RequestTokenLookup.FindAsync(Calls, Clients, region, tokens, CopyCallToken,
+            why => Verbose($"Looking up copies by request token in {region} failed ({why})."));
 
     /// <summary>Several copies carry one request's token (a re-sent CopySnapshot): keep the one already reported, else
     /// the oldest, and delete the others. Returns the kept id.</summary>
     internal async Task<string> KeepOneAsync(CopyOperation op, List<Snapshot> found)
     {
-        var reported = op.CopyId;
-        var keep = found.FirstOrDefault(s => s.SnapshotId == reported)
-                   ?? found.OrderBy(s => s.StartTime ?? DateTime.MaxValue).ThenBy(s => s.SnapshotId, StringComparer.Ordinal).First();
-        foreach (var extra in found.Where(s => s.SnapshotId != keep.SnapshotId).Select(s => s.SnapshotId).Distinct(StringComparer.Ordinal))
-            await DeleteDuplicateAsync(op, extra, keep.SnapshotId).ConfigureAwait(false);
-        return keep.SnapshotId;
-    }
-
-    private async Task DeleteDuplicateAsync(CopyOperation op, string duplicateId, string keptId)
-    {
+        var keep = RequestTokenLookup.ChooseKept(found, op.CopyId);
         var region = op.Request.DestinationRegion;
-        try
+        foreach (var extra in RequestTokenLookup.Extras(found, keep))
         {
-            await Calls.WithRetriesAsync("DeleteSnapshot", region,
-                ct => Clients.For(region).DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = duplicateId }, ct),
-                CopyCallToken).ConfigureAwait(false);
-            Counters.DuplicateRemoved();
-            Verbose($"Deleted duplicate copy {duplicateId} of {op.Request.SourceSnapshotId} in {region} (a re-sent CopySnapshot; kept {keptId}).", op.Request);
+            var (outcome, failure) = await RequestTokenLookup.DeleteAsync(Calls, Clients, region, extra, CopyCallToken).ConfigureAwait(false);
+            if (outcome == DuplicateDeletion.Deleted)
+            {
+                Counters.DuplicateRemoved();
+                Verbose($"Deleted duplicate copy {extra} of {op.Request.SourceSnapshotId} in {region} (a re-sent CopySnapshot; kept {keep.SnapshotId}).", op.Request);
+            }
+            else if (outcome == DuplicateDeletion.Failed)
+            {
+                Warn($"Could not delete the duplicate copy {extra} of {op.Request.SourceSnapshotId} in {region} ({Ec2Failure.Describe(failure!)}); " +
+                     $"delete it yourself (kept {keep.SnapshotId}).", op.Request);
+            }
         }
-        catch (Exception ex) when (Ec2Failure.CodeOf(ex) == "InvalidSnapshot.NotFound")
-        {
-            // Already gone.
-        }
-        catch (Exception ex)
-        {
-            Warn($"Could not delete the duplicate copy {duplicateId} of {op.Request.SourceSnapshotId} in {region} ({Ec2Failure.Describe(ex)}); " +
-                 $"delete it yourself (kept {keptId}).", op.Request);
-        }
+        return keep.SnapshotId;
     }
 
     // ------------------------------------------------------------------ end of the job

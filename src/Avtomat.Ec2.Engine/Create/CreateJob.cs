@@ -172,53 +172,26 @@ public sealed class CreateJob : SnapshotJob
 
     /// <summary>Snapshots in <paramref name="region"/> tagged with any of <paramref name="tokens"/> (Owner self). Null
     /// when the lookup failed.</summary>
-    internal async Task<List<Snapshot>?> FindByTokenAsync(string region, IReadOnlyList<string> tokens, CancellationToken cancellationToken)
-    {
-        var result = new List<Snapshot>();
-        try
-        {
-            for (var i = 0; i < tokens.Count; i += SnapshotStatePoller.MaxIdsPerCall)
-            {
-                var request = new DescribeSnapshotsRequest
-                {
-                    OwnerIds = new List<string> { "self" },
-                    Filters = new List<Filter>
-                    {
-                        new() { Name = "tag:" + CreateTagNames.RequestToken, Values = tokens.Skip(i).Take(SnapshotStatePoller.MaxIdsPerCall).ToList() },
-                    },
-                };
-                var response = await Calls.WithRetriesAsync("DescribeSnapshots", region,
-                    ct => Clients.For(region).DescribeSnapshotsAsync(request, ct), cancellationToken).ConfigureAwait(false);
-                if (response.Snapshots is not null) result.AddRange(response.Snapshots);
-            }
-            return result;
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            Verbose($"Looking up snapshots by request token in {region} failed ({Ec2Failure.Describe(ex)}).");
-            return null;
-        }
-    }
+    internal Task<List<Snapshot>?> FindByTokenAsync(string region, IReadOnlyList<string> tokens, CancellationToken cancellationToken) =>
+        RequestTokenLookup.FindAsync(Calls, Clients, region, tokens, cancellationToken,
+            why => Verbose($"Looking up snapshots by request token in {region} failed ({why})."));
 
     /// <summary>Several snapshots of one volume carry one request's token (a re-sent call): keep the reported one, else
     /// the oldest, delete the others. Returns the kept snapshot.</summary>
     internal async Task<Snapshot> KeepOneAsync(string region, string? reportedId, List<Snapshot> found)
     {
-        var keep = found.FirstOrDefault(s => s.SnapshotId == reportedId)
-                   ?? found.OrderBy(s => s.StartTime ?? DateTime.MaxValue).ThenBy(s => s.SnapshotId, StringComparer.Ordinal).First();
-        foreach (var extra in found.Where(s => s.SnapshotId != keep.SnapshotId).Select(s => s.SnapshotId).Distinct(StringComparer.Ordinal))
+        var keep = RequestTokenLookup.ChooseKept(found, reportedId);
+        foreach (var extra in RequestTokenLookup.Extras(found, keep))
         {
-            try
+            var (outcome, failure) = await RequestTokenLookup.DeleteAsync(Calls, Clients, region, extra, CancellationToken.None).ConfigureAwait(false);
+            if (outcome == DuplicateDeletion.Deleted)
             {
-                await Calls.WithRetriesAsync("DeleteSnapshot", region,
-                    ct => Clients.For(region).DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = extra }, ct), CancellationToken.None).ConfigureAwait(false);
                 Counters.DuplicateRemoved();
                 Verbose($"Deleted duplicate snapshot {extra} of {keep.VolumeId} in {region} (a re-sent create call; kept {keep.SnapshotId}).");
             }
-            catch (Exception ex) when (Ec2Failure.CodeOf(ex) == "InvalidSnapshot.NotFound") { }
-            catch (Exception ex)
+            else if (outcome == DuplicateDeletion.Failed)
             {
-                Warn($"Could not delete the duplicate snapshot {extra} of {keep.VolumeId} in {region} ({Ec2Failure.Describe(ex)}); delete it yourself (kept {keep.SnapshotId}).");
+                Warn($"Could not delete the duplicate snapshot {extra} of {keep.VolumeId} in {region} ({Ec2Failure.Describe(failure!)}); delete it yourself (kept {keep.SnapshotId}).");
             }
         }
         return keep;
