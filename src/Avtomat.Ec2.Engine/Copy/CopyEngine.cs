@@ -114,7 +114,7 @@ public sealed class CopyJob : IDisposable
     private readonly List<CopyOperation> _operations = new();
     private readonly ConcurrentDictionary<string, PollSubscriber> _subscribers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CopyWindow> _jobWindows = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, List<TimeSpan>> _durations = new(StringComparer.Ordinal);
+    private readonly ObservedDurations _durations = new();
     private readonly CancellationTokenSource _cancel;
     private readonly CancellationTokenSource? _timeout;
     private readonly CancellationTokenSource _stop;
@@ -278,7 +278,7 @@ public sealed class CopyJob : IDisposable
     {
         lock (op.Gate)
         {
-            var progress = CopyWorker.ParseProgress(snapshot.Progress);
+            var progress = SnapshotResults.ParseProgress(snapshot.Progress);
             if (progress > op.Result.Progress) op.Result.Progress = progress;
             if (snapshot.State?.Value == "completed") op.Result.Progress = 100;
             if (!string.IsNullOrEmpty(snapshot.KmsKeyId)) op.Result.KmsKeyId = snapshot.KmsKeyId;
@@ -298,7 +298,7 @@ public sealed class CopyJob : IDisposable
                 op.Result.CompletionTime = now;
             if (statusMessage is not null || error is not null) op.Result.StatusMessage = statusMessage ?? error!.Message;
             if (state == SnapshotCopyState.Completed && op.Result.Duration is { } duration)
-                _durations.GetOrAdd(op.Request.DestinationRegion, _ => new List<TimeSpan>()).AddSafe(duration);
+                _durations.Add(op.Request.DestinationRegion, duration);
         }
         Emit(new CopyFinishedEvent(op.Request, op.CloneResult(), error));
         bool done;
@@ -445,8 +445,6 @@ public sealed class CopyJob : IDisposable
         var failed = results.Count(r => r.State == SnapshotCopyState.Failed || r.State == SnapshotCopyState.TimedOut);
         var queued = results.Count(r => r.State == SnapshotCopyState.Queued);
         var copying = inFlight.Count;
-        var partial = inFlight.Sum(c => c.Progress / 100.0);
-        var percent = total == 0 ? 0 : Math.Min(100, (completed + failed + partial) * 100.0 / total);
         return new RegionProgress
         {
             DestinationRegion = region,
@@ -456,7 +454,7 @@ public sealed class CopyJob : IDisposable
             Copying = copying,
             Completed = completed,
             Failed = failed,
-            PercentComplete = percent,
+            PercentComplete = RegionProgress.PercentDone(total, completed + failed, inFlight),
             EstimatedRemaining = Estimate(region, inFlight, queued),
             InFlight = inFlight,
         };
@@ -467,16 +465,10 @@ public sealed class CopyJob : IDisposable
     private TimeSpan? Estimate(string region, List<InFlightCopy> inFlight, int queued)
     {
         if (inFlight.Count == 0 && queued == 0) return TimeSpan.Zero;
-        if (!_durations.TryGetValue(region, out var durations)) return null;
-        double average;
-        lock (durations)
-        {
-            if (durations.Count == 0) return null;
-            average = durations.Average(d => d.TotalSeconds);
-        }
+        if (_durations.AverageSeconds(region) is not { } average) return null;
         var window = Math.Max(1, Math.Min(Options.ThrottleLimit, Engine.GetWindow(Clients.EndpointKey(region), region).Window));
         var now = Time.GetUtcNow().UtcDateTime;
-        var inFlightLeft = inFlight.Select(c => Math.Max(average * (1 - c.Progress / 100.0), average - (now - c.StartTime).TotalSeconds)).ToList();
+        var inFlightLeft = inFlight.Select(c => ObservedDurations.RemainingSeconds(average, c, now)).ToList();
         var work = inFlightLeft.Sum() + queued * average;
         var seconds = Math.Max(inFlightLeft.DefaultIfEmpty(0).Max(), work / window);
         return TimeSpan.FromSeconds(Math.Max(0, seconds));
@@ -509,10 +501,3 @@ public sealed class CopyJob : IDisposable
     };
 }
 
-internal static class ListExtensions
-{
-    public static void AddSafe<T>(this List<T> list, T item)
-    {
-        lock (list) list.Add(item);
-    }
-}

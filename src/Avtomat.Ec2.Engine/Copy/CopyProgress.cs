@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace Avtomat.Ec2.Engine.Copy;
 
@@ -20,6 +21,10 @@ public sealed class RegionProgress
     /// <summary>Estimated time until the last copy finishes; null until it can be estimated.</summary>
     public TimeSpan? EstimatedRemaining { get; set; }
     public IReadOnlyList<InFlightCopy> InFlight { get; set; } = Array.Empty<InFlightCopy>();
+
+    /// <summary>0..100: the finished ones plus the partial progress of those in flight.</summary>
+    internal static double PercentDone(int total, int finished, IEnumerable<InFlightCopy> inFlight) =>
+        total == 0 ? 0 : Math.Min(100, (finished + inFlight.Sum(c => c.Progress / 100.0)) * 100.0 / total);
 }
 
 /// <summary>One copy EC2 has accepted and not yet finished.</summary>

@@ -329,12 +329,4 @@ internal sealed class CopyWorker
         public bool Accepted { get; private set; }
         public EngineError? Error { get; private set; }
     }
-
-    internal static int ParseProgress(string? progress)
-    {
-        if (string.IsNullOrEmpty(progress)) return 0;
-        var text = progress!.Trim().TrimEnd('%');
-        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-            ? Math.Max(0, Math.Min(100, value)) : 0;
-    }
 }

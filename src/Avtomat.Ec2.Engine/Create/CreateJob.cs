@@ -27,7 +27,7 @@ public sealed class CreateJob : SnapshotJob
     private readonly ConcurrentDictionary<string, KeyBatcher<VolumeInfo>> _volumes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, KeyBatcher<Instance>> _instances = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PollSubscriber> _subscribers = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, List<TimeSpan>> _durations = new(StringComparer.Ordinal);
+    private readonly ObservedDurations _durations = new();
     private readonly CreateWorker _worker;
     private int _rootWarned;
 
@@ -156,7 +156,7 @@ public sealed class CreateJob : SnapshotJob
                 op.Result.CompletionTime = now;
             if (statusMessage is not null || error is not null) op.Result.StatusMessage = statusMessage ?? error!.Message;
             if (state == SnapshotCopyState.Completed && op.Result.Duration is { } duration)
-                _durations.GetOrAdd(op.Region, _ => new List<TimeSpan>()).AddSafe(duration);
+                _durations.Add(op.Region, duration);
         }
         Emit(new SnapshotFinishedEvent(op.Request, op.CloneResult(), error));
         EndOutstanding();
@@ -262,7 +262,6 @@ public sealed class CreateJob : SnapshotJob
                                             || (f.IsFinished && f.Result.State == SnapshotCopyState.Pending && Options.NoWait));
         var failed = finished.Count(f => f.Result.State is SnapshotCopyState.Failed or SnapshotCopyState.TimedOut);
         var queued = finished.Count(f => f.Result.State == SnapshotCopyState.Queued && !f.IsFinished);
-        var percent = total == 0 ? 0 : Math.Min(100, (completed + failed + inFlight.Sum(c => c.Progress / 100.0)) * 100.0 / total);
         return new RegionProgress
         {
             DestinationRegion = region,
@@ -272,7 +271,7 @@ public sealed class CreateJob : SnapshotJob
             Copying = inFlight.Count,
             Completed = completed,
             Failed = failed,
-            PercentComplete = percent,
+            PercentComplete = RegionProgress.PercentDone(total, completed + failed, inFlight),
             EstimatedRemaining = Estimate(region, inFlight, queued),
             InFlight = inFlight,
         };
@@ -284,15 +283,9 @@ public sealed class CreateJob : SnapshotJob
     {
         if (inFlight.Count == 0 && queued == 0) return TimeSpan.Zero;
         if (Options.NoWait) return queued == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(queued / Engine.CreateRefillPerSecond);
-        if (!_durations.TryGetValue(region, out var durations)) return null;
-        double average;
-        lock (durations)
-        {
-            if (durations.Count == 0) return null;
-            average = durations.Average(d => d.TotalSeconds);
-        }
+        if (_durations.AverageSeconds(region) is not { } average) return null;
         var now = Time.GetUtcNow().UtcDateTime;
-        var inFlightLeft = inFlight.Select(c => Math.Max(average * (1 - c.Progress / 100.0), average - (now - c.StartTime).TotalSeconds)).DefaultIfEmpty(0).Max();
+        var inFlightLeft = inFlight.Select(c => ObservedDurations.RemainingSeconds(average, c, now)).DefaultIfEmpty(0).Max();
         var queueLeft = queued == 0 ? 0 : queued / Engine.CreateRefillPerSecond + average;
         return TimeSpan.FromSeconds(Math.Max(0, Math.Max(inFlightLeft, queueLeft)));
     }

@@ -75,7 +75,7 @@ public sealed class WaitJob : SnapshotJob
                 Copying = inFlight.Count,
                 Completed = completed,
                 Failed = failed,
-                PercentComplete = total == 0 ? 0 : Math.Min(100, (completed + failed + inFlight.Sum(c => c.Progress / 100.0)) * 100.0 / total),
+                PercentComplete = RegionProgress.PercentDone(total, completed + failed, inFlight),
                 EstimatedRemaining = inFlight.Count == 0 ? TimeSpan.Zero : null,
                 InFlight = inFlight,
             };
