@@ -8,6 +8,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Avtomat.Ec2.Engine.Tests;
 
 /// <summary>The engine in virtual time against an in-memory EC2.</summary>
+[Collection(VirtualTimeCollection.Name)]
 public sealed class CopyEngineTests
 {
     private const string East = "us-east-1";

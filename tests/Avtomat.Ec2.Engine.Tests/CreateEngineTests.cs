@@ -7,6 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Avtomat.Ec2.Engine.Tests;
 
 /// <summary>Snapshot creation in virtual time against the in-memory EC2 (exact token bucket and per-volume rules).</summary>
+[Collection(VirtualTimeCollection.Name)]
 public sealed class CreateEngineTests
 {
     private const string East = "us-east-1";

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Avtomat.Ec2.Engine.Tests;
 
 /// <summary>Wait jobs, the process-wide shared poller and copy -NoWait, in virtual time.</summary>
+[Collection(VirtualTimeCollection.Name)]
 public sealed class WaitAndSharedPollerTests
 {
     private const string East = "us-east-1";
