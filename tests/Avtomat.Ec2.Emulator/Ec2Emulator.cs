@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Avtomat.Ec2.Emulator;
 
-/// <summary>An EC2 emulator listening on 127.0.0.1 over real HTTP.</summary>
+/// <summary>An EC2 emulator (and STS GetCallerIdentity) listening on 127.0.0.1 over real HTTP.</summary>
 /// <example><code>await using var ec2 = await Ec2Emulator.StartAsync(new EmulatorOptions { TimeProvider = fake });</code></example>
 public sealed partial class Ec2Emulator : IAsyncDisposable
 {
@@ -31,12 +31,12 @@ public sealed partial class Ec2Emulator : IAsyncDisposable
             k.AddServerHeader = false;
         });
         _app = builder.Build();
-        var ec2 = new Ec2Endpoint(_state);
+        var aws = new ServiceRouter(_state);
         _app.Run(http =>
         {
             // Tolerate "http://host:port//_emulator/..." (base URL ends with '/').
             var path = "/" + (http.Request.Path.Value ?? "").TrimStart('/');
-            if (!path.StartsWith(ControlApi.Prefix, StringComparison.Ordinal)) return ec2.HandleAsync(http);
+            if (!path.StartsWith(ControlApi.Prefix, StringComparison.Ordinal)) return aws.HandleAsync(http);
             http.Request.Path = path;
             return ControlApi.HandleAsync(http, this);
         });
@@ -149,16 +149,18 @@ public sealed class SeedResult
     public Dictionary<string, List<string>> InstanceVolumeIds { get; set; } = new();
 }
 
-/// <summary>Counters. Keys: "ACCOUNT/REGION" for regions, action names for actions, "REGION/snap-…" for sources.</summary>
+/// <summary>Counters. Keys: "ACCOUNT/REGION" for regions, action names for actions (STS ones as "sts:GetCallerIdentity"),
+/// "REGION/snap-…" for sources.</summary>
 public sealed class EmulatorStats
 {
-    /// <summary>Calls that reached an action, per "ACCOUNT/REGION" then per action (including failed ones).</summary>
+    /// <summary>Calls that reached an action, per "ACCOUNT/REGION" then per action (including failed ones, credential faults
+    /// included). STS calls count under their signing region as "sts:GetCallerIdentity".</summary>
     public Dictionary<string, Dictionary<string, long>> Calls { get; set; } = new();
     /// <summary>RequestLimitExceeded answers (bucket or injected) per "ACCOUNT/REGION" then per action.</summary>
     public Dictionary<string, Dictionary<string, long>> Throttled { get; set; } = new();
     /// <summary>Injected faults per kind (InternalError, Unavailable, DropBeforeAction, DropAfterAction, SlowResponse, CopyError, SnapshotError, Invisible).</summary>
     public Dictionary<string, long> Faults { get; set; } = new();
-    /// <summary>Error codes returned per action (e.g. CopySnapshot → ResourceLimitExceeded → 3).</summary>
+    /// <summary>Error codes returned per action (e.g. CopySnapshot → ResourceLimitExceeded → 3; sts:GetCallerIdentity → ExpiredToken → 1).</summary>
     public Dictionary<string, Dictionary<string, long>> Errors { get; set; } = new();
     /// <summary>Highest number of pending copies seen at once per destination "ACCOUNT/REGION".</summary>
     public Dictionary<string, int> MaxPendingCopies { get; set; } = new();

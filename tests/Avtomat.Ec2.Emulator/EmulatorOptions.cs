@@ -27,12 +27,13 @@ public sealed class EmulatorOptions
     public EmulatorConfig Config { get; set; } = new();
 }
 
-/// <summary>Run-time behaviour: durations, limits, faults and consistency. JSON shape of <c>/_emulator/config</c>.</summary>
+/// <summary>Run-time behaviour: durations, limits, faults, consistency and credentials. JSON shape of <c>/_emulator/config</c>.</summary>
 public sealed class EmulatorConfig
 {
     public DurationConfig Durations { get; set; } = new();
     public LimitConfig Limits { get; set; } = new();
     public FaultConfig Faults { get; set; } = new();
+    public CredentialConfig Credentials { get; set; } = new();
 }
 
 public enum DurationKind { Fixed, Uniform, LogNormal }
@@ -132,6 +133,23 @@ public sealed class FaultConfig
     public double InvisibleSeconds { get; set; } = 2;
     /// <summary>KMS key ids, ARNs or aliases that exist but are not accessible: copies encrypted with them end in error.</summary>
     public List<string> InaccessibleKmsKeys { get; set; } = new();
+}
+
+/// <summary>Credential and permission faults. A call they hit is rejected before injected faults, token buckets and the
+/// action (nothing happens); it is counted as a call and as an error. Checked in AWS's order: the key is known, then not
+/// expired, then the region is enabled, then the action is allowed.</summary>
+public sealed class CredentialConfig
+{
+    /// <summary>Access key ids whose credentials have expired. EC2: 400 <c>RequestExpired</c>; STS: 403 <c>ExpiredToken</c>.</summary>
+    public List<string> ExpiredAccessKeys { get; set; } = new();
+    /// <summary>Access key ids AWS does not know. EC2: 401 <c>AuthFailure</c>; STS: 403 <c>InvalidClientTokenId</c>.</summary>
+    public List<string> InvalidAccessKeys { get; set; } = new();
+    /// <summary>Access key id → EC2 action names it may not call (<c>*</c>: every action): 403 <c>UnauthorizedOperation</c>.
+    /// STS GetCallerIdentity is never denied, as in AWS.</summary>
+    public Dictionary<string, List<string>> DeniedActions { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Served regions the accounts have not enabled: every EC2 call signed for one fails 401 <c>OptInRequired</c>
+    /// (STS is not affected).</summary>
+    public List<string> OptInRequiredRegions { get; set; } = new();
 }
 
 public static class EmulatorRegions

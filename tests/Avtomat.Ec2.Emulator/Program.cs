@@ -22,9 +22,13 @@ internal static class Program
                                      --Config:Durations:Copy:Kind LogNormal --Config:Durations:Copy:Seconds 600
                                      --Config:Limits:MaxPendingCopiesPerRegion 20 --Config:Limits:RequestRateLimits false
                                      --Config:Faults:DropAfterActionRate 0.1 --Config:Faults:Actions:0 CopySnapshot
+                                     --Config:Credentials:ExpiredAccessKeys:0 AKID --Config:Credentials:InvalidAccessKeys:0 AKID
+                                     --Config:Credentials:DeniedActions:AKID:0 CopySnapshot (or *)
+                                     --Config:Credentials:OptInRequiredRegions:0 af-south-1
           --help                   Show this text.
 
-        The first line of stdout is the base URL (use it as --endpoint-url / ServiceURL).
+        The first line of stdout is the base URL (use it as --endpoint-url / ServiceURL). Calls signed for the service
+        sts are STS (GetCallerIdentity) at the same URL.
         Control API (JSON): GET /_emulator/health, POST /_emulator/reset, POST /_emulator/seed,
         GET|PUT /_emulator/config, GET /_emulator/stats.
         """;

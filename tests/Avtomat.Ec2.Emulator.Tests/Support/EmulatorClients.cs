@@ -1,10 +1,11 @@
 using Amazon.EC2;
 using Amazon.Runtime;
+using Amazon.SecurityToken;
 using Avtomat.Ec2.Emulator;
 
 namespace Avtomat.Ec2.Emulator.Tests.Support;
 
-/// <summary>Creates real AWSSDK.EC2 clients that talk to an emulator over HTTP.</summary>
+/// <summary>Creates real AWSSDK.EC2 and AWSSDK.SecurityToken clients that talk to an emulator over HTTP.</summary>
 public static class EmulatorClients
 {
     /// <summary>Access key id that maps to the emulator's default account unless an Accounts entry says otherwise.</summary>
@@ -26,5 +27,19 @@ public static class EmulatorClients
             Timeout = timeout ?? TimeSpan.FromSeconds(15),
         };
         return new AmazonEC2Client(new BasicAWSCredentials(accessKeyId, "secret"), config);
+    }
+
+    /// <summary>An STS client signing for <paramref name="region"/> (service <c>sts</c>), answered at the same URL.</summary>
+    public static AmazonSecurityTokenServiceClient CreateSts(Ec2Emulator ec2, string region = "us-east-1",
+        string accessKeyId = DefaultAccessKeyId)
+    {
+        var config = new AmazonSecurityTokenServiceConfig
+        {
+            ServiceURL = ec2.BaseUrl.ToString(),
+            AuthenticationRegion = region,
+            MaxErrorRetry = 0,
+            Timeout = TimeSpan.FromSeconds(15),
+        };
+        return new AmazonSecurityTokenServiceClient(new BasicAWSCredentials(accessKeyId, "secret"), config);
     }
 }

@@ -1,5 +1,6 @@
 using Amazon.EC2;
 using Amazon.EC2.Model;
+using Amazon.SecurityToken;
 using Avtomat.Ec2.Emulator;
 using Microsoft.Extensions.Time.Testing;
 
@@ -36,6 +37,13 @@ public sealed class TestEmulator : IAsyncDisposable
         int maxErrorRetry = 0, TimeSpan? timeout = null)
     {
         var client = EmulatorClients.Create(Ec2, region, accessKeyId, maxErrorRetry, timeout);
+        _clients.Add(client);
+        return client;
+    }
+
+    public AmazonSecurityTokenServiceClient Sts(string region = "us-east-1", string accessKeyId = EmulatorClients.DefaultAccessKeyId)
+    {
+        var client = EmulatorClients.CreateSts(Ec2, region, accessKeyId);
         _clients.Add(client);
         return client;
     }

@@ -4,23 +4,22 @@ using Microsoft.AspNetCore.Http;
 
 namespace Avtomat.Ec2.Emulator.Http;
 
-/// <summary>Handles one EC2 Query call: credentials scope → account/region, action lookup, stats, injected faults,
-/// token buckets, the action itself (under the state lock), then the response or a dropped connection.</summary>
+/// <summary>Handles one EC2 Query call: credentials scope → account/region, action lookup, stats, credential faults,
+/// injected faults, token buckets, the action itself (under the state lock), then the response or a dropped connection.</summary>
 internal sealed class Ec2Endpoint(EmulatorState state)
 {
     private const string ContentType = "text/xml;charset=UTF-8";
 
-    public async Task HandleAsync(HttpContext http)
+    public async Task HandleAsync(HttpContext http, Ec2Request request)
     {
         var requestId = Guid.NewGuid().ToString();
-        var request = await ReadParametersAsync(http.Request);
         var actionName = request.GetNonEmpty("Action");
         string body;
         int status;
         string? statsAction = null;
         try
         {
-            var (accessKeyId, region) = SigV4Scope.Parse(http.Request.Headers.Authorization.ToString(), request.Get("X-Amz-Credential"));
+            var (accessKeyId, region, _) = SigV4Scope.Parse(http.Request.Headers.Authorization.ToString(), request.Get("X-Amz-Credential"));
             if (!state.IsKnownRegion(region))
                 throw Ec2Error.AuthFailure("Credential should be scoped to a valid region.");
             if (actionName is null) throw Ec2Error.MissingParameter("Action");
@@ -28,7 +27,7 @@ internal sealed class Ec2Endpoint(EmulatorState state)
                 throw Ec2Error.BadRequest("InvalidAction", $"The action {actionName} is not valid for this web service.");
             statsAction = actionName;
 
-            var outcome = Run(action, request, state.AccountFor(accessKeyId), region, requestId);
+            var outcome = Run(action, request, accessKeyId, region, requestId);
             if (outcome.Drop) { http.Abort(); return; }
             if (outcome.Delay > TimeSpan.Zero) await Task.Delay(outcome.Delay);
             if (outcome.Abort) { http.Abort(); return; }
@@ -39,18 +38,17 @@ internal sealed class Ec2Endpoint(EmulatorState state)
             if (statsAction is not null) lock (state.Gate) state.Stats.Error(statsAction, e.Code);
             (status, body) = (e.Status, XmlOut.Error(e.Code, e.Message, requestId));
         }
-        http.Response.StatusCode = status;
-        http.Response.ContentType = ContentType;
-        await http.Response.WriteAsync(body);
+        await ServiceRouter.ReplyAsync(http, status, ContentType, body);
     }
 
     private sealed record Outcome(int Status, string Body, bool Drop = false, bool Abort = false, TimeSpan Delay = default);
 
-    private Outcome Run(ActionDefinition action, Ec2Request request, string account, string region, string requestId)
+    private Outcome Run(ActionDefinition action, Ec2Request request, string accessKeyId, string region, string requestId)
     {
         lock (state.Gate)
         {
             var now = state.Now;
+            var account = state.AccountFor(accessKeyId);
             var regionState = state.Region(account, region);
             var faults = state.Config.Faults;
             var stats = state.Stats;
@@ -63,6 +61,10 @@ internal sealed class Ec2Endpoint(EmulatorState state)
                 if (e.Code == "RequestLimitExceeded") stats.Throttled(regionState.Key, action.Name);
                 return new Outcome(e.Status, XmlOut.Error(e.Code, e.Message, requestId));
             }
+
+            // Credentials first, as AWS checks them: a rejected call takes no bucket token and meets no injected fault.
+            if (CredentialChecks.Ec2(state.Config.Credentials, accessKeyId, region, action.Name) is { } credentialFault)
+                return Failure(Ec2Error.For(credentialFault));
 
             // Call-level faults, before anything happens.
             if (faultsApply)
@@ -113,18 +115,5 @@ internal sealed class Ec2Endpoint(EmulatorState state)
             }
             return outcome;
         }
-    }
-
-    /// <summary>Form body (POST) plus query string; the body wins on duplicates.</summary>
-    private static async Task<Ec2Request> ReadParametersAsync(HttpRequest request)
-    {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in request.Query) values[key] = value.ToString();
-        if (request.HasFormContentType)
-        {
-            var form = await request.ReadFormAsync();
-            foreach (var (key, value) in form) values[key] = value.ToString();
-        }
-        return new Ec2Request(values);
     }
 }

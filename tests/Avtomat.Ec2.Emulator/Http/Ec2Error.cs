@@ -1,3 +1,5 @@
+using Avtomat.Ec2.Emulator.Model;
+
 namespace Avtomat.Ec2.Emulator.Http;
 
 /// <summary>An EC2 error answer: HTTP status, error code and message, rendered in the EC2 error envelope.</summary>
@@ -29,5 +31,16 @@ internal sealed class Ec2Error : Exception
     public static Ec2Error InternalError() => new(500, "InternalError", "An internal error has occurred");
     public static Ec2Error Unavailable() => new(503, "Unavailable", "The service is unavailable. Please try again shortly.");
     public static Ec2Error AuthFailure(string message) => new(401, "AuthFailure", message);
+    /// <summary>EC2's answer to a credential fault. Statuses as real EC2 sends them: RequestExpired 400, AuthFailure and
+    /// OptInRequired 401, UnauthorizedOperation 403 (whose real message also carries an encoded authorization message).</summary>
+    public static Ec2Error For(CredentialFault fault) => fault switch
+    {
+        CredentialFault.InvalidAccessKey => AuthFailure("AWS was not able to validate the provided access credentials"),
+        CredentialFault.ExpiredAccessKey => new(400, "RequestExpired", "Request has expired."),
+        CredentialFault.OptInRequired => new(401, "OptInRequired",
+            "You are not subscribed to this service. Please go to http://aws.amazon.com to subscribe."),
+        CredentialFault.ActionDenied => new(403, "UnauthorizedOperation", "You are not authorized to perform this operation."),
+        _ => throw new ArgumentOutOfRangeException(nameof(fault), fault, null),
+    };
     public static Ec2Error InvalidPaginationToken(string token) => new(400, "InvalidPaginationToken", $"The token '{token}' is invalid.");
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
 
 namespace Avtomat.Ec2.Emulator.Http;
 
@@ -12,6 +13,19 @@ internal sealed partial class Ec2Request
     public Ec2Request(Dictionary<string, string> values) => _values = values;
 
     public IReadOnlyDictionary<string, string> Values => _values;
+
+    /// <summary>Form body (POST) plus query string; the body wins on duplicates. Any other body is left unread.</summary>
+    public static async Task<Ec2Request> ReadAsync(HttpRequest request)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in request.Query) values[key] = value.ToString();
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync();
+            foreach (var (key, value) in form) values[key] = value.ToString();
+        }
+        return new Ec2Request(values);
+    }
 
     public string? Get(string name) => _values.TryGetValue(name, out var v) ? v : null;
 

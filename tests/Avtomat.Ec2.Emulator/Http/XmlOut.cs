@@ -4,7 +4,7 @@ using System.Text;
 
 namespace Avtomat.Ec2.Emulator.Http;
 
-/// <summary>Minimal writer for EC2's response XML (no namespaces on children, lists as wrapper + &lt;item&gt;).</summary>
+/// <summary>Minimal writer for EC2's response XML (no namespaces on children, lists as wrapper + &lt;item&gt;), and STS's.</summary>
 internal sealed class XmlOut
 {
     public const string Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/";
@@ -41,23 +41,27 @@ internal sealed class XmlOut
     public static string FormatTime(DateTimeOffset t) =>
         t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
-    public static string Success(string action, string requestId, Action<XmlOut> body)
+    /// <summary>A whole response document: the XML declaration, then <paramref name="root"/> (in <paramref name="xmlns"/>
+    /// when given) around <paramref name="body"/>.</summary>
+    public static string Document(string root, string? xmlns, Action<XmlOut> body)
     {
         var x = new XmlOut();
         x._sb.Append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        x._sb.Append('<').Append(action).Append("Response xmlns=\"").Append(Namespace).Append("\">");
-        x.Element("requestId", requestId);
+        x._sb.Append('<').Append(root);
+        if (xmlns is not null) x._sb.Append(" xmlns=\"").Append(xmlns).Append('"');
+        x._sb.Append('>');
         body(x);
-        x._sb.Append("</").Append(action).Append("Response>");
-        return x._sb.ToString();
+        return x.Close(root)._sb.ToString();
     }
 
-    public static string Error(string code, string message, string requestId)
-    {
-        var x = new XmlOut();
-        x._sb.Append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        x.Open("Response").Open("Errors").Open("Error").Element("Code", code).Element("Message", message)
-            .Close("Error").Close("Errors").Element("RequestID", requestId).Close("Response");
-        return x._sb.ToString();
-    }
+    public static string Success(string action, string requestId, Action<XmlOut> body) =>
+        Document(action + "Response", Namespace, x =>
+        {
+            x.Element("requestId", requestId);
+            body(x);
+        });
+
+    public static string Error(string code, string message, string requestId) =>
+        Document("Response", null, x => x.Open("Errors").Open("Error").Element("Code", code).Element("Message", message)
+            .Close("Error").Close("Errors").Element("RequestID", requestId));
 }

@@ -82,7 +82,10 @@ internal sealed class RegionState(string account, string region)
     /// <summary>Start time of the latest snapshot per volume (kept after deletion, for the per-volume rate rule).</summary>
     public Dictionary<string, DateTimeOffset> LastSnapshotPerVolume { get; } = new(StringComparer.Ordinal);
 
-    public string Key => $"{Account}/{Name}";
+    public string Key => KeyOf(Account, Name);
+
+    /// <summary>"ACCOUNT/REGION": the key of the stats tables.</summary>
+    public static string KeyOf(string account, string region) => $"{account}/{region}";
 
     public int PendingCopies(DateTimeOffset now) => Snapshots.Values.Count(s => s.IsCopy && s.IsPending(now));
 }

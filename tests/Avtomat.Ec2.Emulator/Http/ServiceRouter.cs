@@ -1,0 +1,29 @@
+using Avtomat.Ec2.Emulator.Model;
+using Microsoft.AspNetCore.Http;
+
+namespace Avtomat.Ec2.Emulator.Http;
+
+/// <summary>Every AWS call arrives at the same URL; the service named in its SigV4 credential scope picks the endpoint.
+/// <c>sts</c> goes to <see cref="StsEndpoint"/>; anything else (an unsigned call or an unreadable scope included) goes to
+/// <see cref="Ec2Endpoint"/>, which answers it as before.</summary>
+internal sealed class ServiceRouter(EmulatorState state)
+{
+    private readonly Ec2Endpoint _ec2 = new(state);
+    private readonly StsEndpoint _sts = new(state);
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        // Read once: a presigned call carries its scope (X-Amz-Credential) in the query or form body.
+        var parameters = await Ec2Request.ReadAsync(http.Request);
+        var credential = SigV4Scope.TryParse(http.Request.Headers.Authorization.ToString(), parameters.Get("X-Amz-Credential"));
+        if (credential is { Service: StsEndpoint.ScopeService }) await _sts.HandleAsync(http, parameters, credential);
+        else await _ec2.HandleAsync(http, parameters);
+    }
+
+    public static Task ReplyAsync(HttpContext http, int status, string contentType, string body)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = contentType;
+        return http.Response.WriteAsync(body);
+    }
+}
