@@ -15,6 +15,7 @@ public enum EngineErrorCategory
     ResourceUnavailable,
     OperationStopped,
     InvalidResult,
+    AuthenticationError,
 }
 
 /// <summary>Why a request failed: a stable id (no data in it), a category, the snapshot it concerns and what to do.</summary>
@@ -39,6 +40,14 @@ public sealed class EngineError
     /// <summary>What the user can do, e.g. the IAM action to grant.</summary>
     public string? RecommendedAction { get; set; }
     public Exception? Exception { get; set; }
+
+    /// <summary>The same error about another snapshot (an account-wide failure reported on each item it ended).</summary>
+    public EngineError For(string targetId) => targetId == TargetId ? this : new(ErrorId, Category, Message, targetId)
+    {
+        AwsErrorCode = AwsErrorCode,
+        RecommendedAction = RecommendedAction,
+        Exception = Exception,
+    };
 
     public override string ToString() => $"{ErrorId}: {Message}";
 }

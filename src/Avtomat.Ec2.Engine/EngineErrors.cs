@@ -81,8 +81,8 @@ public static class EngineErrors
 
     public static EngineError CopyRejected(string targetId, string region, Exception exception, bool encrypting)
     {
-        var code = Ec2Failure.CodeOf(exception);
-        var detail = Ec2Failure.Describe(exception);
+        var code = FailurePolicy.CodeOf(exception);
+        var detail = FailurePolicy.Describe(exception);
         switch (code)
         {
             case "InvalidSnapshot.NotFound":
@@ -116,7 +116,7 @@ public static class EngineErrors
 
     public static EngineError CopyOutcomeUnknown(string targetId, string region, string token, Exception exception) =>
         new("CopyOutcomeUnknown", EngineErrorCategory.ConnectionError,
-            $"CopySnapshot of '{targetId}' to {region} kept failing without a definite answer ({Ec2Failure.Describe(exception)}), " +
+            $"CopySnapshot of '{targetId}' to {region} kept failing without a definite answer ({FailurePolicy.Describe(exception)}), " +
             $"and no copy tagged {CopyTagNames.RequestToken}={token} was found.", targetId)
         {
             Exception = exception,
@@ -127,23 +127,10 @@ public static class EngineErrors
         new("RequestLimitExceeded", EngineErrorCategory.LimitsExceeded,
             $"{action} in {region} for '{targetId}' was throttled by EC2 on every retry.", targetId)
         {
-            AwsErrorCode = Ec2Failure.CodeOf(exception),
+            AwsErrorCode = FailurePolicy.CodeOf(exception),
             Exception = exception,
             RecommendedAction = "Run fewer concurrent EC2 calls in the account and region, or run again later.",
         };
-
-    public static EngineError DescribeFailed(string targetId, string region, Exception exception)
-    {
-        var code = Ec2Failure.CodeOf(exception);
-        if (code is "UnauthorizedOperation" or "AuthFailure" or "AccessDenied")
-            return AccessDenied(targetId, region, "ec2:DescribeSnapshots", false, code, Ec2Failure.Describe(exception));
-        return new EngineError("DescribeSnapshotsFailed", EngineErrorCategory.InvalidOperation,
-            $"DescribeSnapshots in {region} failed for '{targetId}': {Ec2Failure.Describe(exception)}", targetId)
-        {
-            AwsErrorCode = code,
-            Exception = exception,
-        };
-    }
 
     // ------------------------------------------------------------------ snapshot creation and waits
 
@@ -231,8 +218,8 @@ public static class EngineErrors
     /// <summary>EC2 refused CreateSnapshot / CreateSnapshots (target: the volume or instance id).</summary>
     public static EngineError CreateRejected(string targetId, string region, string action, Exception exception)
     {
-        var code = Ec2Failure.CodeOf(exception);
-        var detail = Ec2Failure.Describe(exception);
+        var code = FailurePolicy.CodeOf(exception);
+        var detail = FailurePolicy.Describe(exception);
         switch (code)
         {
             case "InvalidVolume.NotFound":
@@ -271,26 +258,65 @@ public static class EngineErrors
 
     public static EngineError CreateOutcomeUnknown(string targetId, string region, string action, string token, Exception exception) =>
         new("CreateOutcomeUnknown", EngineErrorCategory.ConnectionError,
-            $"{action} of '{targetId}' in {region} kept failing without a definite answer ({Ec2Failure.Describe(exception)}), " +
+            $"{action} of '{targetId}' in {region} kept failing without a definite answer ({FailurePolicy.Describe(exception)}), " +
             $"and no snapshot tagged {CopyTagNames.RequestToken}={token} was found.", targetId)
         {
             Exception = exception,
             RecommendedAction = $"Check connectivity to EC2 in {region}; look for snapshots tagged {CopyTagNames.RequestToken}={token} before trying again.",
         };
 
-    /// <summary>A Describe call needed before creating failed for good (e.g. ec2:DescribeVolumes not granted).</summary>
+    /// <summary>A Describe call needed before copying or creating failed for good.</summary>
     public static EngineError DescribeFailed(string targetId, string region, string action, Exception exception)
     {
-        var code = Ec2Failure.CodeOf(exception);
+        var code = FailurePolicy.CodeOf(exception);
         if (code is "UnauthorizedOperation" or "AuthFailure" or "AccessDenied")
-            return AccessDenied(targetId, region, "ec2:" + action, false, code, Ec2Failure.Describe(exception));
-        if (Ec2Failure.Classify(exception) == FailureKind.Throttled) return Throttled(targetId, region, action, exception);
+            return AccessDenied(targetId, region, "ec2:" + action, false, code, FailurePolicy.Describe(exception));
+        if (FailurePolicy.IsThrottle(exception)) return Throttled(targetId, region, action, exception);
         return new EngineError(action + "Failed", EngineErrorCategory.InvalidOperation,
-            $"{action} in {region} failed for '{targetId}': {Ec2Failure.Describe(exception)}", targetId)
+            $"{action} in {region} failed for '{targetId}': {FailurePolicy.Describe(exception)}", targetId)
         {
             AwsErrorCode = code,
             Exception = exception,
         };
+    }
+
+    /// <summary>Nothing more can succeed in <paramref name="region"/> with these credentials (see the failure policy):
+    /// expired or invalid credentials, a Describe call not authorized, or a region not enabled for the account.</summary>
+    public static EngineError AccountRegionFailed(string targetId, string region, string action, Exception exception)
+    {
+        var code = FailurePolicy.CodeOf(exception);
+        var detail = FailurePolicy.Describe(exception);
+        switch (FailurePolicy.AccountRegionFailureOf(code))
+        {
+            case AccountRegionFailure.CredentialsExpired:
+                return new EngineError("CredentialsExpired", EngineErrorCategory.AuthenticationError,
+                    $"The credentials expired: EC2 refused {action} in {region} ({detail}). Work in {region} was stopped; snapshots EC2 already accepted keep running.", targetId)
+                {
+                    AwsErrorCode = code,
+                    Exception = exception,
+                    RecommendedAction = "Use credentials that refresh themselves for long jobs (a profile with role_arn, SSO, an instance or container role) " +
+                                        "or a session token that outlives the job; then run the same command again, or Wait-AvSnapshot for the snapshots already started. " +
+                                        "If the machine's clock is wrong, correct it.",
+                };
+            case AccountRegionFailure.CredentialsInvalid:
+                return new EngineError("CredentialsInvalid", EngineErrorCategory.AuthenticationError,
+                    $"EC2 did not accept the credentials for {action} in {region} ({detail}).", targetId)
+                {
+                    AwsErrorCode = code,
+                    Exception = exception,
+                    RecommendedAction = "Check the access key, secret key and session token (or the profile) in use; a deleted or deactivated key fails like this.",
+                };
+            case AccountRegionFailure.RegionNotEnabled:
+                return new EngineError("RegionNotEnabled", EngineErrorCategory.ResourceUnavailable,
+                    $"The region {region} is not enabled for this account ({detail}).", targetId)
+                {
+                    AwsErrorCode = code,
+                    Exception = exception,
+                    RecommendedAction = $"Enable {region} for the account (AWS console: Account, AWS Regions), or choose another region.",
+                };
+            default:
+                return AccessDenied(targetId, region, "ec2:" + action, false, code, detail);
+        }
     }
 
     public static EngineError Unexpected(string targetId, Exception exception) =>

@@ -12,7 +12,12 @@ public interface IEc2ClientSource
     /// because CopySnapshot is not idempotent and a re-sent request creates a second copy.</summary>
     IAmazonEC2 ForCopy(string region);
 
-    /// <summary>Identifies where <paramref name="region"/>'s calls go (the service URL, or the region's endpoint),
-    /// so the process-wide copy limiter keeps one window per real destination.</summary>
+    /// <summary>Identifies where <paramref name="region"/>'s calls go (the service URL, or the region's endpoint).</summary>
     string EndpointKey(string region);
+
+    /// <summary>The account these credentials act in, as the key of what the engine shares per account and region
+    /// (copy window, poller, request pacing, per-volume rules): <c>account:</c> and the 12-digit id when it is known,
+    /// otherwise a non-secret stand-in for the credentials (never the secret). Learned once, before a job starts, and
+    /// the same for the source's lifetime.</summary>
+    string Account { get; }
 }

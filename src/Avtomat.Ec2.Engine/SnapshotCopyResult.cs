@@ -3,24 +3,8 @@ using System.Collections.Generic;
 
 namespace Avtomat.Ec2;
 
-/// <summary>Where one snapshot copy stands. The cmdlets output these; Completed, Failed, TimedOut and DryRun are final.</summary>
-public enum SnapshotCopyState
-{
-    /// <summary>Waiting for its source to be checked or for a free slot in the destination's window.</summary>
-    Queued,
-    /// <summary>EC2 accepted the copy (the new snapshot id is known) and it is in progress.</summary>
-    Pending,
-    Completed,
-    /// <summary>The copy (or its source) ended in error, or EC2 refused it; see StatusMessage.</summary>
-    Failed,
-    /// <summary>The wait ran out; the copy (if it started) keeps running in EC2.</summary>
-    TimedOut,
-    /// <summary>-DryRun: EC2 said the copy would have succeeded. Nothing was copied.</summary>
-    DryRun,
-}
-
 /// <summary>One snapshot copy, as the module reports it. <c>SnapshotId</c> is the copy; <c>Region</c> is where it lives.</summary>
-public sealed class SnapshotCopyResult
+public sealed class SnapshotCopyResult : ISnapshotOutcome
 {
     /// <summary>The new snapshot (the copy). Null when EC2 never accepted the copy.</summary>
     public string? SnapshotId { get; set; }
@@ -28,7 +12,7 @@ public sealed class SnapshotCopyResult
     public string Region { get; set; } = "";
     public string SourceSnapshotId { get; set; } = "";
     public string SourceRegion { get; set; } = "";
-    public SnapshotCopyState State { get; set; }
+    public SnapshotState State { get; set; }
     /// <summary>0..100, as EC2 reports it (coarse).</summary>
     public int Progress { get; set; }
     public bool Encrypted { get; set; }

@@ -4,8 +4,8 @@ using System.Collections.Generic;
 namespace Avtomat.Ec2;
 
 /// <summary>One snapshot as New-AvSnapshot and Wait-AvSnapshot report it. <c>State</c> uses the same values as copies
-/// (<see cref="SnapshotCopyState"/>): Queued, Pending, Completed, Failed, TimedOut, DryRun.</summary>
-public sealed class SnapshotResult
+/// (<see cref="SnapshotState"/>): Queued, Pending, Completed, Failed, TimedOut, DryRun.</summary>
+public sealed class SnapshotResult : ISnapshotOutcome
 {
     /// <summary>The snapshot. Null when EC2 never created it (refused, dry run, stopped while queued).</summary>
     public string? SnapshotId { get; set; }
@@ -17,7 +17,7 @@ public sealed class SnapshotResult
     public string? InstanceId { get; set; }
     /// <summary>The device name of the volume on that instance (e.g. /dev/xvda), if known.</summary>
     public string? DeviceName { get; set; }
-    public SnapshotCopyState State { get; set; }
+    public SnapshotState State { get; set; }
     /// <summary>0..100, as EC2 reports it (coarse).</summary>
     public int Progress { get; set; }
     /// <summary>When EC2 started the snapshot (UTC).</summary>

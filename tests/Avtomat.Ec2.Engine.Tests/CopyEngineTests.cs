@@ -17,13 +17,16 @@ public sealed class CopyEngineTests
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
     private readonly FakeEc2 _ec2;
     private readonly FakeClientSource _clients;
-    private readonly CopyEngine _engine;
+    private readonly SnapshotEngine _engine;
+    /// <summary>Held like a job holds it, so the copy window can be looked at after a job.</summary>
+    private readonly Accounts.AccountRegionLease _west;
 
     public CopyEngineTests()
     {
         _ec2 = new FakeEc2(_clock);
         _clients = new FakeClientSource(_ec2);
-        _engine = new CopyEngine(_clock);
+        _engine = new SnapshotEngine(_clock);
+        _west = _engine.Lease(_clients, West);
     }
 
     private static CopyJobOptions Options(Action<CopyJobOptions>? configure = null)
@@ -43,7 +46,7 @@ public sealed class CopyEngineTests
     private async Task<JobOutcome> RunAsync(IEnumerable<SnapshotCopyRequest> requests, CopyJobOptions? options = null,
         CancellationToken cancellationToken = default, Action<JobOutcome, DateTimeOffset>? onStep = null)
     {
-        using var job = _engine.StartJob(_clients, options ?? Options(), cancellationToken);
+        using var job = _engine.StartCopyJob(_clients, options ?? Options(), cancellationToken);
         foreach (var r in requests) job.Add(r);
         job.CompleteAdding();
         return await VirtualTime.RunAsync(job, _clock, onStep: onStep);
@@ -52,7 +55,7 @@ public sealed class CopyEngineTests
     private static void AllCompleted(JobOutcome outcome, int count)
     {
         Assert.Equal(count, outcome.Finished.Count);
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
     }
 
     [Fact]
@@ -71,8 +74,8 @@ public sealed class CopyEngineTests
         Assert.True(copies[19].At - start < TimeSpan.FromSeconds(1));
         var firstDone = copies[0].At + _ec2.CopyDuration;
         Assert.InRange(copies[20].At - firstDone, TimeSpan.Zero, TimeSpan.FromSeconds(1.3));
-        Assert.Equal(20, _engine.GetWindow(_clients.EndpointKey(West), West).Window);
-        Assert.Equal(0, _engine.GetWindow(_clients.EndpointKey(West), West).InUse);
+        Assert.Equal(20, _west.Shared.CopyWindow.Window);
+        Assert.Equal(0, _west.Shared.CopyWindow.InUse);
         Assert.All(outcome.Finished, f => Assert.True(_clock.GetUtcNow().UtcDateTime >= f.Result.CompletionTime));
     }
 
@@ -92,8 +95,8 @@ public sealed class CopyEngineTests
     {
         var a = _ec2.SeedMany(East, 25);
         var b = _ec2.SeedMany(East, 25);
-        using var jobA = _engine.StartJob(_clients, Options(), default);
-        using var jobB = _engine.StartJob(_clients, Options(), default);
+        using var jobA = _engine.StartCopyJob(_clients, Options(), default);
+        using var jobB = _engine.StartCopyJob(_clients, Options(), default);
         foreach (var id in a) jobA.Add(Request(id));
         foreach (var id in b) jobB.Add(Request(id));
         jobA.CompleteAdding();
@@ -144,7 +147,7 @@ public sealed class CopyEngineTests
         Assert.Contains(outcome.Messages, m => m.Contains("limit of pending copies in us-west-2") && m.Contains("re-queued"));
         Assert.Equal(30, _ec2.Snapshots.Values.Count(s => s.IsCopy));
         Assert.True(_ec2.MaxPending[West] <= 20);
-        var window = _engine.GetWindow(_clients.EndpointKey(West), West);
+        var window = _west.Shared.CopyWindow;
         Assert.Equal(20, window.Window);
     }
 
@@ -259,7 +262,7 @@ public sealed class CopyEngineTests
         var outcome = await RunAsync([Request(id)]);
 
         var finished = outcome.Finished.Single();
-        Assert.Equal(SnapshotCopyState.Failed, finished.Result.State);
+        Assert.Equal(SnapshotState.Failed, finished.Result.State);
         Assert.Equal("CopyNotVisible", finished.Error!.ErrorId);
         Assert.Equal(finished.Result.SnapshotId, finished.Error.TargetId);
         Assert.NotNull(finished.Result.SnapshotId);
@@ -274,14 +277,14 @@ public sealed class CopyEngineTests
         var outcome = await RunAsync(ids.Select(id => Request(id, r => r.KmsKeyId = "alias/gone")));
 
         var failed = outcome.FinishedFor(ids[1]);
-        Assert.Equal(SnapshotCopyState.Failed, failed.Result.State);
+        Assert.Equal(SnapshotState.Failed, failed.Result.State);
         Assert.Equal("Given key ID is not accessible", failed.Result.StatusMessage);
         Assert.Equal("SnapshotCopyFailed", failed.Error!.ErrorId);
         Assert.Equal(EngineErrorCategory.InvalidResult, failed.Error.Category);
         Assert.Equal(failed.Result.SnapshotId, failed.Error.TargetId);
         Assert.Contains("kms:", failed.Error.RecommendedAction);
-        Assert.Equal(SnapshotCopyState.Completed, outcome.FinishedFor(ids[0]).Result.State);
-        Assert.Equal(SnapshotCopyState.Completed, outcome.FinishedFor(ids[2]).Result.State);
+        Assert.Equal(SnapshotState.Completed, outcome.FinishedFor(ids[0]).Result.State);
+        Assert.Equal(SnapshotState.Completed, outcome.FinishedFor(ids[2]).Result.State);
     }
 
     [Fact]
@@ -303,8 +306,8 @@ public sealed class CopyEngineTests
         Assert.Null(notFound.Result.SnapshotId);
         Assert.Equal("SourceSnapshotFailed", outcome.FinishedFor(broken).Error!.ErrorId);
         Assert.Equal(EngineErrorCategory.InvalidOperation, outcome.FinishedFor(outpost).Error!.Category);
-        Assert.Equal(SnapshotCopyState.Completed, outcome.FinishedFor(good).Result.State);
-        Assert.Equal(SnapshotCopyState.Completed, outcome.FinishedFor(pending).Result.State);
+        Assert.Equal(SnapshotState.Completed, outcome.FinishedFor(good).Result.State);
+        Assert.Equal(SnapshotState.Completed, outcome.FinishedFor(pending).Result.State);
         Assert.Equal(2, _ec2.CopyCalls); // nothing was tried for the bad ones
         Assert.Contains(outcome.Messages, m => m.Contains(pending) && m.Contains("waiting for it to complete"));
         var pendingCopy = _ec2.CallsOf("CopySnapshot").Single(c => ((CopySnapshotRequest)c.Request).SourceSnapshotId == pending);
@@ -322,7 +325,7 @@ public sealed class CopyEngineTests
         Assert.Equal(25, outcome.Finished.Count);
         Assert.All(outcome.Finished, f =>
         {
-            Assert.Equal(SnapshotCopyState.TimedOut, f.Result.State);
+            Assert.Equal(SnapshotState.TimedOut, f.Result.State);
             Assert.Equal("CopyTimedOut", f.Error!.ErrorId);
             Assert.Equal(EngineErrorCategory.OperationTimeout, f.Error.Category);
         });
@@ -348,9 +351,9 @@ public sealed class CopyEngineTests
         Assert.Equal(20, _ec2.CopyCalls);
         var accepted = outcome.Finished.Where(f => f.Result.SnapshotId is not null).ToList();
         Assert.Equal(20, accepted.Count);
-        Assert.All(accepted, f => Assert.Equal(SnapshotCopyState.Pending, f.Result.State));
+        Assert.All(accepted, f => Assert.Equal(SnapshotState.Pending, f.Result.State));
         Assert.All(outcome.Finished, f => Assert.Equal("CopyStopped", f.Error!.ErrorId));
-        Assert.Equal(0, _engine.GetWindow(_clients.EndpointKey(West), West).InUse);
+        Assert.Equal(0, _west.Shared.CopyWindow.InUse);
     }
 
     [Fact]
@@ -392,7 +395,7 @@ public sealed class CopyEngineTests
         var outcome = await RunAsync([Request(id)], Options(o => o.DryRun = true));
 
         var finished = outcome.Finished.Single();
-        Assert.Equal(SnapshotCopyState.DryRun, finished.Result.State);
+        Assert.Equal(SnapshotState.DryRun, finished.Result.State);
         Assert.Null(finished.Error);
         Assert.Empty(_ec2.CopiesOf(id));
         Assert.True(((CopySnapshotRequest)_ec2.CallsOf("CopySnapshot").Single().Request).DryRun);
@@ -425,11 +428,11 @@ public sealed class CopyEngineTests
         var outcome = await RunAsync([Request(id)]);
 
         var finished = outcome.Finished.Single();
-        Assert.Equal(SnapshotCopyState.Failed, finished.Result.State);
+        Assert.Equal(SnapshotState.Failed, finished.Result.State);
         Assert.Equal("InvalidParameterValue", finished.Error!.AwsErrorCode);
         Assert.Equal(EngineErrorCategory.InvalidArgument, finished.Error.Category);
         Assert.Equal(1, _ec2.CopyCalls);
-        Assert.Equal(0, _engine.GetWindow(_clients.EndpointKey(West), West).InUse);
+        Assert.Equal(0, _west.Shared.CopyWindow.InUse);
     }
 
     [Fact]
@@ -483,7 +486,7 @@ public sealed class CopyEngineTests
     public async Task Events_AcceptedAtOnce_ProgressAndEstimate()
     {
         var ids = _ec2.SeedMany(East, 30);
-        using var job = _engine.StartJob(_clients, Options(), default);
+        using var job = _engine.StartCopyJob(_clients, Options(), default);
         foreach (var id in ids) job.Add(Request(id));
         job.CompleteAdding();
         var samples = new List<RegionProgress>();
@@ -495,10 +498,10 @@ public sealed class CopyEngineTests
         // Each accepted event comes before its finished event.
         foreach (var f in outcome.Finished)
             Assert.True(outcome.Events.IndexOf(outcome.Accepted.Single(a => a.Request == f.Request)) < outcome.Events.IndexOf(f));
-        var mid = samples.First(s => s.Completed > 0 && s.Copying > 0);
+        var mid = samples.First(s => s.Completed > 0 && s.InProgress > 0);
         Assert.Equal(30, mid.Total);
-        Assert.Equal(mid.Total, mid.Queued + mid.Copying + mid.Completed + mid.Failed);
-        Assert.Equal(mid.Copying, mid.InFlight.Count);
+        Assert.Equal(mid.Total, mid.Queued + mid.InProgress + mid.Completed + mid.Failed);
+        Assert.Equal(mid.InProgress, mid.InFlight.Count);
         Assert.NotNull(mid.EstimatedRemaining);
         Assert.Contains(samples, s => s.PercentComplete > 0 && s.Completed == 0); // partial progress counts
         Assert.True(samples.Select(s => s.PercentComplete).Zip(samples.Skip(1).Select(s => s.PercentComplete)).All(p => p.Second >= p.First - 0.001));
@@ -524,7 +527,7 @@ public sealed class CopyEngineTests
     [Fact]
     public void AddAfterCompleteAdding_Throws_AndAnEmptyJobFinishes()
     {
-        using var job = _engine.StartJob(_clients, Options(), default);
+        using var job = _engine.StartCopyJob(_clients, Options(), default);
         job.CompleteAdding();
         Assert.Throws<InvalidOperationException>(() => job.Add(Request("snap-1")));
         var deadline = DateTime.UtcNow.AddSeconds(5);

@@ -15,13 +15,13 @@ public sealed class CreateEngineTests
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
     private readonly FakeEc2 _ec2;
     private readonly FakeClientSource _clients;
-    private readonly Copy.CopyEngine _engine;
+    private readonly SnapshotEngine _engine;
 
     public CreateEngineTests()
     {
         _ec2 = new FakeEc2(_clock);
         _clients = new FakeClientSource(_ec2);
-        _engine = new Copy.CopyEngine(_clock);
+        _engine = new SnapshotEngine(_clock);
     }
 
     private static CreateJobOptions Options(Action<CreateJobOptions>? configure = null)
@@ -63,7 +63,7 @@ public sealed class CreateEngineTests
         var outcome = await RunAsync(volumes.Select(v => Request(v)));
 
         Assert.Equal(300, outcome.Finished.Count);
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         Assert.Equal(0, _ec2.Throttles);
         Assert.Equal(0, _ec2.RuleRejections);
         var creates = _ec2.CallsOf("CreateSnapshot").Select(c => c.At).OrderBy(t => t).ToList();
@@ -90,7 +90,7 @@ public sealed class CreateEngineTests
         var outcome = await RunAsync(Enumerable.Range(0, 7).Select(_ => Request(volume)), maxVirtual: TimeSpan.FromMinutes(20));
 
         Assert.Equal(7, outcome.Finished.Count);
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         Assert.Equal(0, _ec2.RuleRejections);
         Assert.Equal(5, _ec2.MaxActivePerVolume[volume]);
         var starts = _ec2.StartsPerVolume[volume];
@@ -106,7 +106,7 @@ public sealed class CreateEngineTests
 
         var outcome = await RunAsync(Enumerable.Range(0, 3).Select(_ => Request(volume)));
 
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         Assert.Equal(0, _ec2.RuleRejections);
         Assert.Equal(1, _ec2.MaxActivePerVolume[volume]);
     }
@@ -120,7 +120,7 @@ public sealed class CreateEngineTests
 
         var outcome = await RunAsync([Request(volume)]);
 
-        Assert.Equal(SnapshotCopyState.Completed, Assert.Single(outcome.Finished).Result.State);
+        Assert.Equal(SnapshotState.Completed, Assert.Single(outcome.Finished).Result.State);
         Assert.Equal(0, _ec2.RuleRejections);
         var start = _ec2.CallsOf("CreateSnapshot").Single().At;
         Assert.True(start - _ec2.CallsOf("DescribeVolumes").First().At >= TimeSpan.FromSeconds(29));
@@ -139,7 +139,7 @@ public sealed class CreateEngineTests
 
         var outcome = await RunAsync([Request(volume)]);
 
-        Assert.Equal(SnapshotCopyState.Completed, Assert.Single(outcome.Finished).Result.State);
+        Assert.Equal(SnapshotState.Completed, Assert.Single(outcome.Finished).Result.State);
         Assert.Equal(3, _ec2.CallsOf("CreateSnapshot").Count);
         Assert.Equal(2, outcome.Statistics.LimitExceeded);
     }
@@ -152,7 +152,7 @@ public sealed class CreateEngineTests
 
         var outcome = await RunAsync([Request(volume)]);
 
-        Assert.Equal(SnapshotCopyState.Completed, Assert.Single(outcome.Finished).Result.State);
+        Assert.Equal(SnapshotState.Completed, Assert.Single(outcome.Finished).Result.State);
         Assert.Equal(2, outcome.Statistics.Throttled);
         Assert.Single(_ec2.SnapshotsOfVolume(volume));
     }
@@ -169,7 +169,7 @@ public sealed class CreateEngineTests
         var outcome = await SnapshotJobRunner.RunAsync(job, _clock);
 
         var result = Assert.Single(outcome.Finished).Result;
-        Assert.Equal(SnapshotCopyState.Completed, result.State);
+        Assert.Equal(SnapshotState.Completed, result.State);
         Assert.Single(_ec2.SnapshotsOfVolume(volume));
         Assert.Single(_ec2.CallsOf("CreateSnapshot"));
         Assert.Equal(1, outcome.Statistics.UncertainOutcomes);
@@ -189,7 +189,7 @@ public sealed class CreateEngineTests
         Assert.Equal(10, outcome.Finished.Count);
         Assert.All(outcome.Finished, f =>
         {
-            Assert.Equal(SnapshotCopyState.Pending, f.Result.State);
+            Assert.Equal(SnapshotState.Pending, f.Result.State);
             Assert.NotNull(f.Result.SnapshotId);
             Assert.Null(f.Error);
         });
@@ -208,7 +208,7 @@ public sealed class CreateEngineTests
 
         var outcome = await RunAsync(roots.Append(data).Select(v => Request(v)));
 
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         var warning = Assert.Single(outcome.Warnings);
         Assert.True((warning.Contains(roots[0]) && warning.Contains(a)) || (warning.Contains(roots[1]) && warning.Contains(b)), warning);
         Assert.Contains(outcome.Messages, m => m.Contains(roots[0]) && m.Contains("root volume"));
@@ -249,7 +249,7 @@ public sealed class CreateEngineTests
         ]);
 
         Assert.Equal(5, outcome.Finished.Count);
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         Assert.Equal(3, outcome.Finished.Count(f => f.Result.InstanceId == instance));
         Assert.Equal(2, outcome.Finished.Count(f => f.Result.InstanceId == other));
         Assert.Equal(2, _ec2.CallsOf("CreateSnapshots").Count);
@@ -274,7 +274,7 @@ public sealed class CreateEngineTests
         ]);
 
         var missing = outcome.Finished.Single(f => f.Result.VolumeId == "vol-00000000000000bad");
-        Assert.Equal(SnapshotCopyState.Failed, missing.Result.State);
+        Assert.Equal(SnapshotState.Failed, missing.Result.State);
         Assert.Equal("VolumeNotFound", missing.Error!.ErrorId);
         Assert.Equal(EngineErrorCategory.ObjectNotFound, missing.Error.Category);
         Assert.Equal("vol-00000000000000bad", missing.Error.TargetId);
@@ -295,7 +295,7 @@ public sealed class CreateEngineTests
         var outcome = await RunAsync([Request(volume)]);
 
         var f = Assert.Single(outcome.Finished);
-        Assert.Equal(SnapshotCopyState.Failed, f.Result.State);
+        Assert.Equal(SnapshotState.Failed, f.Result.State);
         Assert.Equal("SnapshotCreationFailed", f.Error!.ErrorId);
         Assert.Equal("internal failure", f.Result.StatusMessage);
     }
@@ -307,7 +307,7 @@ public sealed class CreateEngineTests
 
         var outcome = await RunAsync([Request(volume)], Options(o => o.DryRun = true));
 
-        Assert.Equal(SnapshotCopyState.DryRun, Assert.Single(outcome.Finished).Result.State);
+        Assert.Equal(SnapshotState.DryRun, Assert.Single(outcome.Finished).Result.State);
         Assert.Empty(_ec2.SnapshotsOfVolume(volume));
     }
 
@@ -320,7 +320,7 @@ public sealed class CreateEngineTests
         var outcome = await RunAsync([Request(volume), Request(volume)], Options(o => o.Timeout = TimeSpan.FromSeconds(60)));
 
         Assert.Equal(2, outcome.Finished.Count);
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.TimedOut, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.TimedOut, f.Result.State));
         Assert.All(outcome.Finished, f => Assert.Equal(EngineErrorCategory.OperationTimeout, f.Error!.Category));
         Assert.Single(outcome.Finished, f => f.Result.SnapshotId is not null);
     }
@@ -344,7 +344,7 @@ public sealed class CreateEngineTests
         while (!jobB.IsFinished) { while (jobB.TryTake(out var e, TimeSpan.Zero)) outcomeB.Events.Add(e!); await Task.Delay(2); if (runA.IsCompleted && !jobB.IsFinished) _clock.Advance(TimeSpan.FromMilliseconds(100)); }
         var outcomeA = await runA;
 
-        Assert.All(outcomeA.Finished.Concat(outcomeB.Finished), f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcomeA.Finished.Concat(outcomeB.Finished), f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         Assert.Equal(0, _ec2.RuleRejections);
         Assert.Equal(0, _ec2.Throttles);
         Assert.Equal(1, _ec2.MaxActivePerVolume[volume]);
@@ -356,9 +356,9 @@ public sealed class CreateEngineTests
     }
 
     /// <summary>ForCopy clients whose first CreateSnapshot is performed but answered with an I/O error.</summary>
-    private sealed class LosingClientSource(FakeEc2 ec2, LosingFirstAnswer state) : IEc2ClientSource, IEc2CredentialIdentity
+    private sealed class LosingClientSource(FakeEc2 ec2, LosingFirstAnswer state) : IEc2ClientSource
     {
-        public string CredentialIdentity => "fake-account";
+        public string Account => "account:111111111111";
         public Amazon.EC2.IAmazonEC2 For(string region) => ec2.ClientFor(region);
         public Amazon.EC2.IAmazonEC2 ForCopy(string region)
         {

@@ -45,7 +45,8 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         await using var ec2 = await Ec2Emulator.StartAsync(Options(snapshotSeconds: 2));
         var volumes = ec2.Seed(new SeedRequest { Region = East, Volumes = 300 }).VolumeIds;
         using var clients = new EmulatorClientSource(ec2);
-        var engine = new CopyEngine(TimeProvider.System);
+        var engine = new SnapshotEngine(TimeProvider.System);
+        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         using var job = engine.StartCreateJob(clients, CreateOptions(), default);
         foreach (var v in volumes) job.Add(new SnapshotCreateRequest { VolumeId = v, Region = East, Tags = { ["Backup"] = "daily" } });
@@ -55,7 +56,7 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         Log(outcome, stats);
 
         Assert.Equal(300, outcome.Finished.Count);
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         Assert.DoesNotContain(stats.Throttled.SelectMany(r => r.Value), p => p.Value > 0);
         Assert.Equal(0, stats.VolumeRuleRejections);
         Assert.All(stats.SnapshotsPerVolume.Values, n => Assert.Equal(1, n));
@@ -72,7 +73,8 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         await using var ec2 = await Ec2Emulator.StartAsync(Options());
         var seeded = ec2.Seed(new SeedRequest { Region = East, Instances = 3, DataVolumesPerInstance = 2, NamePrefix = "web" });
         using var clients = new EmulatorClientSource(ec2);
-        var engine = new CopyEngine(TimeProvider.System);
+        var engine = new SnapshotEngine(TimeProvider.System);
+        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         using var job = engine.StartCreateJob(clients, CreateOptions(), default);
         job.Add(new InstanceSnapshotRequest { InstanceId = seeded.InstanceIds[0], Region = East, CopyVolumeTags = true });
@@ -84,7 +86,7 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         Log(outcome, stats);
 
         Assert.Equal(3 + 2 + 1, outcome.Finished.Count);
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         var first = outcome.Finished.Where(f => f.Result.InstanceId == seeded.InstanceIds[0]).Select(f => f.Result.VolumeId).OrderBy(v => v).ToList();
         Assert.Equal(seeded.InstanceVolumeIds[seeded.InstanceIds[0]].OrderBy(v => v), first);
         Assert.DoesNotContain(outcome.Finished, f => f.Result.VolumeId == seeded.InstanceVolumeIds[seeded.InstanceIds[1]][0]);
@@ -102,14 +104,15 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         var volumes = ec2.Seed(new SeedRequest { Region = East, Volumes = 5 }).VolumeIds;
         var failed = ec2.Seed(new SeedRequest { Region = East, Snapshots = 1, State = "error", StatusMessage = "broken" }).SnapshotIds[0];
         using var clients = new EmulatorClientSource(ec2);
-        var engine = new CopyEngine(TimeProvider.System);
+        var engine = new SnapshotEngine(TimeProvider.System);
+        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         using var create = engine.StartCreateJob(clients, CreateOptions(o => o.NoWait = true), default);
         foreach (var v in volumes) create.Add(new SnapshotCreateRequest { VolumeId = v, Region = East });
         create.CompleteAdding();
         var created = SnapshotJobRunner.DrainRealTime(create, TimeSpan.FromSeconds(30));
         var createEnded = DateTimeOffset.UtcNow;
-        Assert.All(created.Finished, f => Assert.Equal(SnapshotCopyState.Pending, f.Result.State));
+        Assert.All(created.Finished, f => Assert.Equal(SnapshotState.Pending, f.Result.State));
         // The job ended before the snapshots completed (the emulator's clock is the system clock).
         Assert.True(createEnded < ec2.GetStats().LastSnapshotEndTime, $"NoWait ended at {createEnded:O}, snapshots at {ec2.GetStats().LastSnapshotEndTime:O}");
 
@@ -120,9 +123,9 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         var waited = SnapshotJobRunner.DrainRealTime(wait, TimeSpan.FromSeconds(30));
         Log(waited, ec2.GetStats());
         Assert.Equal(6, waited.Finished.Count);
-        Assert.Equal(5, waited.Finished.Count(f => f.Result.State == SnapshotCopyState.Completed && f.Result.VolumeId is not null));
+        Assert.Equal(5, waited.Finished.Count(f => f.Result.State == SnapshotState.Completed && f.Result.VolumeId is not null));
         var error = waited.Finished.Single(f => f.Result.SnapshotId == failed);
-        Assert.Equal(SnapshotCopyState.Failed, error.Result.State);
+        Assert.Equal(SnapshotState.Failed, error.Result.State);
         Assert.Equal("SnapshotFailed", error.Error!.ErrorId);
         Assert.Equal("broken", error.Result.StatusMessage);
 
@@ -133,7 +136,7 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         timed.Add(slow, East);
         timed.CompleteAdding();
         var timedOut = Assert.Single(SnapshotJobRunner.DrainRealTime(timed, TimeSpan.FromSeconds(10)).Finished);
-        Assert.Equal(SnapshotCopyState.TimedOut, timedOut.Result.State);
+        Assert.Equal(SnapshotState.TimedOut, timedOut.Result.State);
         Assert.Equal(EngineErrorCategory.OperationTimeout, timedOut.Error!.Category);
 
         using var any = engine.StartWaitJob(clients, new WaitJobOptions { PollInterval = TimeSpan.FromMilliseconds(250), Any = true }, default);
@@ -150,9 +153,10 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         await using var ec2 = await Ec2Emulator.StartAsync(Options());
         var ids = ec2.Seed(new SeedRequest { Region = East, Snapshots = 30 }).SnapshotIds;
         using var clients = new EmulatorClientSource(ec2);
-        var engine = new CopyEngine(TimeProvider.System);
+        var engine = new SnapshotEngine(TimeProvider.System);
+        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
-        using var job = engine.StartJob(clients, new CopyJobOptions { NoWait = true, PollInterval = TimeSpan.FromMilliseconds(200), VisibilityGrace = TimeSpan.FromSeconds(3) }, default);
+        using var job = engine.StartCopyJob(clients, new CopyJobOptions { NoWait = true, PollInterval = TimeSpan.FromMilliseconds(200), VisibilityGrace = TimeSpan.FromSeconds(3) }, default);
         foreach (var id in ids) job.Add(new SnapshotCopyRequest { SourceSnapshotId = id, SourceRegion = East, DestinationRegion = "us-west-2" });
         job.CompleteAdding();
         var outcome = JobRunner.DrainRealTime(job, TimeSpan.FromSeconds(30));
@@ -160,13 +164,13 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         foreach (var m in outcome.Messages) output.WriteLine(m);
 
         Assert.Equal(30, outcome.Finished.Count);
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Pending, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Pending, f.Result.State));
         Assert.All(outcome.Finished, f => Assert.NotNull(f.Result.SnapshotId));
         Assert.True(stats.MaxPendingCopies.Values.Max() <= 20);
         Assert.Empty(stats.Errors.GetValueOrDefault("CopySnapshot") ?? new Dictionary<string, long>());
         // The last 10 waited for the first copies (1 s) to finish, but not for their own.
         Assert.InRange(outcome.Elapsed.TotalSeconds, 0.9, 5);
-        Assert.Equal(0, engine.GetWindow(clients.EndpointKey("us-west-2"), "us-west-2").InUse);
+        Assert.Equal(0, west.Shared.CopyWindow.InUse);
     }
 
     [Fact]
@@ -175,19 +179,20 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         await using var ec2 = await Ec2Emulator.StartAsync(Options(snapshotSeconds: 3));
         var volumes = ec2.Seed(new SeedRequest { Region = East, Volumes = 2 }).VolumeIds;
         using var clients = new EmulatorClientSource(ec2);
-        var engine = new CopyEngine(TimeProvider.System);
+        var engine = new SnapshotEngine(TimeProvider.System);
+        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
         using var create = engine.StartCreateJob(clients, CreateOptions(o => o.NoWait = true), default);
         foreach (var v in volumes) create.Add(new SnapshotCreateRequest { VolumeId = v, Region = East });
         create.CompleteAdding();
         var pending = SnapshotJobRunner.DrainRealTime(create, TimeSpan.FromSeconds(10)).Finished.Select(f => f.Result.SnapshotId!).ToList();
         var broken = ec2.Seed(new SeedRequest { Region = East, Snapshots = 1, State = "error", StatusMessage = "source broke" }).SnapshotIds[0];
 
-        using var job = engine.StartJob(clients, new CopyJobOptions { PollInterval = TimeSpan.FromMilliseconds(200), VisibilityGrace = TimeSpan.FromSeconds(1) }, default);
+        using var job = engine.StartCopyJob(clients, new CopyJobOptions { PollInterval = TimeSpan.FromMilliseconds(200), VisibilityGrace = TimeSpan.FromSeconds(1) }, default);
         foreach (var id in pending.Append(broken)) job.Add(new SnapshotCopyRequest { SourceSnapshotId = id, SourceRegion = East, DestinationRegion = "us-west-2" });
         job.CompleteAdding();
         var outcome = JobRunner.DrainRealTime(job, TimeSpan.FromSeconds(30));
 
-        Assert.All(pending, id => Assert.Equal(SnapshotCopyState.Completed, outcome.FinishedFor(id).Result.State));
+        Assert.All(pending, id => Assert.Equal(SnapshotState.Completed, outcome.FinishedFor(id).Result.State));
         var failed = outcome.FinishedFor(broken);
         Assert.Equal("SourceSnapshotFailed", failed.Error!.ErrorId);
         Assert.Contains("source broke", failed.Error.Message);

@@ -39,9 +39,9 @@ public sealed class IntegrationTests(ITestOutputHelper output)
             .ToDictionary(g => g.Key, g => g.ToList());
     }
 
-    private JobOutcome Run(CopyEngine engine, IEc2ClientSource clients, CopyJobOptions options, IEnumerable<SnapshotCopyRequest> requests, TimeSpan limit)
+    private JobOutcome Run(SnapshotEngine engine, IEc2ClientSource clients, CopyJobOptions options, IEnumerable<SnapshotCopyRequest> requests, TimeSpan limit)
     {
-        using var job = engine.StartJob(clients, options, CancellationToken.None);
+        using var job = engine.StartCopyJob(clients, options, CancellationToken.None);
         foreach (var r in requests) job.Add(r);
         job.CompleteAdding();
         var outcome = JobRunner.DrainRealTime(job, limit);
@@ -56,12 +56,13 @@ public sealed class IntegrationTests(ITestOutputHelper output)
         await using var ec2 = await Ec2Emulator.StartAsync(Options(0.5));
         var ids = ec2.Seed(new SeedRequest { Region = "us-east-1", Snapshots = 60, Description = "daily" }).SnapshotIds;
         using var clients = new EmulatorClientSource(ec2);
-        var engine = new CopyEngine(TimeProvider.System);
+        var engine = new SnapshotEngine(TimeProvider.System);
+        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         var outcome = Run(engine, clients, JobOptions(), Requests(ids), TimeSpan.FromSeconds(30));
 
         Assert.Equal(60, outcome.Finished.Count);
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         Assert.All(outcome.Finished, f => Assert.StartsWith("snap-", f.Result.SnapshotId));
         Assert.All(outcome.Finished, f => Assert.Equal("Copy of " + f.Result.SourceSnapshotId + " from us-east-1", f.Result.Description));
         Assert.Equal(60, outcome.Accepted.Count);
@@ -74,7 +75,7 @@ public sealed class IntegrationTests(ITestOutputHelper output)
         Assert.Equal(60, last.Total);
         Assert.Equal(60, last.Completed);
         Assert.Equal(100, last.PercentComplete, 3);
-        Assert.Contains(outcome.ProgressSamples, s => s.Single().Copying > 0 && s.Single().InFlight.Count == s.Single().Copying);
+        Assert.Contains(outcome.ProgressSamples, s => s.Single().InProgress > 0 && s.Single().InFlight.Count == s.Single().InProgress);
         Assert.Contains(outcome.Messages, m => m.StartsWith("us-west-2: 60 copied, 0 failed, 0 timed out", StringComparison.Ordinal));
         var describes = outcome.Statistics.Calls["DescribeSnapshots"];
         output.WriteLine($"DescribeSnapshots per copy: {describes / 60.0:0.00}; lower bound {Math.Ceiling(60 / 20.0) * 0.5:0.0} s");
@@ -95,12 +96,13 @@ public sealed class IntegrationTests(ITestOutputHelper output)
             ? new Avtomat.Ec2.Engine.Aws.Ec2ClientSource(new Amazon.Runtime.BasicAWSCredentials("AKIDENGINETEST", "engine-test-secret"),
                 ec2.BaseUrl.ToString(), "Avtomat.Ec2.Tests/0")
             : new EmulatorClientSource(ec2);
-        var engine = new CopyEngine(TimeProvider.System);
+        var engine = new SnapshotEngine(TimeProvider.System);
+        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         var outcome = Run(engine, clients, JobOptions(), Requests(ids), TimeSpan.FromSeconds(40));
 
         Assert.Equal(30, outcome.Finished.Count);
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         Assert.True(ec2.GetStats().Faults["DropAfterAction"] > 0, "the fault should have hit some calls");
         var copies = await CopiesBySourceAsync(clients, "us-west-2");
         Assert.Equal(30, copies.Count);
@@ -131,18 +133,19 @@ public sealed class IntegrationTests(ITestOutputHelper output)
         // Someone else in the account starts 17 copies to us-west-2: only 3 slots are left.
         foreach (var id in foreign)
             await clients.For("us-west-2").CopySnapshotAsync(new CopySnapshotRequest { SourceRegion = "us-east-1", SourceSnapshotId = id });
-        var engine = new CopyEngine(TimeProvider.System);
+        var engine = new SnapshotEngine(TimeProvider.System);
+        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         var outcome = Run(engine, clients, JobOptions(), Requests(ids), TimeSpan.FromSeconds(40));
 
         Assert.Equal(40, outcome.Finished.Count);
-        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         Assert.True(outcome.Statistics.LimitExceeded > 0);
         Assert.Contains(outcome.Messages, m => m.Contains("limit of pending copies in us-west-2"));
         var stats = ec2.GetStats();
         Assert.True(stats.MaxPendingCopies.Values.Max() <= 20);
         Assert.All(ids, id => Assert.Equal(1, stats.CopiesPerSource["us-east-1/" + id]["us-west-2"]));
-        Assert.Equal(20, engine.GetWindow(clients.EndpointKey("us-west-2"), "us-west-2").Window); // grown back
+        Assert.Equal(20, west.Shared.CopyWindow.Window); // grown back
     }
 
     [Fact]
@@ -153,14 +156,15 @@ public sealed class IntegrationTests(ITestOutputHelper output)
         await using var ec2 = await Ec2Emulator.StartAsync(options);
         var ids = ec2.Seed(new SeedRequest { Region = "us-east-1", Snapshots = 40 }).SnapshotIds;
         using var clients = new EmulatorClientSource(ec2);
-        var engine = new CopyEngine(TimeProvider.System);
+        var engine = new SnapshotEngine(TimeProvider.System);
+        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         var outcome = Run(engine, clients, JobOptions(), Requests(ids), TimeSpan.FromSeconds(30));
 
         Assert.Equal(40, outcome.Finished.Count);
-        var failed = outcome.Finished.Where(f => f.Result.State == SnapshotCopyState.Failed).ToList();
+        var failed = outcome.Finished.Where(f => f.Result.State == SnapshotState.Failed).ToList();
         Assert.NotEmpty(failed);
-        Assert.Equal(40 - failed.Count, outcome.Finished.Count(f => f.Result.State == SnapshotCopyState.Completed));
+        Assert.Equal(40 - failed.Count, outcome.Finished.Count(f => f.Result.State == SnapshotState.Completed));
         Assert.Equal(ec2.GetStats().Faults["CopyError"], failed.Count);
         Assert.All(failed, f =>
         {

@@ -17,13 +17,16 @@ public sealed class WaitAndSharedPollerTests
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
     private readonly FakeEc2 _ec2;
     private readonly FakeClientSource _clients;
-    private readonly CopyEngine _engine;
+    private readonly SnapshotEngine _engine;
+    /// <summary>Held like a job holds it, so the copy window can be looked at after a job.</summary>
+    private readonly Accounts.AccountRegionLease _west;
 
     public WaitAndSharedPollerTests()
     {
         _ec2 = new FakeEc2(_clock);
         _clients = new FakeClientSource(_ec2);
-        _engine = new CopyEngine(_clock);
+        _engine = new SnapshotEngine(_clock);
+        _west = _engine.Lease(_clients, West);
     }
 
     private static WaitJobOptions Options(Action<WaitJobOptions>? configure = null)
@@ -52,13 +55,13 @@ public sealed class WaitAndSharedPollerTests
 
         Assert.Equal(4, outcome.Finished.Count);
         var ok = outcome.Finished.Single(f => f.Result.SnapshotId == done).Result;
-        Assert.Equal(SnapshotCopyState.Completed, ok.State);
+        Assert.Equal(SnapshotState.Completed, ok.State);
         Assert.Equal(100, ok.Progress);
         Assert.NotNull(ok.CompletionTime);
         Assert.Equal(8, ok.VolumeSize);
-        Assert.Equal(SnapshotCopyState.Completed, outcome.Finished.Single(f => f.Result.SnapshotId == already).Result.State);
+        Assert.Equal(SnapshotState.Completed, outcome.Finished.Single(f => f.Result.SnapshotId == already).Result.State);
         var failed = outcome.Finished.Single(f => f.Result.SnapshotId == broken);
-        Assert.Equal(SnapshotCopyState.Failed, failed.Result.State);
+        Assert.Equal(SnapshotState.Failed, failed.Result.State);
         Assert.Equal("SnapshotFailed", failed.Error!.ErrorId);
         Assert.Equal("Given key ID is not accessible", failed.Result.StatusMessage);
         Assert.Contains("KMS", failed.Error.RecommendedAction);
@@ -75,8 +78,8 @@ public sealed class WaitAndSharedPollerTests
 
         var outcome = await WaitAsync(slow.Prepend(quick), Options(o => o.Timeout = TimeSpan.FromSeconds(10)));
 
-        Assert.Equal(SnapshotCopyState.Completed, outcome.Finished.Single(f => f.Result.SnapshotId == quick).Result.State);
-        var timedOut = outcome.Finished.Where(f => f.Result.State == SnapshotCopyState.TimedOut).ToList();
+        Assert.Equal(SnapshotState.Completed, outcome.Finished.Single(f => f.Result.SnapshotId == quick).Result.State);
+        var timedOut = outcome.Finished.Where(f => f.Result.State == SnapshotState.TimedOut).ToList();
         Assert.Equal(2, timedOut.Count);
         Assert.All(timedOut, f =>
         {
@@ -97,7 +100,7 @@ public sealed class WaitAndSharedPollerTests
 
         var only = Assert.Single(outcome.Finished);
         Assert.Equal(fast, only.Result.SnapshotId);
-        Assert.Equal(SnapshotCopyState.Completed, only.Result.State);
+        Assert.Equal(SnapshotState.Completed, only.Result.State);
         Assert.Null(only.Error);
         Assert.True(outcome.EndedAt - start < TimeSpan.FromSeconds(7));
     }
@@ -119,7 +122,7 @@ public sealed class WaitAndSharedPollerTests
         while (!jobB.IsFinished) { while (jobB.TryTake(out var e, TimeSpan.Zero)) outcomeB.Events.Add(e!); await Task.Delay(2); if (runA.IsCompleted && !jobB.IsFinished) _clock.Advance(TimeSpan.FromMilliseconds(100)); }
         var outcomeA = await runA;
 
-        Assert.All(outcomeA.Finished.Concat(outcomeB.Finished), f => Assert.Equal(SnapshotCopyState.Completed, f.Result.State));
+        Assert.All(outcomeA.Finished.Concat(outcomeB.Finished), f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         var polls = _ec2.CallsOf("DescribeSnapshots", East);
         Assert.Equal(polls.Count, polls.Select(p => p.At).Distinct().Count()); // one per tick
         Assert.InRange(polls.Count, 6, 8);
@@ -135,7 +138,7 @@ public sealed class WaitAndSharedPollerTests
         var a = _ec2.Seed(East, "pending", completesIn: TimeSpan.FromSeconds(3));
         var b = _ec2.Seed(East, "pending", completesIn: TimeSpan.FromSeconds(3));
         using var jobA = _engine.StartWaitJob(_clients, Options(), default);
-        using var jobB = _engine.StartWaitJob(new FakeClientSource(_ec2, identity: "another-account"), Options(), default);
+        using var jobB = _engine.StartWaitJob(new FakeClientSource(_ec2, account: "account:222222222222"), Options(), default);
         jobA.Add(a, East);
         jobB.Add(b, East);
         jobA.CompleteAdding();
@@ -159,7 +162,7 @@ public sealed class WaitAndSharedPollerTests
         var other = _ec2.Seed(East, "pending", completesIn: TimeSpan.FromSeconds(8));
         _ec2.SnapshotDuration = TimeSpan.FromSeconds(8);
         using var create = _engine.StartCreateJob(_clients, new CreateJobOptions { PollInterval = TimeSpan.FromSeconds(1) }, default);
-        using var copy = _engine.StartJob(_clients, new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1) }, default);
+        using var copy = _engine.StartCopyJob(_clients, new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1) }, default);
         using var wait = _engine.StartWaitJob(_clients, Options(), default);
         foreach (var v in volumes) create.Add(new SnapshotCreateRequest { VolumeId = v, Region = East });
         foreach (var s in sources) copy.Add(new SnapshotCopyRequest { SourceSnapshotId = s, SourceRegion = East, DestinationRegion = East });
@@ -191,7 +194,7 @@ public sealed class WaitAndSharedPollerTests
     {
         var ids = _ec2.SeedMany(East, 30);
         var start = _clock.GetUtcNow();
-        using var job = _engine.StartJob(_clients, new CopyJobOptions { NoWait = true, PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromSeconds(5) }, default);
+        using var job = _engine.StartCopyJob(_clients, new CopyJobOptions { NoWait = true, PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromSeconds(5) }, default);
         foreach (var id in ids) job.Add(new SnapshotCopyRequest { SourceSnapshotId = id, SourceRegion = East, DestinationRegion = West });
         job.CompleteAdding();
         var outcome = await VirtualTime.RunAsync(job, _clock);
@@ -199,14 +202,14 @@ public sealed class WaitAndSharedPollerTests
         Assert.Equal(30, outcome.Finished.Count);
         Assert.All(outcome.Finished, f =>
         {
-            Assert.Equal(SnapshotCopyState.Pending, f.Result.State);
+            Assert.Equal(SnapshotState.Pending, f.Result.State);
             Assert.NotNull(f.Result.SnapshotId);
             Assert.Null(f.Error);
         });
         Assert.Equal(20, _ec2.MaxPending[West]);
         var copies = _ec2.CallsOf("CopySnapshot").OrderBy(c => c.At).ToList();
         Assert.True(copies[20].At - start >= _ec2.CopyDuration); // the 21st waited for a slot
-        Assert.Equal(0, _engine.GetWindow(_clients.EndpointKey(West), West).InUse);
+        Assert.Equal(0, _west.Shared.CopyWindow.InUse);
         Assert.Contains(outcome.Messages, m => m.Contains("30 copies started (not waited for)"));
         var last = outcome.ProgressSamples.Last().Single();
         Assert.Equal(30, last.Completed);
@@ -218,12 +221,12 @@ public sealed class WaitAndSharedPollerTests
     {
         var source = _ec2.Seed(East, "pending", completesIn: TimeSpan.FromMinutes(3));
         var start = _clock.GetUtcNow();
-        using var job = _engine.StartJob(_clients, new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromSeconds(5) }, default);
+        using var job = _engine.StartCopyJob(_clients, new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromSeconds(5) }, default);
         job.Add(new SnapshotCopyRequest { SourceSnapshotId = source, SourceRegion = East, DestinationRegion = West });
         job.CompleteAdding();
         var outcome = await VirtualTime.RunAsync(job, _clock, step: TimeSpan.FromMilliseconds(500));
 
-        Assert.Equal(SnapshotCopyState.Completed, Assert.Single(outcome.Finished).Result.State);
+        Assert.Equal(SnapshotState.Completed, Assert.Single(outcome.Finished).Result.State);
         Assert.InRange(_ec2.CallsOf("CopySnapshot").Single().At - start, TimeSpan.FromMinutes(3), TimeSpan.FromMinutes(3) + TimeSpan.FromSeconds(2));
         Assert.Contains(outcome.Messages, m => m.Contains("waiting for it to complete"));
     }

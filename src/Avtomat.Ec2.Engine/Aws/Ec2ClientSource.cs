@@ -21,9 +21,10 @@ namespace Avtomat.Ec2.Engine.Aws;
 /// <para>Every request carries <c>userAgentComponent</c> (e.g. <c>Avtomat.Ec2/0.1.0</c>) in its User-Agent, added per
 /// request; the process-wide SDK user agent (<c>AWSConfigs</c>) is never touched.</para>
 /// </summary>
-public sealed class Ec2ClientSource : IEc2ClientSourceLifetime, IEc2CredentialIdentity
+public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
 {
-    private string? _identity;
+    private readonly object _accountGate = new();
+    private string? _account;
 
     /// <summary>The SDK's default retry count for Standard mode.</summary>
     public const int DefaultMaxErrorRetry = 2;
@@ -67,28 +68,22 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime, IEc2CredentialId
     /// <summary>What is added to every request's User-Agent.</summary>
     public string UserAgentComponent => _userAgentComponent;
 
-    /// <summary>The first 16 hex digits of the SHA-256 of the access key id (never the secret): sources with the same
-    /// credentials share the engine's per-account state (poller, pacing, per-volume rules); others never do. When the
-    /// credentials cannot be resolved, an identity of this source's own.</summary>
-    public string CredentialIdentity
+    /// <summary>The account the credentials act in (see <see cref="AccountResolver"/>): learned by
+    /// <see cref="ResolveAccount"/>, or on first use.</summary>
+    public string Account => ResolveAccount(null, CancellationToken.None).Account;
+
+    /// <summary>Learns the account once (STS GetCallerIdentity in <paramref name="region"/>, cached per access key for
+    /// the process). <c>Problem</c> says why a stand-in is used when it could not be learned (no secret in it).</summary>
+    /// <param name="region">Where to ask STS (the invocation's region); null: us-east-1.</param>
+    /// <param name="cancellationToken">Ctrl+C while STS is asked.</param>
+    public (string Account, string? Problem) ResolveAccount(string? region, CancellationToken cancellationToken)
     {
-        get
+        lock (_accountGate)
         {
-            if (_identity is { } known) return known;
-            string identity;
-            try
-            {
-                var accessKey = _credentials.GetCredentials()?.AccessKey;
-                if (string.IsNullOrEmpty(accessKey)) throw new InvalidOperationException("No access key id.");
-                using var sha = System.Security.Cryptography.SHA256.Create();
-                var hash = sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(accessKey));
-                identity = "ak:" + BitConverter.ToString(hash, 0, 8).Replace("-", "").ToLowerInvariant();
-            }
-            catch (Exception)
-            {
-                identity = "source:" + Guid.NewGuid().ToString("N");
-            }
-            return _identity = identity;
+            if (_account is { } known) return (known, null);
+            var (account, problem) = AccountResolver.Resolve(_credentials, _serviceUrl, region ?? "us-east-1", _userAgentComponent, cancellationToken);
+            _account = account;
+            return (account, problem);
         }
     }
 

@@ -6,28 +6,41 @@ using System.Threading.Tasks;
 namespace Avtomat.Ec2.Engine.Copy;
 
 /// <summary>
-/// A FIFO window of copy slots. The engine keeps one per (endpoint, destination region), shared by every job, so
-/// concurrent invocations never exceed EC2's pending-copy limit together; each job also has one per destination for its
-/// ThrottleLimit. A slot is held from just before CopySnapshot until the copy is seen finished.
+/// A FIFO window of copy slots. The engine keeps one per (endpoint, account, destination region), shared by every job,
+/// so concurrent invocations never exceed EC2's pending-copy limit together; each job also has one per destination for
+/// its ThrottleLimit. A slot is held from just before CopySnapshot until the copy is seen finished.
 /// </summary>
 /// <remarks>
 /// ResourceLimitExceeded means copies started elsewhere in the account use part of EC2's limit: the window shrinks to the
-/// copies this process holds (at least 1) and grows back by one per finished copy, up to <see cref="Limit"/>.
+/// copies this process holds (at least 1). It grows back by one per finished copy and, because the others' copies end
+/// without telling us, by one per <c>recovery</c> interval while it is short (a probe: one more CopySnapshot, and
+/// another ResourceLimitExceeded shrinks it again if they still run). When nothing uses it, it is back at
+/// <see cref="Limit"/> at once.
 /// </remarks>
-public sealed class CopyWindow
+public sealed class CopyWindow : IDisposable
 {
     private readonly object _gate = new();
     private readonly LinkedList<Waiter> _waiters = new();
+    private readonly TimeProvider? _time;
+    private readonly TimeSpan _recovery;
+    private ITimer? _recoveryTimer;
+    private bool _disposed;
     private int _window;
     private int _inUse;
     private int _peakInUse;
 
-    public CopyWindow(string name, int limit)
+    /// <param name="name">For diagnostics.</param>
+    /// <param name="limit">Slots when nothing pushes back.</param>
+    /// <param name="time">Clock of the recovery timer; null: a window that never shrinks below its limit by time (a job's ThrottleLimit).</param>
+    /// <param name="recovery">How often a shrunk window grows back by one slot.</param>
+    public CopyWindow(string name, int limit, TimeProvider? time = null, TimeSpan recovery = default)
     {
         if (limit < 1) throw new ArgumentOutOfRangeException(nameof(limit), limit, "The window needs at least one slot.");
         Name = name;
         Limit = limit;
         _window = limit;
+        _time = time;
+        _recovery = recovery > TimeSpan.Zero ? recovery : TimeSpan.FromSeconds(30);
     }
 
     public string Name { get; }
@@ -80,10 +93,54 @@ public sealed class CopyWindow
                     break;
                 case SlotRelease.LimitExceeded:
                     _window = Math.Max(1, Math.Min(_window, _inUse));
+                    StartRecoveryLocked();
                     break;
             }
+            // Nobody holds or waits for a slot: whatever pushed back is not ours to remember.
+            if (_inUse == 0 && _waiters.Count == 0) _window = Limit;
+            if (_window >= Limit) StopRecoveryLocked();
             granted = GrantWaiters();
         }
+        Complete(granted);
+    }
+
+    private void StartRecoveryLocked()
+    {
+        if (_time is null || _recoveryTimer is not null || _disposed || _window >= Limit) return;
+        _recoveryTimer = _time.CreateTimer(_ => GrowOne(), null, _recovery, _recovery);
+    }
+
+    private void StopRecoveryLocked()
+    {
+        _recoveryTimer?.Dispose();
+        _recoveryTimer = null;
+    }
+
+    /// <summary>One more slot after a quiet interval (copies started elsewhere finish without telling us).</summary>
+    private void GrowOne()
+    {
+        List<Waiter> granted;
+        lock (_gate)
+        {
+            if (_window < Limit) _window++;
+            if (_window >= Limit) StopRecoveryLocked();
+            granted = GrantWaiters();
+        }
+        Complete(granted);
+    }
+
+    /// <summary>Stops the recovery timer (the registry evicted the window).</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            StopRecoveryLocked();
+        }
+    }
+
+    private static void Complete(List<Waiter> granted)
+    {
         foreach (var w in granted)
         {
             w.Registration.Dispose();

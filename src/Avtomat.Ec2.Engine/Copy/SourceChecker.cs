@@ -38,29 +38,14 @@ internal sealed class SourceChecker
     /// <summary>How long the first id waits for others to join its batch.</summary>
     public static readonly TimeSpan CollectDelay = TimeSpan.FromMilliseconds(100);
 
-    private readonly Func<string, IAmazonEC2> _clientFor;
-    private readonly Ec2Calls _calls;
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _pollInterval;
-    private readonly Action<string> _verbose;
-    private readonly CancellationToken _stop;
+    private readonly CopyJob _job;
     private readonly object _gate = new();
     private readonly Dictionary<string, RegionQueue> _regions = new(StringComparer.Ordinal);
 
-    private readonly Func<string, string, Task<Snapshot>> _waitForFinal;
+    public SourceChecker(CopyJob job) => _job = job;
 
-    /// <summary><paramref name="waitForFinal"/> waits for a pending source on the process-wide shared poller (region, id).</summary>
-    public SourceChecker(Func<string, IAmazonEC2> clientFor, Ec2Calls calls, TimeProvider time, TimeSpan pollInterval,
-        Action<string> verbose, CancellationToken stop, Func<string, string, Task<Snapshot>> waitForFinal)
-    {
-        _waitForFinal = waitForFinal;
-        _clientFor = clientFor;
-        _calls = calls;
-        _time = time;
-        _pollInterval = pollInterval > TimeSpan.Zero ? pollInterval : TimeSpan.FromMilliseconds(100);
-        _verbose = verbose;
-        _stop = stop;
-    }
+    private TimeProvider Time => _job.Time;
+    private CancellationToken Stop => _job.StopToken;
 
     public Task<SourceCheck> CheckAsync(string region, string snapshotId)
     {
@@ -70,7 +55,7 @@ internal sealed class SourceChecker
             if (queue.Results.TryGetValue(snapshotId, out var known)) return known.Task;
             var item = new TaskCompletionSource<SourceCheck>(TaskCreationOptions.RunContinuationsAsynchronously);
             queue.Results[snapshotId] = item;
-            queue.Due[snapshotId] = _time.GetUtcNow() + CollectDelay;
+            queue.Due[snapshotId] = Time.GetUtcNow() + CollectDelay;
             queue.Wake.TrySetResult(true);
             if (!queue.Running)
             {
@@ -93,7 +78,7 @@ internal sealed class SourceChecker
                 lock (_gate)
                 {
                     if (queue.Due.Count == 0) { queue.Running = false; return; }
-                    var now = _time.GetUtcNow();
+                    var now = Time.GetUtcNow();
                     // Everything new joins once the oldest new id has waited its collect delay; pending sources join when due.
                     batch = queue.Due.Where(p => p.Value <= now).Select(p => p.Key).ToList();
                     if (batch.Count > 0)
@@ -105,10 +90,10 @@ internal sealed class SourceChecker
                 }
                 if (batch.Count == 0)
                 {
-                    var delay = nextDue!.Value - _time.GetUtcNow();
+                    var delay = nextDue!.Value - Time.GetUtcNow();
                     if (delay > TimeSpan.Zero)
-                        await Task.WhenAny(_time.Delay(delay, _stop), wake).ConfigureAwait(false);
-                    _stop.ThrowIfCancellationRequested();
+                        await Task.WhenAny(Time.Delay(delay, Stop), wake).ConfigureAwait(false);
+                    Stop.ThrowIfCancellationRequested();
                     continue;
                 }
                 await CheckBatchAsync(queue, batch).ConfigureAwait(false);
@@ -141,20 +126,26 @@ internal sealed class SourceChecker
             {
                 Filters = new List<Filter> { new() { Name = "snapshot-id", Values = batch } },
             };
-            response = await _calls.WithRetriesAsync("DescribeSnapshots", queue.Region,
-                ct => _clientFor(queue.Region).DescribeSnapshotsAsync(request, ct), _stop).ConfigureAwait(false);
+            response = await _job.Calls.WithRetriesAsync("DescribeSnapshots", queue.Region,
+                ct => _job.Clients.For(queue.Region).DescribeSnapshotsAsync(request, ct), Stop).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!_stop.IsCancellationRequested)
+        catch (Exception ex) when (!Stop.IsCancellationRequested)
         {
-            if (Ec2Failure.IsTransient(ex))
+            switch (FailurePolicy.Decide(ex, "DescribeSnapshots"))
             {
-                // Never abort the job on a Describe failure: try the same ids again on the next tick.
-                _verbose($"Checking {batch.Count} source snapshot(s) in {queue.Region} failed ({Ec2Failure.Describe(ex)}); trying again.");
-                lock (_gate) foreach (var id in batch) queue.Due[id] = _time.GetUtcNow() + _pollInterval;
-                return;
+                case FailureAction.Retry:
+                    // Retries ran out on a transient failure: try the same ids again on the next tick.
+                    _job.Verbose($"Checking {batch.Count} source snapshot(s) in {queue.Region} failed ({FailurePolicy.Describe(ex)}); trying again.");
+                    lock (_gate) foreach (var id in batch) queue.Due[id] = Time.GetUtcNow() + _job.PollInterval;
+                    return;
+                case FailureAction.FailAccountRegion:
+                    foreach (var id in batch)
+                        Fail(queue, id, new RegionFailedException(queue.Region, EngineErrors.AccountRegionFailed(id, queue.Region, "DescribeSnapshots", ex)));
+                    return;
+                default:
+                    foreach (var id in batch) Resolve(queue, id, SourceCheck.Failed(EngineErrors.DescribeFailed(id, queue.Region, "DescribeSnapshots", ex)));
+                    return;
             }
-            foreach (var id in batch) Resolve(queue, id, SourceCheck.Failed(EngineErrors.DescribeFailed(id, queue.Region, ex)));
-            return;
         }
 
         var found = new Dictionary<string, Snapshot>(StringComparer.Ordinal);
@@ -190,7 +181,7 @@ internal sealed class SourceChecker
         {
             var snapshot = found[id];
             lock (_gate) queue.Due.Remove(id);
-            _verbose($"Source snapshot {id} in {queue.Region} is {snapshot.State?.Value} ({snapshot.Progress}); waiting for it to complete before copying.");
+            _job.Verbose($"Source snapshot {id} in {queue.Region} is {snapshot.State?.Value} ({snapshot.Progress}); waiting for it to complete before copying.");
             _ = WaitForPendingAsync(queue, id);
         }
     }
@@ -201,7 +192,7 @@ internal sealed class SourceChecker
     {
         try
         {
-            var final = await _waitForFinal(queue.Region, id).ConfigureAwait(false);
+            var final = await _job.WaitForFinalStateAsync(queue.Region, id, null, Stop).ConfigureAwait(false);
             Resolve(queue, id, final.State?.Value == "completed"
                 ? SourceCheck.Usable(final)
                 : SourceCheck.Failed(EngineErrors.SourceSnapshotFailed(id, queue.Region, final.StateMessage)));
@@ -210,18 +201,23 @@ internal sealed class SourceChecker
         {
             Resolve(queue, id, SourceCheck.Failed(EngineErrors.SnapshotNotFound(id, queue.Region)));
         }
-        catch (OperationCanceledException)
-        {
-            TaskCompletionSource<SourceCheck> item;
-            lock (_gate) item = queue.Results[id];
-            item.TrySetCanceled();
-        }
         catch (Exception ex)
         {
-            TaskCompletionSource<SourceCheck> item;
-            lock (_gate) item = queue.Results[id];
-            item.TrySetException(ex);
+            Fail(queue, id, ex);
         }
+    }
+
+    /// <summary>Ends a check with an exception (cancelled by the stop; the account and region failed).</summary>
+    private void Fail(RegionQueue queue, string id, Exception exception)
+    {
+        TaskCompletionSource<SourceCheck> item;
+        lock (_gate)
+        {
+            queue.Due.Remove(id);
+            item = queue.Results[id];
+        }
+        if (exception is OperationCanceledException) item.TrySetCanceled();
+        else item.TrySetException(exception);
     }
 
     private void Resolve(RegionQueue queue, string id, SourceCheck check)

@@ -11,24 +11,27 @@ using Avtomat.Ec2.Engine.Waiting;
 
 namespace Avtomat.Ec2.Engine.Create;
 
-/// <summary>Takes one request from the volume (or instance) lookup to the final state of its snapshot(s).</summary>
+/// <summary>Takes one request from the volume (or instance) lookup to the final state of its snapshot(s): describes it,
+/// prepares the process-wide per-volume rule keepers, starts the snapshot(s) through the tokened start and watches
+/// them on the shared poller.</summary>
 internal sealed class CreateWorker
 {
-    private static readonly TimeSpan ThrottleBaseDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan LimitBaseDelay = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(60);
-
     private readonly CreateJob _job;
+    private readonly TokenedStart _start;
     private readonly HashSet<string> _refreshed = new(StringComparer.Ordinal);
 
-    public CreateWorker(CreateJob job) => _job = job;
+    public CreateWorker(CreateJob job)
+    {
+        _job = job;
+        _start = new TokenedStart(job);
+    }
 
     private CreateJobOptions Options => _job.Options;
     private CancellationToken Stop => _job.StopToken;
 
     // ------------------------------------------------------------------ one volume (CreateSnapshot)
 
-    public async Task RunVolumeAsync(CreateOperation op, SnapshotCreateRequest request)
+    public async Task RunVolumeAsync(CreateItem op, SnapshotCreateRequest request)
     {
         var region = request.Region;
         try
@@ -37,12 +40,13 @@ internal sealed class CreateWorker
             try { info = await _job.DescribeVolumeAsync(region, request.VolumeId).ConfigureAwait(false); }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                _job.Finish(op, SnapshotCopyState.Failed, EngineErrors.DescribeFailed(request.VolumeId, region, "DescribeVolumes", ex));
+                if (!_job.TryFailRegion(ex, region, "DescribeVolumes", op))
+                    _job.Finish(op, SnapshotState.Failed, EngineErrors.DescribeFailed(request.VolumeId, region, "DescribeVolumes", ex));
                 return;
             }
             if (info is null)
             {
-                _job.Finish(op, SnapshotCopyState.Failed, EngineErrors.VolumeNotFound(request.VolumeId, region));
+                _job.Finish(op, SnapshotState.Failed, EngineErrors.VolumeNotFound(request.VolumeId, region));
                 return;
             }
             var gate = Prepare(region, info);
@@ -75,57 +79,67 @@ internal sealed class CreateWorker
             if (!string.IsNullOrEmpty(request.OutpostArn)) call.OutpostArn = request.OutpostArn;
             if (!string.IsNullOrEmpty(request.Location)) call.Location = new SnapshotLocationEnum(request.Location);
 
-            if (Options.DryRun)
-            {
-                call.DryRun = true;
-                await DryRunAsync(new[] { op }, request.VolumeId, region, "CreateSnapshot",
-                    ct => _job.Clients.ForCopy(region).CreateSnapshotAsync(call, ct)).ConfigureAwait(false);
-                return;
-            }
-
-            var error = await StartAsync(region, request.VolumeId, "CreateSnapshot", new[] { gate }, op.Token, new[] { op },
+            var start = new CreateStart(this, "CreateSnapshot", region, request.VolumeId, op.Token, new[] { gate }, new[] { op }, Options.DryRun,
                 async ct =>
                 {
                     var response = await _job.Clients.ForCopy(region).CreateSnapshotAsync(call, ct).ConfigureAwait(false);
                     var snapshot = response.Snapshot;
-                    if (string.IsNullOrEmpty(snapshot?.SnapshotId)) throw new InvalidOperationException("CreateSnapshot answered without a snapshot id.");
-                    return new List<(string, string, DateTime?)> { (request.VolumeId, snapshot!.SnapshotId, snapshot.StartTime) };
-                }).ConfigureAwait(false);
-            if (error is not null)
+                    if (string.IsNullOrEmpty(snapshot?.SnapshotId))
+                    {
+                        if (call.DryRun == true) return new List<CreatedSnapshot>();
+                        throw new InvalidOperationException("CreateSnapshot answered without a snapshot id.");
+                    }
+                    return new List<CreatedSnapshot> { new(request.VolumeId, snapshot!.SnapshotId, snapshot.StartTime) };
+                });
+            try
             {
-                _job.Finish(op, SnapshotCopyState.Failed, error);
-                return;
+                if (Options.DryRun)
+                {
+                    call.DryRun = true;
+                    await DryRunAsync(start).ConfigureAwait(false);
+                    return;
+                }
+                if (!await StartAsync(start).ConfigureAwait(false)) return;
+            }
+            finally
+            {
+                start.Release();
             }
             await WatchAsync(op, gate).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (Stop.IsCancellationRequested)
+        catch (RegionFailedException ex)
+        {
+            _job.FailRegion(ex.Region, ex.Error);
+        }
+        catch (OperationCanceledException) when (op.Stop.IsCancellationRequested)
         {
             _job.FinishStopped(op);
         }
         catch (Exception ex)
         {
-            _job.Finish(op, SnapshotCopyState.Failed, EngineErrors.Unexpected(op.TargetId, ex));
+            _job.Finish(op, SnapshotState.Failed, EngineErrors.Unexpected(op.TargetId, ex));
         }
     }
 
     // ------------------------------------------------------------------ an instance set (CreateSnapshots)
 
-    public async Task RunInstanceAsync(CreateOperation first, InstanceSnapshotRequest request)
+    public async Task RunInstanceAsync(CreateItem first, InstanceSnapshotRequest request)
     {
         var region = request.Region;
-        var ops = new List<CreateOperation> { first };
+        var ops = new List<CreateItem> { first };
         try
         {
             Instance? instance;
             try { instance = await _job.DescribeInstanceAsync(region, request.InstanceId).ConfigureAwait(false); }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                _job.Finish(first, SnapshotCopyState.Failed, EngineErrors.DescribeFailed(request.InstanceId, region, "DescribeInstances", ex));
+                if (!_job.TryFailRegion(ex, region, "DescribeInstances", first))
+                    _job.Finish(first, SnapshotState.Failed, EngineErrors.DescribeFailed(request.InstanceId, region, "DescribeInstances", ex));
                 return;
             }
             if (instance is null)
             {
-                _job.Finish(first, SnapshotCopyState.Failed, EngineErrors.InstanceNotFound(request.InstanceId, region));
+                _job.Finish(first, SnapshotState.Failed, EngineErrors.InstanceNotFound(request.InstanceId, region));
                 return;
             }
             var mappings = (instance.BlockDeviceMappings ?? new List<InstanceBlockDeviceMapping>())
@@ -134,7 +148,7 @@ internal sealed class CreateWorker
                 .OrderBy(m => m.Ebs.VolumeId, StringComparer.Ordinal).ToList();
             if (mappings.Count == 0)
             {
-                _job.Finish(first, SnapshotCopyState.Failed, EngineErrors.InstanceHasNoVolumes(request.InstanceId, region));
+                _job.Finish(first, SnapshotState.Failed, EngineErrors.InstanceHasNoVolumes(request.InstanceId, region));
                 return;
             }
             lock (first.Gate) first.Result.VolumeId = mappings[0].Ebs.VolumeId;
@@ -149,13 +163,13 @@ internal sealed class CreateWorker
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    _job.Verbose($"DescribeVolumes for {m.Ebs.VolumeId} failed ({Ec2Failure.Describe(ex)}); its volume type and size are unknown.", request);
+                    _job.Verbose($"DescribeVolumes for {m.Ebs.VolumeId} failed ({FailurePolicy.Describe(ex)}); its volume type and size are unknown.", request);
                 }
             }
             var gates = new List<VolumeGate>();
             foreach (var m in mappings)
             {
-                gates.Add(infos.TryGetValue(m.Ebs.VolumeId, out var info) ? Prepare(region, info) : _job.Engine.Volume(_job.Clients, region, m.Ebs.VolumeId));
+                gates.Add(infos.TryGetValue(m.Ebs.VolumeId, out var info) ? Prepare(region, info) : _job.Shared(region).Volume(m.Ebs.VolumeId));
             }
 
             var tags = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -190,38 +204,42 @@ internal sealed class CreateWorker
             if (!string.IsNullOrEmpty(request.OutpostArn)) call.OutpostArn = request.OutpostArn;
             if (!string.IsNullOrEmpty(request.Location)) call.Location = new SnapshotLocationEnum(request.Location);
 
-            if (Options.DryRun)
-            {
-                call.DryRun = true;
-                await DryRunAsync(ops, request.InstanceId, region, "CreateSnapshots",
-                    ct => _job.Clients.ForCopy(region).CreateSnapshotsAsync(call, ct)).ConfigureAwait(false);
-                return;
-            }
-
             var sorted = gates.Distinct().OrderBy(g => g.VolumeId, StringComparer.Ordinal).ToList();
-            var error = await StartAsync(region, request.InstanceId, "CreateSnapshots", sorted, first.Token, ops,
+            var start = new CreateStart(this, "CreateSnapshots", region, request.InstanceId, first.Token, sorted, ops, Options.DryRun,
                 async ct =>
                 {
                     var response = await _job.Clients.ForCopy(region).CreateSnapshotsAsync(call, ct).ConfigureAwait(false);
-                    return (response.Snapshots ?? new List<SnapshotInfo>())
-                        .Select(s => (s.VolumeId, s.SnapshotId, s.StartTime)).ToList();
-                }).ConfigureAwait(false);
-            if (error is not null)
+                    return (response.Snapshots ?? new List<SnapshotInfo>()).Select(s => new CreatedSnapshot(s.VolumeId, s.SnapshotId, s.StartTime)).ToList();
+                });
+            try
             {
-                foreach (var op in ops) _job.Finish(op, SnapshotCopyState.Failed, error);
-                return;
+                if (Options.DryRun)
+                {
+                    call.DryRun = true;
+                    await DryRunAsync(start).ConfigureAwait(false);
+                    return;
+                }
+                if (!await StartAsync(start).ConfigureAwait(false)) return;
+            }
+            finally
+            {
+                start.Release();
             }
             var watches = ops.Where(o => !o.IsFinished).Select(o =>
                 WatchAsync(o, gates.First(g => g.VolumeId == o.VolumeId))).ToList();
             await Task.WhenAll(watches).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (Stop.IsCancellationRequested)
+        catch (RegionFailedException ex)
+        {
+            _job.FailRegion(ex.Region, ex.Error);
+        }
+        catch (OperationCanceledException) when (first.Stop.IsCancellationRequested)
         {
             foreach (var op in ops) _job.FinishStopped(op);
         }
         catch (Exception ex)
         {
-            foreach (var op in ops) _job.Finish(op, SnapshotCopyState.Failed, EngineErrors.Unexpected(op.TargetId, ex));
+            foreach (var op in ops) _job.Finish(op, SnapshotState.Failed, EngineErrors.Unexpected(op.TargetId, ex));
         }
     }
 
@@ -232,7 +250,7 @@ internal sealed class CreateWorker
     private VolumeGate Prepare(string region, VolumeInfo info)
     {
         var volumeId = info.Volume.VolumeId;
-        var gate = _job.Engine.Volume(_job.Clients, region, volumeId);
+        var gate = _job.Shared(region).Volume(volumeId);
         gate.SetLimit(info.IsThroughputOptimized ? _job.Engine.MaxPendingPerThroughputVolume : _job.Engine.MaxPendingPerVolume);
         bool first;
         lock (_refreshed) first = _refreshed.Add(region + "|" + volumeId);
@@ -265,160 +283,8 @@ internal sealed class CreateWorker
         catch (Exception) { /* the job ended: a later refresh corrects the gate */ }
     }
 
-    /// <summary>Queues on every gate (volume-id order, so sets never deadlock), waits out the per-volume spacing and the
-    /// pace of the token bucket, then calls. Throttling: drain the bucket and retry. Uncertain: look the token up, adopt
-    /// what was created, else call again. ConcurrentSnapshotLimitExceeded (snapshots started elsewhere): re-read the
-    /// volume's snapshots and re-queue at the front after a delay, never drop. SnapshotCreationPerVolumeRateExceeded:
-    /// wait the spacing again. Returns null once accepted (ops accepted), or the error.</summary>
-    private async Task<EngineError?> StartAsync(string region, string targetId, string action, IReadOnlyList<VolumeGate> gates, string token,
-        IReadOnlyList<CreateOperation> ops, Func<CancellationToken, Task<List<(string VolumeId, string SnapshotId, DateTime? StartTime)>>> call)
-    {
-        var pacer = _job.Engine.Pacer(_job.Clients, region, action);
-        var tickets = new VolumeTicket?[gates.Count];
-        var retries = 0;
-        var limitHits = 0;
-        var requeued = false;
-        var request = ops[0].Request;
-        try
-        {
-            while (true)
-            {
-                Stop.ThrowIfCancellationRequested();
-                for (var i = 0; i < gates.Count; i++) tickets[i] ??= await gates[i].AcquireAsync(Stop, requeued).ConfigureAwait(false);
-                var locked = 0;
-                try
-                {
-                    for (; locked < gates.Count; locked++) await gates[locked].StartLock.WaitAsync(Stop).ConfigureAwait(false);
-                    while (gates.Max(g => g.SpacingWait()) is var wait && wait > TimeSpan.Zero)
-                        await _job.Time.Delay(wait, Stop).ConfigureAwait(false);
-                    await pacer.WaitAsync(Stop).ConfigureAwait(false);
-                    Stop.ThrowIfCancellationRequested();
-                    List<(string VolumeId, string SnapshotId, DateTime? StartTime)> created;
-                    try
-                    {
-                        // Never cancelled once sent: its snapshot id must not be lost (the client has its own HTTP timeout).
-                        created = await _job.Calls.OnceAsync(action, region, _ => call(CancellationToken.None), CancellationToken.None).ConfigureAwait(false);
-                    }
-                    catch (Exception ex)
-                    {
-                        var code = Ec2Failure.CodeOf(ex);
-                        switch (Ec2Failure.Classify(ex))
-                        {
-                            case FailureKind.Throttled:
-                                pacer.Drain();
-                                _job.Counters.Throttled();
-                                if (retries >= Options.MaxRetries) return EngineErrors.Throttled(targetId, region, action, ex);
-                                var delay = Backoff.Delay(retries++, ThrottleBaseDelay, MaxDelay);
-                                _job.Counters.Retry();
-                                _job.Verbose($"{action} of {targetId} in {region} was throttled ({code}); retrying in {delay.TotalSeconds:0.0} s.", request);
-                                await _job.Time.Delay(delay, Stop).ConfigureAwait(false);
-                                continue;
-                            case FailureKind.Uncertain:
-                                _job.Counters.Uncertain();
-                                _job.Verbose($"{action} of {targetId} in {region} got no definite answer ({Ec2Failure.Describe(ex)}); " +
-                                             $"looking for snapshots tagged {CreateTagNames.RequestToken}={token} before trying again.", request);
-                                var adopted = await FindCreatedAsync(region, token).ConfigureAwait(false);
-                                if (adopted.Count > 0)
-                                {
-                                    Accept(gates, tickets, ops, adopted, adoptedAfterLoss: true);
-                                    return null;
-                                }
-                                if (retries >= Options.MaxRetries) return EngineErrors.CreateOutcomeUnknown(targetId, region, action, token, ex);
-                                retries++;
-                                _job.Counters.Retry();
-                                continue;
-                        }
-                        if (code == "ConcurrentSnapshotLimitExceeded")
-                        {
-                            _job.Counters.LimitExceeded();
-                            for (var i = 0; i < gates.Count; i++) { if (tickets[i] is { } t) gates[i].Release(t); tickets[i] = null; }
-                            var delay = Backoff.Delay(limitHits++, LimitBaseDelay, MaxDelay);
-                            _job.Verbose($"EC2's limit of pending snapshots per volume was reached for {targetId} in {region} (snapshots started elsewhere count too); " +
-                                         $"re-queued, trying again in {delay.TotalSeconds:0.0} s.", request);
-                            await _job.Time.Delay(delay, Stop).ConfigureAwait(false);
-                            await RefreshFromEc2Async(region, gates).ConfigureAwait(false);
-                            requeued = true;
-                            continue;
-                        }
-                        if (code == "SnapshotCreationPerVolumeRateExceeded")
-                        {
-                            _job.Counters.LimitExceeded();
-                            foreach (var g in gates) g.NoteStartedElsewhere();
-                            _job.Verbose($"EC2 said a snapshot of {targetId} in {region} was started less than 15 s ago elsewhere; waiting before trying again.", request);
-                            continue;
-                        }
-                        return EngineErrors.CreateRejected(targetId, region, "ec2:" + action, ex);
-                    }
-                    Accept(gates, tickets, ops, created, adoptedAfterLoss: false);
-                    return null;
-                }
-                finally
-                {
-                    for (var i = 0; i < locked; i++) gates[i].StartLock.Release();
-                }
-            }
-        }
-        finally
-        {
-            for (var i = 0; i < gates.Count; i++) if (tickets[i] is { } t) gates[i].Release(t);
-        }
-    }
-
-    private void Accept(IReadOnlyList<VolumeGate> gates, VolumeTicket?[] tickets, IReadOnlyList<CreateOperation> ops,
-        List<(string VolumeId, string SnapshotId, DateTime? StartTime)> created, bool adoptedAfterLoss)
-    {
-        var first = ops[0];
-        var byVolume = ops.Where(o => o.VolumeId is not null).ToDictionary(o => o.VolumeId!, StringComparer.Ordinal);
-        foreach (var (volumeId, snapshotId, startTime) in created)
-        {
-            var index = -1;
-            for (var i = 0; i < gates.Count; i++) if (gates[i].VolumeId == volumeId) index = i;
-            if (index >= 0 && tickets[index] is { } ticket)
-            {
-                gates[index].Accepted(ticket, snapshotId);
-                tickets[index] = null;
-            }
-            else if (index >= 0) gates[index].Accepted(new VolumeTicket(), snapshotId);
-            if (!byVolume.TryGetValue(volumeId, out var op))
-            {
-                // EC2 snapshotted a volume the set did not know about (attached meanwhile): report it too.
-                op = _job.AddSetMember(first, volumeId);
-                byVolume[volumeId] = op;
-                _ = WatchAsync(op, _job.Engine.Volume(_job.Clients, op.Region, volumeId));
-            }
-            _job.Accept(op, snapshotId, startTime, adoptedAfterLoss);
-        }
-        foreach (var op in byVolume.Values.Where(o => o.SnapshotId is null))
-            _job.Finish(op, SnapshotCopyState.Failed, new EngineError("SnapshotNotInSet", EngineErrorCategory.InvalidResult,
-                $"EC2 did not snapshot the volume '{op.VolumeId}' in the set of '{op.Result.InstanceId}' (detached meanwhile?).", op.VolumeId ?? op.TargetId));
-    }
-
-    /// <summary>After an uncertain outcome: the snapshots tagged with the token, within the visibility grace; one per
-    /// volume (duplicates deleted).</summary>
-    private async Task<List<(string VolumeId, string SnapshotId, DateTime? StartTime)>> FindCreatedAsync(string region, string token)
-    {
-        var deadline = _job.Time.GetUtcNow() + Options.VisibilityGrace;
-        while (true)
-        {
-            var found = await _job.FindByTokenAsync(region, new[] { token }, CancellationToken.None).ConfigureAwait(false);
-            if (found is { Count: > 0 })
-            {
-                var kept = new List<(string, string, DateTime?)>();
-                foreach (var group in found.GroupBy(s => s.VolumeId ?? "", StringComparer.Ordinal))
-                {
-                    var keep = await _job.KeepOneAsync(region, null, group.ToList()).ConfigureAwait(false);
-                    kept.Add((keep.VolumeId, keep.SnapshotId, keep.StartTime));
-                }
-                return kept;
-            }
-            var left = deadline - _job.Time.GetUtcNow();
-            if (left <= TimeSpan.Zero) return new List<(string, string, DateTime?)>();
-            await _job.Time.Delay(left < Options.PollInterval ? left : Options.PollInterval, Stop).ConfigureAwait(false);
-        }
-    }
-
     /// <summary>Re-reads the volumes' pending and errored snapshots (after ConcurrentSnapshotLimitExceeded).</summary>
-    private async Task RefreshFromEc2Async(string region, IReadOnlyList<VolumeGate> gates)
+    internal async Task RefreshFromEc2Async(string region, IReadOnlyList<VolumeGate> gates)
     {
         try
         {
@@ -438,85 +304,216 @@ internal sealed class CreateWorker
         }
         catch (Exception ex) when (!Stop.IsCancellationRequested)
         {
-            _job.Verbose($"Re-reading the pending snapshots of {string.Join(", ", gates.Select(g => g.VolumeId))} in {region} failed ({Ec2Failure.Describe(ex)}).");
+            _job.Verbose($"Re-reading the pending snapshots of {string.Join(", ", gates.Select(g => g.VolumeId))} in {region} failed ({FailurePolicy.Describe(ex)}).");
         }
     }
 
     /// <summary>Waits for the snapshot on the shared poller and frees its volume slot when it is seen final. With
     /// NoWait the snapshot is reported (Pending) at once and watched in the background while the job lasts.</summary>
-    private async Task WatchAsync(CreateOperation op, VolumeGate gate)
+    private async Task WatchAsync(CreateItem op, VolumeGate gate)
     {
         var id = op.SnapshotId!;
         if (Options.NoWait)
         {
-            _job.Finish(op, SnapshotCopyState.Pending, null);
+            _job.Finish(op, SnapshotState.Pending, null);
             try
             {
-                using var watch = CancellationTokenSource.CreateLinkedTokenSource(Stop, _job.BackgroundToken);
+                using var watch = CancellationTokenSource.CreateLinkedTokenSource(op.Stop, _job.BackgroundToken);
                 var final = await _job.WaitForFinalStateAsync(op.Region, id, s => _job.Observe(op, s), watch.Token).ConfigureAwait(false);
                 gate.Finished(id, final.State?.Value == "error");
             }
             catch (SnapshotNotVisibleException) { gate.Finished(id, false); }
+            catch (RegionFailedException ex) { _job.FailRegion(ex.Region, ex.Error); }
             catch (Exception) { /* the job ended; a later refresh from EC2 corrects the gate */ }
             return;
         }
         try
         {
-            var final = await _job.WaitForFinalStateAsync(op.Region, id, s => _job.Observe(op, s), Stop).ConfigureAwait(false);
+            var final = await _job.WaitForFinalStateAsync(op.Region, id, s => _job.Observe(op, s), op.Stop).ConfigureAwait(false);
             var errored = final.State?.Value == "error";
             gate.Finished(id, errored);
             _job.Observe(op, final);
-            if (!errored) _job.Finish(op, SnapshotCopyState.Completed, null);
-            else _job.Finish(op, SnapshotCopyState.Failed, EngineErrors.SnapshotCreationFailed(id, op.VolumeId ?? "", op.Region, final.StateMessage), final.StateMessage);
+            if (!errored) _job.Finish(op, SnapshotState.Completed, null);
+            else _job.Finish(op, SnapshotState.Failed, EngineErrors.SnapshotCreationFailed(id, op.VolumeId ?? "", op.Region, final.StateMessage), final.StateMessage);
         }
         catch (SnapshotNotVisibleException)
         {
             gate.Finished(id, false);
-            _job.Finish(op, SnapshotCopyState.Failed, EngineErrors.SnapshotNotVisible(id, op.Region, Options.VisibilityGrace));
+            _job.Finish(op, SnapshotState.Failed, EngineErrors.SnapshotNotVisible(id, op.Region, Options.VisibilityGrace));
         }
-        catch (OperationCanceledException) when (Stop.IsCancellationRequested)
+        catch (RegionFailedException ex)
+        {
+            _job.FailRegion(ex.Region, ex.Error);
+        }
+        catch (OperationCanceledException) when (op.Stop.IsCancellationRequested)
         {
             _job.FinishStopped(op);
         }
     }
 
-    private async Task DryRunAsync<T>(IReadOnlyList<CreateOperation> ops, string targetId, string region, string action, Func<CancellationToken, Task<T>> call)
+    /// <summary>Starts through the tokened start and takes what EC2 made: each snapshot is accepted (its volume slot
+    /// becomes a pending snapshot) and volumes EC2 snapshotted that the set did not know about are reported too. False
+    /// (every item finished) when it was refused.</summary>
+    private async Task<bool> StartAsync(CreateStart start)
     {
-        var pacer = _job.Engine.Pacer(_job.Clients, region, action);
-        for (var retries = 0; ; retries++)
+        var outcome = await _start.StartAsync(start, start.Items[0].Stop).ConfigureAwait(false);
+        if (outcome.Error is not null)
         {
-            Stop.ThrowIfCancellationRequested();
-            await pacer.WaitAsync(Stop).ConfigureAwait(false);
-            try
+            foreach (var item in start.Items) _job.Finish(item, SnapshotState.Failed, outcome.Error);
+            return false;
+        }
+        var byVolume = start.Items.Where(o => o.VolumeId is not null).ToDictionary(o => o.VolumeId!, StringComparer.Ordinal);
+        foreach (var created in outcome.Created!)
+        {
+            start.Accepted(created);
+            if (!byVolume.TryGetValue(created.VolumeId, out var item))
             {
-                await _job.Calls.OnceAsync(action, region, call, Stop).ConfigureAwait(false);
-                _job.Warn($"EC2 did not treat {action} of {targetId} as a dry run.", ops[0].Request);
-                foreach (var op in ops) _job.Finish(op, SnapshotCopyState.DryRun, null);
-                return;
+                // EC2 snapshotted a volume the set did not know about (attached meanwhile): report it too.
+                item = _job.AddSetMember(start.Items[0], created.VolumeId);
+                byVolume[created.VolumeId] = item;
+                _job.Run(() => WatchAsync(item, _job.Shared(item.Region).Volume(created.VolumeId)));
             }
-            catch (Exception ex) when (!Stop.IsCancellationRequested)
+            _job.Accept(item, created.SnapshotId, created.StartTime, outcome.Adopted);
+        }
+        foreach (var item in byVolume.Values.Where(o => o.SnapshotId is null))
+            _job.Finish(item, SnapshotState.Failed, new EngineError("SnapshotNotInSet", EngineErrorCategory.InvalidResult,
+                $"EC2 did not snapshot the volume '{item.VolumeId}' in the set of '{item.Result.InstanceId}' (detached meanwhile?).", item.VolumeId ?? item.SourceId));
+        return true;
+    }
+
+    private async Task DryRunAsync(CreateStart start)
+    {
+        var (error, _) = await _start.DryRunAsync(start, start.Items[0].Stop).ConfigureAwait(false);
+        foreach (var item in start.Items)
+        {
+            if (error is not null) _job.Finish(item, SnapshotState.Failed, error);
+            else _job.Finish(item, SnapshotState.DryRun, null, "DryRunOperation: the snapshot would have been created.");
+        }
+    }
+
+    /// <summary>One snapshot EC2 made (or that was found by its token).</summary>
+    private sealed class CreatedSnapshot
+    {
+        public CreatedSnapshot(string volumeId, string snapshotId, DateTime? startTime)
+        {
+            VolumeId = volumeId;
+            SnapshotId = snapshotId;
+            StartTime = startTime;
+        }
+
+        public string VolumeId { get; }
+        public string SnapshotId { get; }
+        public DateTime? StartTime { get; }
+    }
+
+    /// <summary>
+    /// CreateSnapshot or CreateSnapshots as the tokened start sees it. Admission queues on every volume's gate (volume-id
+    /// order, so sets never deadlock), holds their start locks, waits out the per-volume spacing and the token bucket's
+    /// pace. Throttled: the bucket is drained so every caller slows down. ConcurrentSnapshotLimitExceeded (snapshots
+    /// started elsewhere): the volume slots go back, the volumes' snapshots are re-read and the request re-queued at the
+    /// front after a delay. SnapshotCreationPerVolumeRateExceeded: the spacing starts again.
+    /// </summary>
+    private sealed class CreateStart : ISnapshotStart<List<CreatedSnapshot>>
+    {
+        private static readonly TimeSpan LimitBaseDelay = TimeSpan.FromSeconds(5);
+        private static readonly TimeSpan MaxLimitDelay = TimeSpan.FromSeconds(60);
+
+        private readonly CreateJob _job;
+        private readonly CreateWorker _worker;
+        private readonly IReadOnlyList<VolumeGate> _gates;
+        private readonly VolumeTicket?[] _tickets;
+        private readonly RequestPacer _pacer;
+        private readonly bool _dryRun;
+        private readonly Func<CancellationToken, Task<List<CreatedSnapshot>>> _call;
+        private int _locked;
+
+        public CreateStart(CreateWorker worker, string action, string region, string sourceId, string token, IReadOnlyList<VolumeGate> gates,
+            IReadOnlyList<CreateItem> items, bool dryRun, Func<CancellationToken, Task<List<CreatedSnapshot>>> call)
+        {
+            _worker = worker;
+            _job = worker._job;
+            Action = action;
+            Region = region;
+            SourceId = sourceId;
+            Token = token;
+            _gates = gates;
+            _tickets = new VolumeTicket?[gates.Count];
+            Items = items;
+            _dryRun = dryRun;
+            _call = call;
+            _pacer = _job.Shared(region).Pacer(action);
+        }
+
+        public string Action { get; }
+        public string Region { get; }
+        public string SourceId { get; }
+        public string Token { get; }
+        public object Request => Items[0].Request;
+        public IReadOnlyList<CreateItem> Items { get; }
+
+        public async Task AdmitAsync(bool requeued, CancellationToken stop)
+        {
+            if (!_dryRun)
             {
-                var kind = Ec2Failure.Classify(ex);
-                if (kind == FailureKind.DryRunSucceeded)
-                {
-                    _job.Verbose($"Dry run: {action} of {targetId} in {region} would succeed.", ops[0].Request);
-                    foreach (var op in ops) _job.Finish(op, SnapshotCopyState.DryRun, null, "DryRunOperation: the snapshot would have been created.");
-                    return;
-                }
-                if ((kind == FailureKind.Throttled || kind == FailureKind.Uncertain) && retries < Options.MaxRetries)
-                {
-                    if (kind == FailureKind.Throttled) { _job.Counters.Throttled(); pacer.Drain(); }
-                    _job.Counters.Retry();
-                    await _job.Time.Delay(Backoff.Delay(retries, ThrottleBaseDelay, MaxDelay), Stop).ConfigureAwait(false);
-                    continue;
-                }
-                var error = kind == FailureKind.Throttled
-                    ? EngineErrors.Throttled(targetId, region, action, ex)
-                    : EngineErrors.CreateRejected(targetId, region, "ec2:" + action, ex);
-                foreach (var op in ops) _job.Finish(op, SnapshotCopyState.Failed, error);
-                return;
+                for (var i = 0; i < _gates.Count; i++) _tickets[i] ??= await _gates[i].AcquireAsync(stop, requeued).ConfigureAwait(false);
+                for (; _locked < _gates.Count; _locked++) await _gates[_locked].StartLock.WaitAsync(stop).ConfigureAwait(false);
+                while (_gates.Max(g => g.SpacingWait()) is var wait && wait > TimeSpan.Zero)
+                    await _job.Time.Delay(wait, stop).ConfigureAwait(false);
+            }
+            await _pacer.WaitAsync(stop).ConfigureAwait(false);
+        }
+
+        public void EndAttempt()
+        {
+            for (; _locked > 0; _locked--) _gates[_locked - 1].StartLock.Release();
+        }
+
+        public void Release()
+        {
+            for (var i = 0; i < _gates.Count; i++)
+                if (Interlocked.Exchange(ref _tickets[i], null) is { } ticket) _gates[i].Release(ticket);
+        }
+
+        /// <summary>EC2 made a snapshot of one of the volumes: its slot now counts it as pending.</summary>
+        public void Accepted(CreatedSnapshot created)
+        {
+            for (var i = 0; i < _gates.Count; i++)
+            {
+                if (_gates[i].VolumeId != created.VolumeId) continue;
+                _gates[i].Accepted(Interlocked.Exchange(ref _tickets[i], null) ?? new VolumeTicket(), created.SnapshotId);
             }
         }
+
+        public Task<List<CreatedSnapshot>> CallAsync(CancellationToken cancellationToken) => _call(cancellationToken);
+
+        public void Throttled() => _pacer.Drain();
+
+        public async Task WaitForCapacityAsync(string? code, int hits, CancellationToken stop)
+        {
+            if (code == "SnapshotCreationPerVolumeRateExceeded")
+            {
+                foreach (var gate in _gates) gate.NoteStartedElsewhere();
+                _job.Verbose($"EC2 said a snapshot of {SourceId} in {Region} was started less than 15 s ago elsewhere; waiting before trying again.", Request);
+                return;
+            }
+            Release();
+            var delay = Backoff.Delay(hits, LimitBaseDelay, MaxLimitDelay);
+            _job.Verbose($"EC2's limit of pending snapshots per volume was reached for {SourceId} in {Region} (snapshots started elsewhere count too); " +
+                         $"re-queued, trying again in {delay.TotalSeconds:0.0} s.", Request);
+            await _job.Time.Delay(delay, stop).ConfigureAwait(false);
+            await _worker.RefreshFromEc2Async(Region, _gates).ConfigureAwait(false);
+        }
+
+        public List<CreatedSnapshot> Adopted(IReadOnlyList<Snapshot> kept) =>
+            kept.Select(s => new CreatedSnapshot(s.VolumeId, s.SnapshotId, s.StartTime)).ToList();
+
+        public IEnumerable<string> SnapshotIds(List<CreatedSnapshot> created) => created.Select(c => c.SnapshotId);
+
+        public EngineError Rejected(Exception exception) => EngineErrors.CreateRejected(SourceId, Region, "ec2:" + Action, exception);
+
+        public EngineError Throttled(Exception exception) => EngineErrors.Throttled(SourceId, Region, Action, exception);
+
+        public EngineError OutcomeUnknown(Exception exception) => EngineErrors.CreateOutcomeUnknown(SourceId, Region, Action, Token, exception);
     }
 
     private static void AddVolumeTags(Dictionary<string, string> tags, List<Tag>? volumeTags)

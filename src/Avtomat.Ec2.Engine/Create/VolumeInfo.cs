@@ -87,7 +87,7 @@ internal sealed class VolumeInfo
             catch (Exception ex) when (!job.StopToken.IsCancellationRequested)
             {
                 // Only the root-volume warning depends on it: go on without.
-                job.Verbose($"DescribeInstances in {region} failed ({Ec2Failure.Describe(ex)}); root volumes of running instances cannot be recognized.");
+                job.Verbose($"DescribeInstances in {region} failed ({FailurePolicy.Describe(ex)}); root volumes of running instances cannot be recognized.");
             }
         }
         return result;

@@ -4,8 +4,9 @@ using System.Threading.Tasks;
 
 namespace Avtomat.Ec2.Engine.Internal;
 
-/// <summary>Runs idempotent EC2 calls (Describe, Delete): counts them and, on top of the SDK's own Standard retries,
-/// retries throttling, 5xx and I/O failures with jittered backoff. Never used for CopySnapshot, which is not idempotent.</summary>
+/// <summary>Counts EC2 calls and runs idempotent ones (Describe, Delete) with retries: on top of the SDK's own Standard
+/// retries, what <see cref="FailurePolicy"/> says to retry is retried with jittered backoff; anything else is thrown for
+/// the caller to ask the policy about. Calls that create snapshots go through <see cref="TokenedStart"/> instead.</summary>
 internal sealed class Ec2Calls
 {
     private static readonly TimeSpan BaseDelay = TimeSpan.FromMilliseconds(500);
@@ -43,12 +44,12 @@ internal sealed class Ec2Calls
             {
                 return await OnceAsync(action, region, call, ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (!ct.IsCancellationRequested && Ec2Failure.IsTransient(ex) && attempt < _maxRetries)
+            catch (Exception ex) when (!ct.IsCancellationRequested && FailurePolicy.Decide(ex, action) == FailureAction.Retry && attempt < _maxRetries)
             {
-                if (Ec2Failure.Classify(ex) == FailureKind.Throttled) _counters.Throttled();
+                if (FailurePolicy.IsThrottle(ex)) _counters.Throttled();
                 _counters.Retry();
                 var delay = Backoff.Delay(attempt, BaseDelay, MaxDelay);
-                _verbose($"{action} in {region} failed ({Ec2Failure.Describe(ex)}); retrying in {delay.TotalSeconds:0.0} s.");
+                _verbose($"{action} in {region} failed ({FailurePolicy.Describe(ex)}); retrying in {delay.TotalSeconds:0.0} s.");
                 await _time.Delay(delay, ct).ConfigureAwait(false);
             }
         }

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
-using Avtomat.Ec2.Engine.Copy;
 
 namespace Avtomat.Ec2.Engine.Internal;
 
@@ -27,6 +26,6 @@ internal sealed class ObservedDurations
 
     /// <summary>Seconds left for one in flight: the unfinished share of the average, or what the average leaves of the
     /// time it has run, whichever is more (progress is coarse and often lags).</summary>
-    public static double RemainingSeconds(double average, InFlightCopy inFlight, DateTime now) =>
+    public static double RemainingSeconds(double average, InFlightItem inFlight, DateTime now) =>
         Math.Max(average * (1 - inFlight.Progress / 100.0), average - (now - inFlight.StartTime).TotalSeconds);
 }

@@ -39,7 +39,7 @@ internal static class RequestTokenLookup
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            onFailure(Ec2Failure.Describe(ex));
+            onFailure(FailurePolicy.Describe(ex));
             return null;
         }
     }
@@ -65,7 +65,7 @@ internal static class RequestTokenLookup
                 cancellationToken).ConfigureAwait(false);
             return (DuplicateDeletion.Deleted, null);
         }
-        catch (Exception ex) when (Ec2Failure.CodeOf(ex) == "InvalidSnapshot.NotFound")
+        catch (Exception ex) when (FailurePolicy.CodeOf(ex) == "InvalidSnapshot.NotFound")
         {
             return (DuplicateDeletion.AlreadyGone, null);
         }

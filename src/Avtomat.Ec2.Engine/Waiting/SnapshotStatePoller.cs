@@ -34,14 +34,16 @@ internal sealed class PollSubscriber
 }
 
 /// <summary>
-/// The process-wide poller of one (endpoint, region, credential identity): every snapshot that any job in the process
+/// The process-wide poller of one (endpoint, account, region): every snapshot that any job in the process
 /// waits for there is covered by ONE DescribeSnapshots call per tick (the <c>snapshot-id</c> filter, up to 200 ids per
 /// call; a missing id only returns fewer items, where <c>SnapshotId.N</c> would fail the whole batch). No Owner filter,
 /// so snapshots shared with the account (copy sources) are covered too. The tick is the smallest poll interval of the
 /// jobs it serves. The call goes out with the client of a job that has ids in the batch (the same one while it stays;
 /// another once it ends) and is counted in every such job's statistics. A snapshot not visible yet is waited for
-/// within its job's grace period (eventual consistency). Describe failures never end a wait: the next tick tries again.
-/// Pending snapshots are waited for as long as their job waits: there is no other timeout.
+/// within its job's grace period (eventual consistency). What a failed Describe means is the failure policy's call:
+/// what it retries, the next tick tries again (backing off while it keeps failing); anything else (expired credentials,
+/// not authorized, region not enabled) ends the waits of the job whose call failed with a <see cref="RegionFailedException"/>,
+/// and the next tick goes on with another job's client. Pending snapshots are waited for as long as their job waits.
 /// </summary>
 internal sealed class SnapshotStatePoller
 {
@@ -164,11 +166,23 @@ internal sealed class SnapshotStatePoller
         catch (Exception ex)
         {
             if (chosen.Stop.IsCancellationRequested) return; // that job ended mid-call; another client is used next tick
+            if (FailurePolicy.Decide(ex, "DescribeSnapshots") != FailureAction.Retry)
+            {
+                // Nothing this job's credentials ask can succeed here: end its waits (the job fails its items and frees
+                // their slots); other jobs' waits go on with their own clients.
+                var error = FailurePolicy.AccountRegionFailureOf(FailurePolicy.CodeOf(ex)) != AccountRegionFailure.None
+                    ? EngineErrors.AccountRegionFailed(Region, Region, "DescribeSnapshots", ex)
+                    : EngineErrors.DescribeFailed(Region, Region, "DescribeSnapshots", ex);
+                foreach (var watch in live.Where(w => w.Subscriber == chosen))
+                    Finish(watch, () => watch.Completion.TrySetException(new RegionFailedException(Region, error.For(watch.SnapshotId))));
+                if (_current == chosen) _current = null;
+                return;
+            }
             _consecutiveFailures++;
-            if (Ec2Failure.Classify(ex) == FailureKind.Throttled) chosen.Calls.Counters.Throttled();
-            chosen.Verbose($"DescribeSnapshots in {Region} failed ({Ec2Failure.Describe(ex)}); trying again on the next poll" +
+            if (FailurePolicy.IsThrottle(ex)) chosen.Calls.Counters.Throttled();
+            chosen.Verbose($"DescribeSnapshots in {Region} failed ({FailurePolicy.Describe(ex)}); trying again on the next poll" +
                            (_consecutiveFailures > 1 ? $" ({_consecutiveFailures} failures in a row)." : "."));
-            // Back off a little more when EC2 keeps failing (throttling), without ever giving up.
+            // Back off a little more when EC2 keeps failing (throttling).
             if (_consecutiveFailures > 1)
                 await _time.Delay(Backoff.Delay(_consecutiveFailures - 2, chosen.Interval, TimeSpan.FromSeconds(30))).ConfigureAwait(false);
             return;

@@ -21,7 +21,7 @@ namespace Avtomat.Ec2.Commands;
 /// </summary>
 /// <remarks>
 /// A thin cmdlet: it binds parameters, asks ShouldProcess, hands <see cref="SnapshotCopyRequest"/>s to the shared
-/// <see cref="CopyEngine"/> and turns the job's events into Write* calls on the pipeline thread. Every AWS call, retry,
+/// <see cref="SnapshotEngine"/> and turns the job's events into Write* calls on the pipeline thread. Every AWS call, retry,
 /// poll and limit lives in the engine.
 /// </remarks>
 [Cmdlet(VerbsCommon.Copy, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
@@ -138,7 +138,7 @@ public sealed class CopyAvSnapshotCommand : EngineCmdlet<CopyEvent>
     // ---- State ------------------------------------------------------------------------------------------------
 
     private readonly HashSet<string> _queued = new(StringComparer.Ordinal);
-    private readonly Dictionary<SnapshotCopyState, int> _finished = new();
+    private readonly Dictionary<SnapshotState, int> _finished = new();
     private bool _sourceRegionFromCommandLine;
     private string? _outpostRegion;
     private string? _localZoneRegion;
@@ -283,7 +283,7 @@ public sealed class CopyAvSnapshotCommand : EngineCmdlet<CopyEvent>
         {
             options.PollInterval = interval;
         }
-        _job = CopyEngine.Shared.StartJob(clients, options, Cancellation);
+        _job = SnapshotEngine.Shared.StartCopyJob(clients, options, Cancellation);
         return _job;
     }
 

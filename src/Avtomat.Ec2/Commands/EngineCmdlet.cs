@@ -199,7 +199,16 @@ public abstract class EngineCmdlet<TEvent> : AwsCmdlet, IDisposable where TEvent
     /// <paramref name="progressSlots"/> children per parent (0: no progress records).</summary>
     private protected IEc2ClientSourceLifetime OpenClients(AwsContext context, int progressSlots)
     {
-        _clients ??= CreateClientSource(context);
+        if (_clients is null)
+        {
+            var clients = CreateClientSource(context);
+            _clients = clients;
+            // The engine shares copy windows, polling and pacing per account: learn it here, once, on the pipeline thread.
+            var (account, problem) = clients.ResolveAccount(context.Region, Cancellation);
+            WriteVerbose(problem is null
+                ? $"Account: {account.Replace("account:", "")} (STS GetCallerIdentity); copy windows, polling and request pacing are shared with other invocations in this account."
+                : $"The account could not be learned ({problem}); copy windows, polling and request pacing are shared only with invocations using the same access key.");
+        }
         if (progressSlots > 0)
         {
             _progress ??= new ProgressTreeWriter(WriteProgress, progressSlots, ProgressInterval);
@@ -256,15 +265,15 @@ public abstract class EngineCmdlet<TEvent> : AwsCmdlet, IDisposable where TEvent
     }
 
     /// <summary>Final-state counts in a fixed order with readable names (Pending = started, under -NoWait).</summary>
-    private protected static IEnumerable<KeyValuePair<string, int>> StateCounts(IReadOnlyDictionary<SnapshotCopyState, int> counts)
+    private protected static IEnumerable<KeyValuePair<string, int>> StateCounts(IReadOnlyDictionary<SnapshotState, int> counts)
     {
-        int Get(SnapshotCopyState state) => counts.TryGetValue(state, out var n) ? n : 0;
-        yield return new("completed", Get(SnapshotCopyState.Completed));
-        yield return new("started", Get(SnapshotCopyState.Pending));
-        yield return new("dry run", Get(SnapshotCopyState.DryRun));
-        yield return new("failed", Get(SnapshotCopyState.Failed));
-        yield return new("timed out", Get(SnapshotCopyState.TimedOut));
-        yield return new("not started", Get(SnapshotCopyState.Queued));
+        int Get(SnapshotState state) => counts.TryGetValue(state, out var n) ? n : 0;
+        yield return new("completed", Get(SnapshotState.Completed));
+        yield return new("started", Get(SnapshotState.Pending));
+        yield return new("dry run", Get(SnapshotState.DryRun));
+        yield return new("failed", Get(SnapshotState.Failed));
+        yield return new("timed out", Get(SnapshotState.TimedOut));
+        yield return new("not started", Get(SnapshotState.Queued));
     }
 
     /// <summary>"N copies in hh:mm:ss: 3 completed, 1 failed." from the counts of final states.</summary>

@@ -245,6 +245,6 @@ public sealed class NewAvSnapshotCommand : SnapshotJobCmdlet
         {
             options.PollInterval = interval;
         }
-        return SetJob(CopyEngine.Shared.StartCreateJob(clients, options, Cancellation));
+        return SetJob(SnapshotEngine.Shared.StartCreateJob(clients, options, Cancellation));
     }
 }

@@ -9,15 +9,15 @@ using Avtomat.Ec2.Progress;
 namespace Avtomat.Ec2.Commands;
 
 /// <summary>What New-AvSnapshot and Wait-AvSnapshot share on top of <see cref="EngineCmdlet{TEvent}"/>: a
-/// <see cref="SnapshotJob"/> whose events become output (one <see cref="SnapshotResult"/> per snapshot, as it finishes),
+/// <see cref="SnapshotJob{TEvent}"/> whose events become output (one <see cref="SnapshotResult"/> per snapshot, as it finishes),
 /// non-terminating errors, verbose lines for accepted snapshots and engine messages, and a summary.</summary>
 public abstract class SnapshotJobCmdlet : EngineCmdlet<SnapshotEvent>
 {
     /// <summary>Children per region in the progress display (more in flight still count in the parent's status).</summary>
     private protected const int ProgressSlots = 20;
 
-    private readonly Dictionary<SnapshotCopyState, int> _finished = new();
-    private SnapshotJob? _job;
+    private readonly Dictionary<SnapshotState, int> _finished = new();
+    private SnapshotJob<SnapshotEvent>? _job;
 
     /// <summary>Requests handed to the job (volumes, instances or snapshots), for the summary.</summary>
     private protected int Requests { get; set; }
@@ -31,9 +31,9 @@ public abstract class SnapshotJobCmdlet : EngineCmdlet<SnapshotEvent>
     /// <summary>The verbose line for a snapshot EC2 accepted (null: none).</summary>
     private protected virtual string? AcceptedMessage(SnapshotResult result) => null;
 
-    private protected T? CurrentJob<T>() where T : SnapshotJob => _job as T;
+    private protected T? CurrentJob<T>() where T : SnapshotJob<SnapshotEvent> => _job as T;
 
-    private protected T SetJob<T>(T job) where T : SnapshotJob
+    private protected T SetJob<T>(T job) where T : SnapshotJob<SnapshotEvent>
     {
         _job = job;
         return job;

@@ -126,6 +126,6 @@ public sealed class WaitAvSnapshotCommand : SnapshotJobCmdlet
         {
             options.PollInterval = interval;
         }
-        return SetJob(CopyEngine.Shared.StartWaitJob(clients, options, Cancellation));
+        return SetJob(SnapshotEngine.Shared.StartWaitJob(clients, options, Cancellation));
     }
 }

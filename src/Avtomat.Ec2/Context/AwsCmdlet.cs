@@ -111,7 +111,7 @@ public abstract class AwsCmdlet : PSCmdlet
 
     /// <summary>EC2 clients for the resolved context, with our module name and version in each request's user agent.
     /// The caller disposes it at the end of the invocation.</summary>
-    protected IEc2ClientSourceLifetime CreateClientSource(AwsContext context)
+    protected Ec2ClientSource CreateClientSource(AwsContext context)
     {
         if (context == null) throw new ArgumentNullException(nameof(context));
         return new Ec2ClientSource(context.Credentials, context.EndpointUrl, ModuleInfo.UserAgentComponent);

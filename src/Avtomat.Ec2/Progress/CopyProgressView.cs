@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
-using Avtomat.Ec2.Engine.Copy;
+using Avtomat.Ec2.Engine;
 
 namespace Avtomat.Ec2.Progress;
 
@@ -18,18 +18,18 @@ internal static class CopyProgressView
         var noun = region.Total == 1 ? "snapshot" : "snapshots";
         return new ProgressNode
         {
-            Key = region.DestinationRegion,
-            Activity = string.Format(CultureInfo.InvariantCulture, "Copying {0} {1} {2} → {3}", region.Total, noun, sources, region.DestinationRegion),
+            Key = region.Region,
+            Activity = string.Format(CultureInfo.InvariantCulture, "Copying {0} {1} {2} → {3}", region.Total, noun, sources, region.Region),
             Status = string.Format(CultureInfo.InvariantCulture, "{0} completed, {1} copying, {2} queued, {3} failed",
-                region.Completed, region.Copying, region.Queued, region.Failed),
+                region.Completed, region.InProgress, region.Queued, region.Failed),
             PercentComplete = region.PercentComplete,
             EstimatedRemaining = region.EstimatedRemaining,
             Children = region.InFlight.Select(copy => new ProgressLeaf
             {
-                Key = string.IsNullOrEmpty(copy.SnapshotId) ? "source:" + copy.SourceSnapshotId : copy.SnapshotId,
+                Key = string.IsNullOrEmpty(copy.SnapshotId) ? "source:" + copy.SourceId : copy.SnapshotId,
                 Activity = string.IsNullOrEmpty(copy.SnapshotId)
-                    ? $"{copy.SourceSnapshotId} → {region.DestinationRegion}"
-                    : $"{copy.SourceSnapshotId} → {copy.SnapshotId}",
+                    ? $"{copy.SourceId} → {region.Region}"
+                    : $"{copy.SourceId} → {copy.SnapshotId}",
                 Percent = copy.Progress,
             }).ToList(),
         };

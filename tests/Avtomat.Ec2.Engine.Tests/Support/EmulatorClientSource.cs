@@ -9,9 +9,10 @@ namespace Avtomat.Ec2.Engine.Tests.Support;
 /// <summary>Plain AWSSDK.EC2 clients against an emulator: Standard retries for ordinary calls, none for CopySnapshot,
 /// pooled connections everywhere — so .NET's transparent re-send after a lost response CAN duplicate a copy, which the
 /// engine must clean up. (The module's own Ec2ClientSource prevents the re-send; tests use both.)</summary>
-public sealed class EmulatorClientSource : IEc2ClientSourceLifetime, IEc2CredentialIdentity
+public sealed class EmulatorClientSource : IEc2ClientSourceLifetime
 {
-    public string CredentialIdentity => "AKIDENGINETEST";
+    /// <summary>The emulator maps unlisted access keys to its default account.</summary>
+    public string Account => "account:" + _ec2.Options.DefaultAccountId;
 
     private readonly Ec2Emulator _ec2;
     private readonly ConcurrentDictionary<string, AmazonEC2Client> _clients = new();

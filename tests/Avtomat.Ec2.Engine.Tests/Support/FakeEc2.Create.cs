@@ -182,7 +182,7 @@ public sealed partial class FakeEc2
             {
                 Snapshots = created.Select(s => new SnapshotInfo
                 {
-                    SnapshotId = s.Id, VolumeId = s.VolumeId, StartTime = s.StartTime.UtcDateTime, State = SnapshotState.Pending,
+                    SnapshotId = s.Id, VolumeId = s.VolumeId, StartTime = s.StartTime.UtcDateTime, State = Amazon.EC2.SnapshotState.Pending,
                     VolumeSize = s.VolumeSize, Description = s.Description, Progress = "0%",
                     Tags = s.Tags.Select(t => new Tag(t.Key, t.Value)).ToList(),
                 }).ToList(),

@@ -192,7 +192,7 @@ public sealed class FakeSnapshot
         var progress = state == "completed" ? 100 : Duration <= TimeSpan.Zero ? 0 : (int)(99 * Math.Min(1, (now - StartTime) / Duration));
         return new Snapshot
         {
-            SnapshotId = Id, State = new SnapshotState(state), Progress = $"{progress}%", StartTime = StartTime.UtcDateTime,
+            SnapshotId = Id, State = new Amazon.EC2.SnapshotState(state), Progress = $"{progress}%", StartTime = StartTime.UtcDateTime,
             StateMessage = state == "error" ? StatusMessage : null, Description = Description, Encrypted = Encrypted,
             KmsKeyId = KmsKeyId, OutpostArn = OutpostArn, VolumeSize = VolumeSize, VolumeId = VolumeId ?? "vol-ffffffff",
             Tags = Tags.Count == 0 ? null : Tags.Select(t => new Tag { Key = t.Key, Value = t.Value }).ToList(),
@@ -234,9 +234,9 @@ public class Ec2Proxy : DispatchProxy
     }
 }
 
-public sealed class FakeClientSource(FakeEc2 ec2, string endpoint = "https://fake.ec2/", string identity = "fake-account") : IEc2ClientSource, IEc2CredentialIdentity
+public sealed class FakeClientSource(FakeEc2 ec2, string endpoint = "https://fake.ec2/", string account = "account:111111111111") : IEc2ClientSource
 {
-    public string CredentialIdentity => identity;
+    public string Account => account;
     public IAmazonEC2 For(string region) => ec2.ClientFor(region);
     public IAmazonEC2 ForCopy(string region) => ec2.ClientFor(region);
     public string EndpointKey(string region) => endpoint;

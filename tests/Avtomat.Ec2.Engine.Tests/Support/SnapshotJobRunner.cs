@@ -10,9 +10,9 @@ public sealed class SnapshotOutcome
     public List<SnapshotFinishedEvent> Finished => Events.OfType<SnapshotFinishedEvent>().ToList();
     public List<SnapshotMessageEvent> MessageEvents => Events.OfType<SnapshotMessageEvent>().ToList();
     public List<string> Messages => MessageEvents.Select(m => m.Message).ToList();
-    public List<string> Warnings => MessageEvents.Where(m => m.Level == Copy.MessageLevel.Warning).Select(m => m.Message).ToList();
-    public Copy.JobStatistics Statistics { get; set; } = new();
-    public List<IReadOnlyList<Copy.RegionProgress>> ProgressSamples { get; } = new();
+    public List<string> Warnings => MessageEvents.Where(m => m.Level == MessageLevel.Warning).Select(m => m.Message).ToList();
+    public JobStatistics Statistics { get; set; } = new();
+    public List<IReadOnlyList<RegionProgress>> ProgressSamples { get; } = new();
     public TimeSpan Elapsed { get; set; }
     public DateTimeOffset EndedAt { get; set; }
 }
@@ -20,7 +20,7 @@ public sealed class SnapshotOutcome
 public static class SnapshotJobRunner
 {
     /// <summary>Advances the fake clock in steps while the job runs, draining events, until it is finished.</summary>
-    public static async Task<SnapshotOutcome> RunAsync(SnapshotJob job, FakeTimeProvider clock, TimeSpan? step = null, TimeSpan? maxVirtual = null,
+    public static async Task<SnapshotOutcome> RunAsync(SnapshotJob<SnapshotEvent> job, FakeTimeProvider clock, TimeSpan? step = null, TimeSpan? maxVirtual = null,
         Action<SnapshotOutcome, DateTimeOffset>? onStep = null)
     {
         var outcome = new SnapshotOutcome();
@@ -43,7 +43,7 @@ public static class SnapshotJobRunner
     }
 
     /// <summary>Drains a job in real time until it is finished.</summary>
-    public static SnapshotOutcome DrainRealTime(SnapshotJob job, TimeSpan limit, Action<SnapshotEvent, TimeSpan>? onEvent = null)
+    public static SnapshotOutcome DrainRealTime(SnapshotJob<SnapshotEvent> job, TimeSpan limit, Action<SnapshotEvent, TimeSpan>? onEvent = null)
     {
         var outcome = new SnapshotOutcome();
         var started = DateTime.UtcNow;

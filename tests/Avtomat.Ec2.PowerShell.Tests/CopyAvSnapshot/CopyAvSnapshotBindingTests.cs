@@ -71,7 +71,7 @@ public sealed class CopyAvSnapshotBindingTests
         // What Get-EC2Snapshot emits: Amazon.EC2.Model.Snapshot (no region property).
         var sdkSnapshot = new Snapshot
         {
-            SnapshotId = ids[0], VolumeId = "vol-0123456789abcdef0", State = SnapshotState.Completed, OwnerId = CopyTestBed.Account,
+            SnapshotId = ids[0], VolumeId = "vol-0123456789abcdef0", State = Amazon.EC2.SnapshotState.Completed, OwnerId = CopyTestBed.Account,
             Description = "nightly", Encrypted = false, VolumeSize = 8, Progress = "100%", StartTime = DateTime.UtcNow.AddDays(-1),
             Tags = [new Amazon.EC2.Model.Tag("Backup", "yes")],
         };

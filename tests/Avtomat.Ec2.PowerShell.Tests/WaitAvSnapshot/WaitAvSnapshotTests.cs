@@ -58,7 +58,7 @@ public sealed class WaitAvSnapshotTests
     {
         await using var bed = await SnapshotTestSupport.StartAsync();
         var ids = bed.Seed(3, "ap-southeast-2");
-        var sdk = new Snapshot { SnapshotId = ids[2], State = SnapshotState.Completed, VolumeSize = 8, Progress = "100%" };
+        var sdk = new Snapshot { SnapshotId = ids[2], State = Amazon.EC2.SnapshotState.Completed, VolumeSize = 8, Progress = "100%" };
         var run = bed.Invoke("Wait-AvSnapshot @aws $args[0], $args[1] -Region ap-southeast-2; $args[2] | Wait-AvSnapshot @aws -Region ap-southeast-2", ids[0], ids[1], sdk);
         Assert.True(run.Errors.Count == 0, run.Describe());
         Assert.Equal(ids.OrderBy(i => i), run.Snapshots().Select(s => s.SnapshotId).OrderBy(i => i));

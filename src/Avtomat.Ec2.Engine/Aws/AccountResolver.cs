@@ -1,0 +1,96 @@
+using System;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.SecurityToken;
+using Amazon.SecurityToken.Model;
+
+namespace Avtomat.Ec2.Engine.Aws;
+
+/// <summary>
+/// Learns the account that credentials act in, to key the engine's shared state per account (EC2's limits and buckets
+/// are per account and region). The cheapest reliable means is STS GetCallerIdentity: one call, allowed for every
+/// principal (no IAM permission can deny it), answered by the regional STS endpoint (or the -EndpointUrl's host, where
+/// an emulator answers it). Answers are cached per access key id for the process (an access key never changes account),
+/// so rotating temporary credentials cost one call per new key. When the account cannot be learned (STS unreachable, a
+/// private network without an STS endpoint), a stand-in derived from the access key id is used: invocations with the
+/// same key still share everything, others do not; the caller is told why.
+/// </summary>
+internal static class AccountResolver
+{
+    /// <summary>Bounds the process-wide cache; cleared when full (a long-running host with rotating keys).</summary>
+    private const int MaxCached = 1024;
+
+    private static readonly ConcurrentDictionary<string, string> AccountsByKey = new(StringComparer.Ordinal);
+
+    /// <summary>The account key (<c>account:123456789012</c>, or a stand-in) and, for a stand-in, why STS did not answer.</summary>
+    public static (string Account, string? Problem) Resolve(AWSCredentials credentials, string? serviceUrl, string region,
+        string userAgentComponent, CancellationToken cancellationToken)
+    {
+        ImmutableCredentials resolved;
+        try
+        {
+            resolved = credentials.GetCredentials();
+        }
+        catch (Exception ex)
+        {
+            return ("source:" + Guid.NewGuid().ToString("N"), $"the credentials could not be resolved ({ex.GetType().Name})");
+        }
+        if (string.IsNullOrEmpty(resolved?.AccessKey))
+            return ("source:" + Guid.NewGuid().ToString("N"), "the credentials have no access key id");
+
+        var keyHash = Hash(resolved!.AccessKey);
+        if (AccountsByKey.TryGetValue(keyHash, out var known)) return (known, null);
+        try
+        {
+            var config = new AmazonSecurityTokenServiceConfig
+            {
+                RetryMode = RequestRetryMode.Standard,
+                MaxErrorRetry = 1,
+                // Short: this runs on the pipeline thread before any work starts.
+                Timeout = TimeSpan.FromSeconds(10),
+            };
+            if (serviceUrl is not null)
+            {
+                config.ServiceURL = serviceUrl;
+                config.AuthenticationRegion = region;
+            }
+            else
+            {
+                config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+            }
+            using var sts = new AmazonSecurityTokenServiceClient(credentials, config);
+            sts.BeforeRequestEvent += (_, e) =>
+            {
+                if (e is WebServiceRequestEventArgs { Request: Amazon.Runtime.Internal.IAmazonWebServiceRequest request })
+                    request.UserAgentDetails?.AddUserAgentComponent(userAgentComponent);
+            };
+            var identity = sts.GetCallerIdentityAsync(new GetCallerIdentityRequest(), cancellationToken).GetAwaiter().GetResult();
+            if (string.IsNullOrEmpty(identity.Account)) return ("key:" + keyHash, "STS GetCallerIdentity answered without an account");
+            var account = "account:" + identity.Account;
+            if (AccountsByKey.Count >= MaxCached) AccountsByKey.Clear();
+            AccountsByKey[keyHash] = account;
+            return (account, null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            var code = (ex as AmazonServiceException)?.ErrorCode;
+            return ("key:" + keyHash, "STS GetCallerIdentity failed: " + (string.IsNullOrEmpty(code) ? ex.GetType().Name : code));
+        }
+    }
+
+    /// <summary>The first 16 hex digits of the SHA-256 of the access key id: never the key, never the secret.</summary>
+    private static string Hash(string accessKeyId)
+    {
+        using var sha = SHA256.Create();
+        var hash = sha.ComputeHash(Encoding.UTF8.GetBytes(accessKeyId));
+        return BitConverter.ToString(hash, 0, 8).Replace("-", "").ToLowerInvariant();
+    }
+}

@@ -1,0 +1,40 @@
+using System.Threading;
+using Amazon.EC2.Model;
+using Avtomat.Ec2.Engine.Internal;
+
+namespace Avtomat.Ec2.Engine.Copy;
+
+/// <summary>One copy in a copy job.</summary>
+internal sealed class CopyItem : JobItem
+{
+    public CopyItem(SnapshotCopyRequest request, int sequence, CancellationToken jobStop)
+        : base(request, request.DestinationRegion, sequence, jobStop)
+    {
+        Copy = request;
+        Result = new SnapshotCopyResult
+        {
+            Region = request.DestinationRegion,
+            SourceSnapshotId = request.SourceSnapshotId,
+            SourceRegion = request.SourceRegion,
+            State = SnapshotState.Queued,
+            Encrypted = request.Encrypted || request.KmsKeyId is not null || request.DestinationOutpostArn is not null,
+            KmsKeyId = request.KmsKeyId,
+            DestinationOutpostArn = request.DestinationOutpostArn,
+        };
+    }
+
+    public SnapshotCopyRequest Copy { get; }
+    public SnapshotCopyResult Result { get; }
+    public override ISnapshotOutcome Outcome => Result;
+    public override string SourceRegion => Copy.SourceRegion;
+    public override string SourceId => Copy.SourceSnapshotId;
+
+    public override object CloneResult()
+    {
+        lock (Gate) return Result.Clone();
+    }
+
+    public SnapshotCopyResult Clone() => (SnapshotCopyResult)CloneResult();
+
+    public override void Apply(Snapshot snapshot) => SnapshotResults.ApplyProgress(Result, snapshot);
+}

@@ -1,0 +1,103 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Avtomat.Ec2.Engine.Internal;
+
+namespace Avtomat.Ec2.Engine.Copy;
+
+/// <summary>One Copy-AvSnapshot invocation's copies: sources checked in batches, copies started through the
+/// process-wide window of each destination (and this job's ThrottleLimit), watched on the shared poller.</summary>
+public sealed class CopyJob : SnapshotJob<CopyEvent>
+{
+    private readonly ConcurrentDictionary<string, CopyWindow> _jobWindows = new(StringComparer.Ordinal);
+    private readonly CopyWorker _worker;
+
+    internal CopyJob(SnapshotEngine engine, IEc2ClientSource clients, CopyJobOptions options, CancellationToken cancellationToken)
+        : base(engine, clients, options.Timeout, options.MaxRetries, options.PollInterval, options.VisibilityGrace, cancellationToken)
+    {
+        Options = new CopyJobOptions
+        {
+            ThrottleLimit = Math.Max(1, Math.Min(100, options.ThrottleLimit)),
+            Timeout = Timeout,
+            DryRun = options.DryRun,
+            NoWait = options.NoWait,
+            PollInterval = PollInterval,
+            VisibilityGrace = VisibilityGrace,
+            MaxRetries = MaxRetries,
+        };
+        Sources = new SourceChecker(this);
+        _worker = new CopyWorker(this);
+    }
+
+    internal CopyJobOptions Options { get; }
+    internal SourceChecker Sources { get; }
+
+    /// <summary>Queues a copy; never blocks. Source checks and copying start at once.</summary>
+    public void Add(SnapshotCopyRequest request)
+    {
+        if (request is null) throw new ArgumentNullException(nameof(request));
+        var item = new CopyItem(request, NextSequence, StopToken);
+        Admit(item, () => _worker.RunAsync(item));
+    }
+
+    /// <summary>This job's own window towards a destination (its ThrottleLimit).</summary>
+    internal CopyWindow JobWindow(string destination)
+        => _jobWindows.GetOrAdd(destination, region => new CopyWindow("job|" + region, Options.ThrottleLimit));
+
+    // ------------------------------------------------------------------ what a copy job reports
+
+    private protected override CopyEvent AcceptedEvent(JobItem item) => new CopyAcceptedEvent(((CopyItem)item).Copy, ((CopyItem)item).Clone());
+
+    private protected override CopyEvent FinishedEvent(JobItem item, EngineError? error) =>
+        new CopyFinishedEvent(((CopyItem)item).Copy, ((CopyItem)item).Clone(), error);
+
+    private protected override CopyEvent MessageEvent(MessageLevel level, string message, object? request) =>
+        new EngineMessageEvent(level, message, request as SnapshotCopyRequest);
+
+    private protected override EngineError StoppedError(JobItem item) => EngineErrors.CopyStopped(item.SourceId, item.SnapshotId, item.Region);
+
+    private protected override EngineError TimedOutError(JobItem item) =>
+        EngineErrors.CopyTimedOut(item.SourceId, item.SnapshotId, item.Region, Timeout!.Value);
+
+    private protected override bool NoWait => Options.NoWait;
+    private protected override bool SweepsDuplicates => !Options.DryRun;
+    private protected override string DuplicateNoun => "copy";
+    private protected override string DuplicateCause => "a re-sent CopySnapshot";
+
+    private protected override string Summary(string region, IReadOnlyList<JobItem> items)
+    {
+        var total = items.Count;
+        var completed = Count(items, SnapshotState.Completed);
+        var failed = Count(items, SnapshotState.Failed);
+        var timedOut = Count(items, SnapshotState.TimedOut);
+        var started = Options.NoWait ? Count(items, SnapshotState.Pending) : 0;
+        var stopped = Count(items, SnapshotState.Queued) + Count(items, SnapshotState.Pending) - started;
+        var text = Options.DryRun
+            ? $"{region}: dry run of {total} copies: {Count(items, SnapshotState.DryRun)} would succeed, {failed} failed"
+            : Options.NoWait
+            ? $"{region}: {started} copies started (not waited for), {completed} already completed, {failed} failed, {timedOut} timed out" +
+              (stopped > 0 ? $", {stopped} stopped" : "") + $" of {total}"
+            : $"{region}: {completed} copied, {failed} failed, {timedOut} timed out" + (stopped > 0 ? $", {stopped} stopped" : "") + $" of {total}";
+        text += CallsIn(region);
+        var sourceCalls = items.Select(i => i.SourceRegion).Distinct(StringComparer.Ordinal).Where(r => r != region)
+            .SelectMany(r => Counters.CallsIn(r)).GroupBy(p => p.Key).Select(g => $"{g.Key} {g.Sum(p => p.Value)}").ToList();
+        if (sourceCalls.Count > 0) text += "; in the source region(s): " + string.Join(", ", sourceCalls);
+        return text + ".";
+    }
+
+    /// <summary>From the average observed copy duration and the current window: the work left (queued copies plus the
+    /// unfinished share of copies in flight) spread over the window, but never less than the slowest copy in flight.</summary>
+    private protected override TimeSpan? Estimate(string region, List<InFlightItem> inFlight, int queued)
+    {
+        if (inFlight.Count == 0 && queued == 0) return TimeSpan.Zero;
+        if (Durations.AverageSeconds(region) is not { } average) return null;
+        var window = Math.Max(1, Math.Min(Options.ThrottleLimit, LeasedShared(region)?.CopyWindow.Window ?? Engine.RegionCopyLimit));
+        var now = Time.GetUtcNow().UtcDateTime;
+        var inFlightLeft = inFlight.Select(c => ObservedDurations.RemainingSeconds(average, c, now)).ToList();
+        var work = inFlightLeft.Sum() + queued * average;
+        var seconds = Math.Max(inFlightLeft.DefaultIfEmpty(0).Max(), work / window);
+        return TimeSpan.FromSeconds(Math.Max(0, seconds));
+    }
+}

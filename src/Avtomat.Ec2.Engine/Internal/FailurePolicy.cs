@@ -1,0 +1,145 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Net.Http;
+using System.Net.Sockets;
+using Amazon.Runtime;
+
+namespace Avtomat.Ec2.Engine.Internal;
+
+/// <summary>What happens after a failed EC2 call. Every call site asks <see cref="FailurePolicy"/>; none decides alone.</summary>
+internal enum FailureAction
+{
+    /// <summary>EC2 certainly did not act (throttled), or the call is idempotent and the failure transient (5xx, I/O,
+    /// timeout): back off and call again.</summary>
+    Retry,
+    /// <summary>A call that creates something got no definite answer (5xx, I/O, timeout): look the request token up
+    /// before calling again, or a second snapshot may be made.</summary>
+    LookUpToken,
+    /// <summary>An EC2 limit on pending work was hit (copies per region, snapshots per volume, spacing per volume):
+    /// nothing was done; wait for capacity and queue again.</summary>
+    WaitForCapacity,
+    /// <summary>DryRunOperation: the call would have succeeded.</summary>
+    DryRunSucceeded,
+    /// <summary>The item's own problem (not found, invalid parameter, refused for this resource): fail that item.</summary>
+    FailItem,
+    /// <summary>Nothing more can succeed in this account and region with these credentials (expired or invalid
+    /// credentials, not authorized for a call without resource-level permissions, region not enabled): fail every item
+    /// of the job there at once and free what they hold.</summary>
+    FailAccountRegion,
+}
+
+/// <summary>Why an account and region failed as a whole (see <see cref="FailureAction.FailAccountRegion"/>).</summary>
+internal enum AccountRegionFailure { None, CredentialsExpired, CredentialsInvalid, AccessDenied, RegionNotEnabled }
+
+/// <summary>The one table from EC2 error codes and transport failures to <see cref="FailureAction"/>s. Branches on
+/// codes and types, never on message text.</summary>
+internal static class FailurePolicy
+{
+    private static readonly HashSet<string> ThrottleCodes = new(StringComparer.Ordinal)
+    {
+        "RequestLimitExceeded", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
+        "RequestThrottledException", "TooManyRequestsException", "SlowDown", "EC2ThrottledException",
+    };
+
+    /// <summary>Limits on pending work: the call was not performed.</summary>
+    private static readonly HashSet<string> CapacityCodes = new(StringComparer.Ordinal)
+    {
+        "ResourceLimitExceeded", "ConcurrentSnapshotLimitExceeded", "SnapshotCreationPerVolumeRateExceeded",
+    };
+
+    /// <summary>The SDK corrects clock skew by itself, so a RequestExpired that reaches us is an expired session token.</summary>
+    private static readonly HashSet<string> ExpiredCodes = new(StringComparer.Ordinal)
+    {
+        "ExpiredToken", "ExpiredTokenException", "RequestExpired",
+    };
+
+    private static readonly HashSet<string> InvalidCredentialCodes = new(StringComparer.Ordinal)
+    {
+        "AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "IncompleteSignature",
+    };
+
+    private static readonly HashSet<string> DeniedCodes = new(StringComparer.Ordinal)
+    {
+        "UnauthorizedOperation", "AccessDenied", "AccessDeniedException",
+    };
+
+    /// <summary>Calls that create something: an uncertain outcome must be resolved by the request token.</summary>
+    private static readonly HashSet<string> CreatingActions = new(StringComparer.Ordinal)
+    {
+        "CopySnapshot", "CreateSnapshot", "CreateSnapshots",
+    };
+
+    /// <summary>Calls IAM can allow for some resources and not others (resource-level permissions, condition keys):
+    /// a denial there concerns the item. Describe calls have no resource-level permissions: a denial concerns all.</summary>
+    private static readonly HashSet<string> ResourceScopedActions = new(StringComparer.Ordinal)
+    {
+        "CopySnapshot", "CreateSnapshot", "CreateSnapshots", "DeleteSnapshot", "CreateTags",
+    };
+
+    public static FailureAction Decide(Exception exception, string action)
+    {
+        var code = CodeOf(exception);
+        if (code is not null)
+        {
+            if (ThrottleCodes.Contains(code)) return FailureAction.Retry;
+            if (CapacityCodes.Contains(code)) return FailureAction.WaitForCapacity;
+            if (code == "DryRunOperation") return FailureAction.DryRunSucceeded;
+            if (AccountRegionFailureOf(code) is var scope && scope != AccountRegionFailure.None)
+                return scope == AccountRegionFailure.AccessDenied && ResourceScopedActions.Contains(action)
+                    ? FailureAction.FailItem
+                    : FailureAction.FailAccountRegion;
+        }
+        if (IsTransport(exception)) return CreatingActions.Contains(action) ? FailureAction.LookUpToken : FailureAction.Retry;
+        return FailureAction.FailItem;
+    }
+
+    /// <summary>True for throttling and transient failures (what idempotent calls retry).</summary>
+    public static bool IsThrottle(Exception exception) => CodeOf(exception) is { } code && ThrottleCodes.Contains(code);
+
+    public static AccountRegionFailure AccountRegionFailureOf(string? code) =>
+        code is null ? AccountRegionFailure.None
+        : ExpiredCodes.Contains(code) ? AccountRegionFailure.CredentialsExpired
+        : InvalidCredentialCodes.Contains(code) ? AccountRegionFailure.CredentialsInvalid
+        : DeniedCodes.Contains(code) ? AccountRegionFailure.AccessDenied
+        : code == "OptInRequired" ? AccountRegionFailure.RegionNotEnabled
+        : AccountRegionFailure.None;
+
+    public static string? CodeOf(Exception exception) => (exception as AmazonServiceException)?.ErrorCode is { Length: > 0 } code ? code : null;
+
+    /// <summary>A short description without secrets: the code, or the exception type, plus the message.</summary>
+    public static string Describe(Exception exception)
+    {
+        var code = CodeOf(exception);
+        var message = exception.Message;
+        return string.IsNullOrEmpty(code) ? $"{exception.GetType().Name}: {message}"
+            : string.IsNullOrEmpty(message) ? code! : $"{code}: {message}";
+    }
+
+    /// <summary>5xx, timeouts (the SDK's or HttpClient's surface as OperationCanceled not caused by our token) and I/O.</summary>
+    private static bool IsTransport(Exception exception)
+    {
+        if (exception is AmazonServiceException { StatusCode: var status } && (int)status >= 500) return true;
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is IOException || e is HttpRequestException || e is SocketException || e is System.Net.WebException
+                || e is TimeoutException || e is OperationCanceledException)
+                return true;
+        }
+        return false;
+    }
+}
+
+/// <summary>A call failed in a way that ends every item of the job in <see cref="Region"/> (see
+/// <see cref="FailureAction.FailAccountRegion"/>). Thrown to the job's workers, which hand it to the job.</summary>
+internal sealed class RegionFailedException : Exception
+{
+    public RegionFailedException(string region, EngineError error) : base(error.Message)
+    {
+        Region = region;
+        Error = error;
+    }
+
+    public string Region { get; }
+    public EngineError Error { get; }
+}

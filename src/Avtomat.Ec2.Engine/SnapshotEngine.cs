@@ -1,0 +1,75 @@
+using System;
+using System.Threading;
+using Avtomat.Ec2.Engine.Accounts;
+using Avtomat.Ec2.Engine.Copy;
+using Avtomat.Ec2.Engine.Create;
+using Avtomat.Ec2.Engine.Waiting;
+
+namespace Avtomat.Ec2.Engine;
+
+/// <summary>
+/// The process-wide snapshot engine: starts copy, create and wait jobs, and keeps what they share per (endpoint,
+/// account, region) in its <see cref="Registry"/> — the copy window (EC2's 20 pending copies per region and account),
+/// the batched poller, request pacing and per-volume rules — so concurrent invocations respect EC2's limits together.
+/// </summary>
+public sealed class SnapshotEngine
+{
+    /// <summary>The engine every cmdlet invocation in this process uses.</summary>
+    public static SnapshotEngine Shared { get; } = new(TimeProvider.System);
+
+    /// <param name="timeProvider">Clock for waits, polls, timeouts and timestamps (tests pass a FakeTimeProvider).</param>
+    /// <param name="regionCopyLimit">Pending copies EC2 allows per destination region and account (20).</param>
+    public SnapshotEngine(TimeProvider timeProvider, int regionCopyLimit = 20)
+    {
+        if (regionCopyLimit < 1) throw new ArgumentOutOfRangeException(nameof(regionCopyLimit), regionCopyLimit, "Must be at least 1.");
+        TimeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
+        RegionCopyLimit = regionCopyLimit;
+        Registry = new AccountRegistry((key, region) => new AccountRegion(this, key, region));
+    }
+
+    public TimeProvider TimeProvider { get; }
+
+    public int RegionCopyLimit { get; }
+
+    /// <summary>Account-regions some job uses now (each holds a copy window, a poller, pacers and volume rules).</summary>
+    public int AccountRegionsInUse => Registry.Count;
+
+    internal AccountRegistry Registry { get; }
+
+    /// <summary>How often a copy window shrunk by ResourceLimitExceeded grows back by one slot while in use.</summary>
+    internal TimeSpan CopyWindowRecovery { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>EC2's token bucket for CreateSnapshot and CreateSnapshots per account and region (100 burst, 5/s). The
+    /// client-side bucket keeps <see cref="PacingMargin"/> tokens in reserve for network jitter.</summary>
+    internal int CreateBurst { get; set; } = 100;
+    internal double CreateRefillPerSecond { get; set; } = 5;
+    internal int PacingMargin { get; set; } = 5;
+    /// <summary>EC2's per-volume rules: pending (and error) snapshots per volume, 1 for st1/sc1, and the spacing.</summary>
+    internal int MaxPendingPerVolume { get; set; } = 5;
+    internal int MaxPendingPerThroughputVolume { get; set; } = 1;
+    internal TimeSpan VolumeSnapshotSpacing { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Starts a copy job (Copy-AvSnapshot). Requests may be added while the caller's pipeline is still producing.</summary>
+    public CopyJob StartCopyJob(IEc2ClientSource clients, CopyJobOptions options, CancellationToken cancellationToken) =>
+        new(this, Check(clients), options ?? throw new ArgumentNullException(nameof(options)), cancellationToken);
+
+    /// <summary>Starts a snapshot creation job (New-AvSnapshot).</summary>
+    public CreateJob StartCreateJob(IEc2ClientSource clients, CreateJobOptions options, CancellationToken cancellationToken) =>
+        new(this, Check(clients), options ?? throw new ArgumentNullException(nameof(options)), cancellationToken);
+
+    /// <summary>Starts a wait job (Wait-AvSnapshot) on the shared poller.</summary>
+    public WaitJob StartWaitJob(IEc2ClientSource clients, WaitJobOptions options, CancellationToken cancellationToken) =>
+        new(this, Check(clients), options ?? throw new ArgumentNullException(nameof(options)), cancellationToken);
+
+    /// <summary>The copy window of (the clients' endpoint and account, <paramref name="region"/>) while a job uses it;
+    /// null when none does (then it is at <see cref="RegionCopyLimit"/>).</summary>
+    public CopyWindow? FindCopyWindow(IEc2ClientSource clients, string region) =>
+        Registry.Find(Check(clients).EndpointKey(region), clients.Account, region)?.CopyWindow;
+
+    /// <summary>Holds what is shared in (the clients' endpoint and account, <paramref name="region"/>) as a job would,
+    /// so it outlives the jobs (tests look at the copy window after a job).</summary>
+    internal AccountRegionLease Lease(IEc2ClientSource clients, string region) =>
+        Registry.Lease(Check(clients).EndpointKey(region), clients.Account, region);
+
+    private static IEc2ClientSource Check(IEc2ClientSource clients) => clients ?? throw new ArgumentNullException(nameof(clients));
+}
