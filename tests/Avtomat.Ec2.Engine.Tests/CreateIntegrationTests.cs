@@ -46,7 +46,6 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         var volumes = ec2.Seed(new SeedRequest { Region = East, Volumes = 300 }).VolumeIds;
         using var clients = new EmulatorClientSource(ec2);
         var engine = new SnapshotEngine(TimeProvider.System);
-        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         using var job = engine.StartCreateJob(clients, CreateOptions(), default);
         foreach (var v in volumes) job.Add(new SnapshotCreateRequest { VolumeId = v, Region = East, Tags = { ["Backup"] = "daily" } });
@@ -74,7 +73,6 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         var seeded = ec2.Seed(new SeedRequest { Region = East, Instances = 3, DataVolumesPerInstance = 2, NamePrefix = "web" });
         using var clients = new EmulatorClientSource(ec2);
         var engine = new SnapshotEngine(TimeProvider.System);
-        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         using var job = engine.StartCreateJob(clients, CreateOptions(), default);
         job.Add(new InstanceSnapshotRequest { InstanceId = seeded.InstanceIds[0], Region = East, CopyVolumeTags = true });
@@ -105,7 +103,6 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         var failed = ec2.Seed(new SeedRequest { Region = East, Snapshots = 1, State = "error", StatusMessage = "broken" }).SnapshotIds[0];
         using var clients = new EmulatorClientSource(ec2);
         var engine = new SnapshotEngine(TimeProvider.System);
-        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         using var create = engine.StartCreateJob(clients, CreateOptions(o => o.NoWait = true), default);
         foreach (var v in volumes) create.Add(new SnapshotCreateRequest { VolumeId = v, Region = East });
@@ -180,7 +177,6 @@ public sealed class CreateIntegrationTests(ITestOutputHelper output)
         var volumes = ec2.Seed(new SeedRequest { Region = East, Volumes = 2 }).VolumeIds;
         using var clients = new EmulatorClientSource(ec2);
         var engine = new SnapshotEngine(TimeProvider.System);
-        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
         using var create = engine.StartCreateJob(clients, CreateOptions(o => o.NoWait = true), default);
         foreach (var v in volumes) create.Add(new SnapshotCreateRequest { VolumeId = v, Region = East });
         create.CompleteAdding();

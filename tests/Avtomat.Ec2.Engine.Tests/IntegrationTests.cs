@@ -57,7 +57,6 @@ public sealed class IntegrationTests(ITestOutputHelper output)
         var ids = ec2.Seed(new SeedRequest { Region = "us-east-1", Snapshots = 60, Description = "daily" }).SnapshotIds;
         using var clients = new EmulatorClientSource(ec2);
         var engine = new SnapshotEngine(TimeProvider.System);
-        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         var outcome = Run(engine, clients, JobOptions(), Requests(ids), TimeSpan.FromSeconds(30));
 
@@ -97,7 +96,6 @@ public sealed class IntegrationTests(ITestOutputHelper output)
                 ec2.BaseUrl.ToString(), "Avtomat.Ec2.Tests/0")
             : new EmulatorClientSource(ec2);
         var engine = new SnapshotEngine(TimeProvider.System);
-        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         var outcome = Run(engine, clients, JobOptions(), Requests(ids), TimeSpan.FromSeconds(40));
 
@@ -157,7 +155,6 @@ public sealed class IntegrationTests(ITestOutputHelper output)
         var ids = ec2.Seed(new SeedRequest { Region = "us-east-1", Snapshots = 40 }).SnapshotIds;
         using var clients = new EmulatorClientSource(ec2);
         var engine = new SnapshotEngine(TimeProvider.System);
-        using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 
         var outcome = Run(engine, clients, JobOptions(), Requests(ids), TimeSpan.FromSeconds(30));
 

@@ -11,16 +11,19 @@ namespace Avtomat.Ec2.Engine.Tests.Support;
 /// engine must clean up. (The module's own Ec2ClientSource prevents the re-send; tests use both.)</summary>
 public sealed class EmulatorClientSource : IEc2ClientSourceLifetime
 {
-    /// <summary>The emulator maps unlisted access keys to its default account.</summary>
-    public string Account => "account:" + _ec2.Options.DefaultAccountId;
+    /// <summary>The account the emulator maps the access key to (unlisted keys: its default account).</summary>
+    public string Account => "account:" + (_ec2.Options.Accounts.TryGetValue(_accessKey, out var account) ? account : _ec2.Options.DefaultAccountId);
 
     private readonly Ec2Emulator _ec2;
     private readonly ConcurrentDictionary<string, AmazonEC2Client> _clients = new();
     private readonly ConcurrentDictionary<string, AmazonEC2Client> _copyClients = new();
 
-    public EmulatorClientSource(Ec2Emulator ec2)
+    private readonly string _accessKey;
+
+    public EmulatorClientSource(Ec2Emulator ec2, string accessKey = "AKIDENGINETEST")
     {
         _ec2 = ec2;
+        _accessKey = accessKey;
     }
 
     public IAmazonEC2 For(string region) => _clients.GetOrAdd(region, r => Create(r, maxErrorRetry: 2));
@@ -39,7 +42,7 @@ public sealed class EmulatorClientSource : IEc2ClientSourceLifetime
             RetryMode = RequestRetryMode.Standard,
             Timeout = TimeSpan.FromSeconds(15),
         };
-        return new AmazonEC2Client(new BasicAWSCredentials("AKIDENGINETEST", "engine-test-secret"), config);
+        return new AmazonEC2Client(new BasicAWSCredentials(_accessKey, "engine-test-secret"), config);
     }
 
     public void Dispose()
