@@ -5,21 +5,36 @@ using Avtomat.Ec2.Engine.Internal;
 namespace Avtomat.Ec2.Engine;
 
 /// <summary>Factory for the engine's errors: stable ids (no data in them), a real category, the snapshot as target and
-/// a recommended action. EC2's code is kept in <see cref="EngineError.AwsErrorCode"/>.</summary>
+/// a recommended action. EC2's code is kept in <see cref="EngineError.AwsErrorCode"/>. Copies, creations and waits
+/// share one builder per kind of error; only their ids and wording differ.</summary>
 public static class EngineErrors
 {
+    private const string KmsPermissions = "kms:Decrypt, kms:ReEncrypt*, kms:CreateGrant, kms:GenerateDataKey* and kms:DescribeKey";
+
+    // ------------------------------------------------------------------ not found
+
     public static EngineError SnapshotNotFound(string snapshotId, string region, string? awsCode = null) =>
-        new("SnapshotNotFound", EngineErrorCategory.ObjectNotFound,
-            $"The snapshot '{snapshotId}' does not exist in {region} or is not visible to this account.", snapshotId)
+        NotFound("SnapshotNotFound", "snapshot", snapshotId, region, awsCode,
+            "Check the snapshot id and -SourceRegion, and that the snapshot is owned by or shared with this account.");
+
+    public static EngineError VolumeNotFound(string volumeId, string region, string? awsCode = null) =>
+        NotFound("VolumeNotFound", "volume", volumeId, region, awsCode, "Check the volume id and -Region.");
+
+    public static EngineError InstanceNotFound(string instanceId, string region, string? awsCode = null) =>
+        NotFound("InstanceNotFound", "instance", instanceId, region, awsCode, "Check the instance id and -Region.");
+
+    private static EngineError NotFound(string errorId, string noun, string id, string region, string? awsCode, string recommendedAction) =>
+        new(errorId, EngineErrorCategory.ObjectNotFound, $"The {noun} '{id}' does not exist in {region} or is not visible to this account.", id)
         {
             AwsErrorCode = awsCode,
-            RecommendedAction = "Check the snapshot id and -SourceRegion, and that the snapshot is owned by or shared with this account.",
+            RecommendedAction = recommendedAction,
         };
+
+    // ------------------------------------------------------------------ sources and instances
 
     public static EngineError SourceSnapshotFailed(string snapshotId, string region, string? statusMessage) =>
         new("SourceSnapshotFailed", EngineErrorCategory.InvalidOperation,
-            $"The source snapshot '{snapshotId}' in {region} is in the error state" +
-            (string.IsNullOrEmpty(statusMessage) ? "." : $": {statusMessage}"), snapshotId)
+            WithStatus($"The source snapshot '{snapshotId}' in {region} is in the error state", statusMessage), snapshotId)
         {
             RecommendedAction = "Create a new snapshot of the volume and copy that one.",
         };
@@ -28,46 +43,105 @@ public static class EngineErrors
         new("SourceOnOutpost", EngineErrorCategory.InvalidOperation,
             $"The snapshot '{snapshotId}' is stored on the Outpost {outpostArn}; snapshots on an Outpost cannot be copied.", snapshotId)
         {
-            AwsErrorCode = null,
             RecommendedAction = "Copy a snapshot that is stored in the region instead.",
         };
 
-    public static EngineError SnapshotCopyFailed(string copyId, string region, string? statusMessage) =>
-        new("SnapshotCopyFailed", EngineErrorCategory.InvalidResult,
-            $"The copy '{copyId}' in {region} ended in the error state" +
-            (string.IsNullOrEmpty(statusMessage) ? "." : $": {statusMessage}"), copyId)
+    public static EngineError InstanceHasNoVolumes(string instanceId, string region) =>
+        new("InstanceHasNoVolumes", EngineErrorCategory.InvalidOperation,
+            $"The instance '{instanceId}' in {region} has no EBS volumes to snapshot (with the boot volume excluded, if asked).", instanceId)
         {
-            RecommendedAction = statusMessage is not null && statusMessage.IndexOf("key", StringComparison.OrdinalIgnoreCase) >= 0
-                ? "Check that the KMS keys of the source and of the copy exist and grant kms:Decrypt, kms:ReEncrypt*, kms:CreateGrant, kms:GenerateDataKey* and kms:DescribeKey."
-                : "Delete the failed copy and copy the snapshot again.",
+            RecommendedAction = "Snapshot the instance without -ExcludeBootVolume, or check its block device mappings.",
         };
+
+    // ------------------------------------------------------------------ snapshots that ended in error or vanished
+
+    public static EngineError SnapshotCopyFailed(string copyId, string region, string? statusMessage) =>
+        EndedInError("SnapshotCopyFailed", $"The copy '{copyId}' in {region}", copyId, statusMessage,
+            KmsAdvice(statusMessage, "Check that the KMS keys of the source and of the copy exist and grant " + KmsPermissions + ".",
+                "Delete the failed copy and copy the snapshot again."));
+
+    /// <summary>A snapshot the module created ended in the error state (EC2's statusMessage kept).</summary>
+    public static EngineError SnapshotCreationFailed(string snapshotId, string volumeId, string region, string? statusMessage) =>
+        EndedInError("SnapshotCreationFailed", $"The snapshot '{snapshotId}' of {volumeId} in {region}", snapshotId, statusMessage,
+            $"Delete the failed snapshot (it counts against the volume's limit of pending snapshots) and snapshot {volumeId} again.");
+
+    /// <summary>A snapshot waited for (Wait-AvSnapshot) ended in the error state.</summary>
+    public static EngineError SnapshotFailed(string snapshotId, string region, string? statusMessage) =>
+        EndedInError("SnapshotFailed", $"The snapshot '{snapshotId}' in {region}", snapshotId, statusMessage,
+            KmsAdvice(statusMessage, "Check that the KMS key exists and grants " + KmsPermissions + ".",
+                "Delete the failed snapshot and create or copy it again."));
 
     public static EngineError CopyNotVisible(string copyId, string region, TimeSpan grace) =>
-        new("CopyNotVisible", EngineErrorCategory.InvalidResult,
-            $"EC2 accepted the copy '{copyId}' in {region} but it was not visible to DescribeSnapshots within {grace.TotalSeconds:0} s.",
-            copyId)
+        NotVisible("CopyNotVisible", "copy", copyId, region, grace);
+
+    public static EngineError SnapshotNotVisible(string snapshotId, string region, TimeSpan grace) =>
+        NotVisible("SnapshotNotVisible", "snapshot", snapshotId, region, grace);
+
+    private static EngineError EndedInError(string errorId, string subject, string snapshotId, string? statusMessage, string recommendedAction) =>
+        new(errorId, EngineErrorCategory.InvalidResult, WithStatus(subject + " ended in the error state", statusMessage), snapshotId)
         {
-            RecommendedAction = "Look the copy up later with Get-EC2Snapshot; raise the visibility grace period if this recurs.",
+            RecommendedAction = recommendedAction,
         };
 
-    public static EngineError CopyTimedOut(string targetId, string? copyId, string region, TimeSpan timeout) =>
-        new("CopyTimedOut", EngineErrorCategory.OperationTimeout,
-            copyId is null
-                ? $"The copy of '{targetId}' to {region} was not started within the timeout of {timeout.TotalSeconds:0} s."
-                : $"The copy '{copyId}' in {region} did not complete within the timeout of {timeout.TotalSeconds:0} s; it keeps running in EC2.",
-            copyId ?? targetId)
+    private static EngineError NotVisible(string errorId, string noun, string snapshotId, string region, TimeSpan grace) =>
+        new(errorId, EngineErrorCategory.InvalidResult,
+            $"EC2 accepted the {noun} '{snapshotId}' in {region} but it was not visible to DescribeSnapshots within {grace.TotalSeconds:0} s.", snapshotId)
         {
-            RecommendedAction = copyId is null
-                ? "Run the copy again with a longer -Timeout."
-                : $"Wait for '{copyId}' (e.g. Wait-AvSnapshot) or raise -Timeout.",
+            RecommendedAction = $"Look the {noun} up later with Get-EC2Snapshot; raise the visibility grace period if this recurs.",
+        };
+
+    private static string KmsAdvice(string? statusMessage, string kms, string otherwise) =>
+        statusMessage is not null && statusMessage.IndexOf("key", StringComparison.OrdinalIgnoreCase) >= 0 ? kms : otherwise;
+
+    private static string WithStatus(string text, string? statusMessage) =>
+        text + (string.IsNullOrEmpty(statusMessage) ? "." : $": {statusMessage}");
+
+    // ------------------------------------------------------------------ timeouts and stops
+
+    public static EngineError CopyTimedOut(string targetId, string? copyId, string region, TimeSpan timeout) =>
+        TimedOut("CopyTimedOut", $"The copy of '{targetId}' to {region}", $"The copy '{copyId}' in {region}", targetId, copyId, timeout,
+            "Run the copy again with a longer -Timeout.");
+
+    /// <summary>The job's timeout ran out (<paramref name="snapshotId"/> null: before EC2 accepted the snapshot).</summary>
+    public static EngineError CreateTimedOut(string targetId, string? snapshotId, string region, TimeSpan timeout) =>
+        TimedOut("CreateTimedOut", $"The snapshot of '{targetId}' in {region}", $"The snapshot '{snapshotId}' of '{targetId}' in {region}", targetId,
+            snapshotId, timeout, "Run again with a longer -Timeout.");
+
+    public static EngineError WaitTimedOut(string snapshotId, string region, TimeSpan timeout) =>
+        new("WaitTimedOut", EngineErrorCategory.OperationTimeout,
+            $"The snapshot '{snapshotId}' in {region} did not complete within the timeout of {timeout.TotalSeconds:0} s; it keeps running in EC2.", snapshotId)
+        {
+            RecommendedAction = "Wait again (Wait-AvSnapshot) or raise -Timeout.",
         };
 
     public static EngineError CopyStopped(string targetId, string? copyId, string region) =>
-        new("CopyStopped", EngineErrorCategory.OperationStopped,
-            copyId is null
-                ? $"The copy of '{targetId}' to {region} was not started: the operation was stopped."
-                : $"Stopped waiting for the copy '{copyId}' in {region}; it keeps running in EC2.",
-            copyId ?? targetId);
+        Stopped("CopyStopped", $"The copy of '{targetId}' to {region}", $"the copy '{copyId}' in {region}", targetId, copyId);
+
+    public static EngineError CreateStopped(string targetId, string? snapshotId, string region) =>
+        Stopped("CreateStopped", $"The snapshot of '{targetId}' in {region}", $"the snapshot '{snapshotId}' of '{targetId}' in {region}", targetId, snapshotId);
+
+    public static EngineError WaitStopped(string snapshotId, string region) =>
+        Stopped("WaitStopped", "", $"the snapshot '{snapshotId}' in {region}", snapshotId, snapshotId);
+
+    private static EngineError TimedOut(string errorId, string notStarted, string started, string targetId, string? snapshotId, TimeSpan timeout,
+        string runAgain) =>
+        new(errorId, EngineErrorCategory.OperationTimeout,
+            snapshotId is null
+                ? $"{notStarted} was not started within the timeout of {timeout.TotalSeconds:0} s."
+                : $"{started} did not complete within the timeout of {timeout.TotalSeconds:0} s; it keeps running in EC2.",
+            snapshotId ?? targetId)
+        {
+            RecommendedAction = snapshotId is null ? runAgain : $"Wait for '{snapshotId}' (e.g. Wait-AvSnapshot) or raise -Timeout.",
+        };
+
+    private static EngineError Stopped(string errorId, string notStarted, string started, string targetId, string? snapshotId) =>
+        new(errorId, EngineErrorCategory.OperationStopped,
+            snapshotId is null
+                ? $"{notStarted} was not started: the operation was stopped."
+                : $"Stopped waiting for {started}; it keeps running in EC2.",
+            snapshotId ?? targetId);
+
+    // ------------------------------------------------------------------ refusals
 
     public static EngineError AccessDenied(string targetId, string region, string action, bool encrypting, string? awsCode, string detail) =>
         new("AccessDenied", EngineErrorCategory.PermissionDenied,
@@ -75,11 +149,23 @@ public static class EngineErrors
         {
             AwsErrorCode = awsCode,
             RecommendedAction = $"Grant {action}" + (action is "ec2:CopySnapshot" or "ec2:CreateSnapshot" or "ec2:CreateSnapshots" ? " and ec2:CreateTags (for the tags set at creation)" : "") +
-                                (encrypting ? ", plus kms:Decrypt, kms:ReEncrypt*, kms:CreateGrant, kms:GenerateDataKey* and kms:DescribeKey on the KMS keys involved" : "") +
+                                (encrypting ? ", plus " + KmsPermissions + " on the KMS keys involved" : "") +
                                 $" in {region} to the caller.",
         };
 
-    public static EngineError CopyRejected(string targetId, string region, Exception exception, bool encrypting)
+    public static EngineError CopyRejected(string targetId, string region, Exception exception, bool encrypting) =>
+        Rejected("SnapshotCopyRejected", $"EC2 refused to copy '{targetId}' to {region}", "ec2:CopySnapshot", targetId, region, exception, encrypting,
+            "Check the parameters of the copy (KMS key, Outpost ARN, Availability Zone, tags, description).");
+
+    /// <summary>EC2 refused CreateSnapshot / CreateSnapshots (target: the volume or instance id).</summary>
+    public static EngineError CreateRejected(string targetId, string region, string action, Exception exception) =>
+        Rejected("SnapshotCreateRejected", $"EC2 refused to snapshot '{targetId}' in {region}", action, targetId, region, exception, false,
+            "Check the parameters (Outpost ARN, location, tags, description).");
+
+    /// <summary>A call that creates snapshots was refused: not found, not authorized (for this resource), bad parameters
+    /// or a state that does not allow it.</summary>
+    private static EngineError Rejected(string errorId, string refused, string action, string targetId, string region, Exception exception,
+        bool encrypting, string checkParameters)
     {
         var code = FailurePolicy.CodeOf(exception);
         var detail = FailurePolicy.Describe(exception);
@@ -87,15 +173,14 @@ public static class EngineErrors
         {
             case "InvalidSnapshot.NotFound":
                 return SnapshotNotFound(targetId, region, code);
-            case "UnauthorizedOperation":
-            case "AuthFailure":
-            case "AccessDenied":
-            case "AccessDeniedException":
-            case "OptInRequired":
-            case "InvalidClientTokenId":
-            case "SignatureDoesNotMatch":
-                return AccessDenied(targetId, region, "ec2:CopySnapshot", encrypting, code, detail);
+            case "InvalidVolume.NotFound":
+            case "InvalidVolumeID.NotFound":
+                return VolumeNotFound(targetId, region, code);
+            case "InvalidInstanceID.NotFound":
+            case "InvalidInstanceId.NotFound":
+                return InstanceNotFound(targetId, region, code);
         }
+        if (FailurePolicy.AccountRegionFailureOf(code) != AccountRegionFailure.None) return AccessDenied(targetId, region, action, encrypting, code, detail);
         var category = code is not null && (code.StartsWith("InvalidParameter", StringComparison.Ordinal)
                                             || code.StartsWith("MissingParameter", StringComparison.Ordinal)
                                             || code.StartsWith("InvalidKms", StringComparison.OrdinalIgnoreCase)
@@ -104,23 +189,28 @@ public static class EngineErrors
             : code is null && exception is not Amazon.Runtime.AmazonServiceException
                 ? EngineErrorCategory.ConnectionError
                 : EngineErrorCategory.InvalidOperation;
-        return new EngineError("SnapshotCopyRejected", category, $"EC2 refused to copy '{targetId}' to {region}: {detail}", targetId)
+        return new EngineError(errorId, category, $"{refused}: {detail}", targetId)
         {
             AwsErrorCode = code,
             Exception = exception,
-            RecommendedAction = category == EngineErrorCategory.InvalidArgument
-                ? "Check the parameters of the copy (KMS key, Outpost ARN, Availability Zone, tags, description)."
-                : "See the EC2 error code and message.",
+            RecommendedAction = category == EngineErrorCategory.InvalidArgument ? checkParameters : "See the EC2 error code and message.",
         };
     }
 
     public static EngineError CopyOutcomeUnknown(string targetId, string region, string token, Exception exception) =>
-        new("CopyOutcomeUnknown", EngineErrorCategory.ConnectionError,
-            $"CopySnapshot of '{targetId}' to {region} kept failing without a definite answer ({FailurePolicy.Describe(exception)}), " +
-            $"and no copy tagged {CopyTagNames.RequestToken}={token} was found.", targetId)
+        OutcomeUnknown("CopyOutcomeUnknown", $"CopySnapshot of '{targetId}' to {region}", "copy", "copying", region, token, targetId, exception);
+
+    public static EngineError CreateOutcomeUnknown(string targetId, string region, string action, string token, Exception exception) =>
+        OutcomeUnknown("CreateOutcomeUnknown", $"{action} of '{targetId}' in {region}", "snapshot", "trying", region, token, targetId, exception);
+
+    private static EngineError OutcomeUnknown(string errorId, string call, string noun, string again, string region, string token, string targetId,
+        Exception exception) =>
+        new(errorId, EngineErrorCategory.ConnectionError,
+            $"{call} kept failing without a definite answer ({FailurePolicy.Describe(exception)}), and no {noun} tagged {CopyTagNames.RequestToken}={token} was found.",
+            targetId)
         {
             Exception = exception,
-            RecommendedAction = $"Check connectivity to EC2 in {region}; look for snapshots tagged {CopyTagNames.RequestToken}={token} before copying again.",
+            RecommendedAction = $"Check connectivity to EC2 in {region}; look for snapshots tagged {CopyTagNames.RequestToken}={token} before {again} again.",
         };
 
     public static EngineError Throttled(string targetId, string region, string action, Exception exception) =>
@@ -132,145 +222,11 @@ public static class EngineErrors
             RecommendedAction = "Run fewer concurrent EC2 calls in the account and region, or run again later.",
         };
 
-    // ------------------------------------------------------------------ snapshot creation and waits
-
-    public static EngineError VolumeNotFound(string volumeId, string region, string? awsCode = null) =>
-        new("VolumeNotFound", EngineErrorCategory.ObjectNotFound,
-            $"The volume '{volumeId}' does not exist in {region} or is not visible to this account.", volumeId)
-        {
-            AwsErrorCode = awsCode,
-            RecommendedAction = "Check the volume id and -Region.",
-        };
-
-    public static EngineError InstanceNotFound(string instanceId, string region, string? awsCode = null) =>
-        new("InstanceNotFound", EngineErrorCategory.ObjectNotFound,
-            $"The instance '{instanceId}' does not exist in {region} or is not visible to this account.", instanceId)
-        {
-            AwsErrorCode = awsCode,
-            RecommendedAction = "Check the instance id and -Region.",
-        };
-
-    public static EngineError InstanceHasNoVolumes(string instanceId, string region) =>
-        new("InstanceHasNoVolumes", EngineErrorCategory.InvalidOperation,
-            $"The instance '{instanceId}' in {region} has no EBS volumes to snapshot (with the boot volume excluded, if asked).", instanceId)
-        {
-            RecommendedAction = "Snapshot the instance without -ExcludeBootVolume, or check its block device mappings.",
-        };
-
-    /// <summary>A snapshot the module created ended in the error state (EC2's statusMessage kept).</summary>
-    public static EngineError SnapshotCreationFailed(string snapshotId, string volumeId, string region, string? statusMessage) =>
-        new("SnapshotCreationFailed", EngineErrorCategory.InvalidResult,
-            $"The snapshot '{snapshotId}' of {volumeId} in {region} ended in the error state" +
-            (string.IsNullOrEmpty(statusMessage) ? "." : $": {statusMessage}"), snapshotId)
-        {
-            RecommendedAction = $"Delete the failed snapshot (it counts against the volume's limit of pending snapshots) and snapshot {volumeId} again.",
-        };
-
-    /// <summary>A snapshot waited for (Wait-AvSnapshot) ended in the error state.</summary>
-    public static EngineError SnapshotFailed(string snapshotId, string region, string? statusMessage) =>
-        new("SnapshotFailed", EngineErrorCategory.InvalidResult,
-            $"The snapshot '{snapshotId}' in {region} ended in the error state" +
-            (string.IsNullOrEmpty(statusMessage) ? "." : $": {statusMessage}"), snapshotId)
-        {
-            RecommendedAction = statusMessage is not null && statusMessage.IndexOf("key", StringComparison.OrdinalIgnoreCase) >= 0
-                ? "Check that the KMS key exists and grants kms:Decrypt, kms:ReEncrypt*, kms:CreateGrant, kms:GenerateDataKey* and kms:DescribeKey."
-                : "Delete the failed snapshot and create or copy it again.",
-        };
-
-    public static EngineError WaitTimedOut(string snapshotId, string region, TimeSpan timeout) =>
-        new("WaitTimedOut", EngineErrorCategory.OperationTimeout,
-            $"The snapshot '{snapshotId}' in {region} did not complete within the timeout of {timeout.TotalSeconds:0} s; it keeps running in EC2.",
-            snapshotId)
-        {
-            RecommendedAction = "Wait again (Wait-AvSnapshot) or raise -Timeout.",
-        };
-
-    public static EngineError WaitStopped(string snapshotId, string region) =>
-        new("WaitStopped", EngineErrorCategory.OperationStopped,
-            $"Stopped waiting for the snapshot '{snapshotId}' in {region}; it keeps running in EC2.", snapshotId);
-
-    public static EngineError SnapshotNotVisible(string snapshotId, string region, TimeSpan grace) =>
-        new("SnapshotNotVisible", EngineErrorCategory.InvalidResult,
-            $"EC2 accepted the snapshot '{snapshotId}' in {region} but it was not visible to DescribeSnapshots within {grace.TotalSeconds:0} s.",
-            snapshotId)
-        {
-            RecommendedAction = "Look the snapshot up later with Get-EC2Snapshot; raise the visibility grace period if this recurs.",
-        };
-
-    /// <summary>The job's timeout ran out (<paramref name="snapshotId"/> null: before EC2 accepted the snapshot).</summary>
-    public static EngineError CreateTimedOut(string targetId, string? snapshotId, string region, TimeSpan timeout) =>
-        new("CreateTimedOut", EngineErrorCategory.OperationTimeout,
-            snapshotId is null
-                ? $"The snapshot of '{targetId}' in {region} was not started within the timeout of {timeout.TotalSeconds:0} s."
-                : $"The snapshot '{snapshotId}' of '{targetId}' in {region} did not complete within the timeout of {timeout.TotalSeconds:0} s; it keeps running in EC2.",
-            snapshotId ?? targetId)
-        {
-            RecommendedAction = snapshotId is null ? "Run again with a longer -Timeout." : $"Wait for '{snapshotId}' (e.g. Wait-AvSnapshot) or raise -Timeout.",
-        };
-
-    public static EngineError CreateStopped(string targetId, string? snapshotId, string region) =>
-        new("CreateStopped", EngineErrorCategory.OperationStopped,
-            snapshotId is null
-                ? $"The snapshot of '{targetId}' in {region} was not started: the operation was stopped."
-                : $"Stopped waiting for the snapshot '{snapshotId}' of '{targetId}' in {region}; it keeps running in EC2.",
-            snapshotId ?? targetId);
-
-    /// <summary>EC2 refused CreateSnapshot / CreateSnapshots (target: the volume or instance id).</summary>
-    public static EngineError CreateRejected(string targetId, string region, string action, Exception exception)
-    {
-        var code = FailurePolicy.CodeOf(exception);
-        var detail = FailurePolicy.Describe(exception);
-        switch (code)
-        {
-            case "InvalidVolume.NotFound":
-            case "InvalidVolumeID.NotFound":
-                return VolumeNotFound(targetId, region, code);
-            case "InvalidInstanceID.NotFound":
-            case "InvalidInstanceId.NotFound":
-                return InstanceNotFound(targetId, region, code);
-            case "UnauthorizedOperation":
-            case "AuthFailure":
-            case "AccessDenied":
-            case "AccessDeniedException":
-            case "OptInRequired":
-            case "InvalidClientTokenId":
-            case "SignatureDoesNotMatch":
-                return AccessDenied(targetId, region, action, false, code, detail);
-        }
-        var category = code is not null && (code.StartsWith("InvalidParameter", StringComparison.Ordinal)
-                                            || code.StartsWith("MissingParameter", StringComparison.Ordinal)
-                                            || code == "InvalidRequest" || code == "InvalidOutpostArn")
-            ? EngineErrorCategory.InvalidArgument
-            : code is "IncorrectState" or "InvalidVolume.ZoneMismatch"
-                ? EngineErrorCategory.InvalidOperation
-                : code is null && exception is not Amazon.Runtime.AmazonServiceException
-                    ? EngineErrorCategory.ConnectionError
-                    : EngineErrorCategory.InvalidOperation;
-        return new EngineError("SnapshotCreateRejected", category, $"EC2 refused to snapshot '{targetId}' in {region}: {detail}", targetId)
-        {
-            AwsErrorCode = code,
-            Exception = exception,
-            RecommendedAction = category == EngineErrorCategory.InvalidArgument
-                ? "Check the parameters (Outpost ARN, location, tags, description)."
-                : "See the EC2 error code and message.",
-        };
-    }
-
-    public static EngineError CreateOutcomeUnknown(string targetId, string region, string action, string token, Exception exception) =>
-        new("CreateOutcomeUnknown", EngineErrorCategory.ConnectionError,
-            $"{action} of '{targetId}' in {region} kept failing without a definite answer ({FailurePolicy.Describe(exception)}), " +
-            $"and no snapshot tagged {CopyTagNames.RequestToken}={token} was found.", targetId)
-        {
-            Exception = exception,
-            RecommendedAction = $"Check connectivity to EC2 in {region}; look for snapshots tagged {CopyTagNames.RequestToken}={token} before trying again.",
-        };
-
     /// <summary>A Describe call needed before copying or creating failed for good.</summary>
     public static EngineError DescribeFailed(string targetId, string region, string action, Exception exception)
     {
         var code = FailurePolicy.CodeOf(exception);
-        if (code is "UnauthorizedOperation" or "AuthFailure" or "AccessDenied")
-            return AccessDenied(targetId, region, "ec2:" + action, false, code, FailurePolicy.Describe(exception));
+        if (FailurePolicy.AccountRegionFailureOf(code) != AccountRegionFailure.None) return AccountRegionFailed(targetId, region, action, exception);
         if (FailurePolicy.IsThrottle(exception)) return Throttled(targetId, region, action, exception);
         return new EngineError(action + "Failed", EngineErrorCategory.InvalidOperation,
             $"{action} in {region} failed for '{targetId}': {FailurePolicy.Describe(exception)}", targetId)
@@ -280,43 +236,41 @@ public static class EngineErrors
         };
     }
 
+    // ------------------------------------------------------------------ an account and region that failed for good
+
     /// <summary>Nothing more can succeed in <paramref name="region"/> with these credentials (see the failure policy):
     /// expired or invalid credentials, a Describe call not authorized, or a region not enabled for the account.</summary>
     public static EngineError AccountRegionFailed(string targetId, string region, string action, Exception exception)
     {
         var code = FailurePolicy.CodeOf(exception);
         var detail = FailurePolicy.Describe(exception);
-        switch (FailurePolicy.AccountRegionFailureOf(code))
+        return FailurePolicy.AccountRegionFailureOf(code) switch
         {
-            case AccountRegionFailure.CredentialsExpired:
-                return new EngineError("CredentialsExpired", EngineErrorCategory.AuthenticationError,
-                    $"The credentials expired: EC2 refused {action} in {region} ({detail}). Work in {region} was stopped; snapshots EC2 already accepted keep running.", targetId)
-                {
-                    AwsErrorCode = code,
-                    Exception = exception,
-                    RecommendedAction = "Use credentials that refresh themselves for long jobs (a profile with role_arn, SSO, an instance or container role) " +
-                                        "or a session token that outlives the job; then run the same command again, or Wait-AvSnapshot for the snapshots already started. " +
-                                        "If the machine's clock is wrong, correct it.",
-                };
-            case AccountRegionFailure.CredentialsInvalid:
-                return new EngineError("CredentialsInvalid", EngineErrorCategory.AuthenticationError,
-                    $"EC2 did not accept the credentials for {action} in {region} ({detail}).", targetId)
-                {
-                    AwsErrorCode = code,
-                    Exception = exception,
-                    RecommendedAction = "Check the access key, secret key and session token (or the profile) in use; a deleted or deactivated key fails like this.",
-                };
-            case AccountRegionFailure.RegionNotEnabled:
-                return new EngineError("RegionNotEnabled", EngineErrorCategory.ResourceUnavailable,
-                    $"The region {region} is not enabled for this account ({detail}).", targetId)
-                {
-                    AwsErrorCode = code,
-                    Exception = exception,
-                    RecommendedAction = $"Enable {region} for the account (AWS console: Account, AWS Regions), or choose another region.",
-                };
-            default:
-                return AccessDenied(targetId, region, "ec2:" + action, false, code, detail);
-        }
+            AccountRegionFailure.CredentialsExpired => new EngineError("CredentialsExpired", EngineErrorCategory.AuthenticationError,
+                $"The credentials expired: EC2 refused {action} in {region} ({detail}). Work in {region} was stopped; snapshots EC2 already accepted keep running.", targetId)
+            {
+                AwsErrorCode = code,
+                Exception = exception,
+                RecommendedAction = "Use credentials that refresh themselves for long jobs (a profile with role_arn, SSO, an instance or container role) " +
+                                    "or a session token that outlives the job; then run the same command again, or Wait-AvSnapshot for the snapshots already started. " +
+                                    "If the machine's clock is wrong, correct it.",
+            },
+            AccountRegionFailure.CredentialsInvalid => new EngineError("CredentialsInvalid", EngineErrorCategory.AuthenticationError,
+                $"EC2 did not accept the credentials for {action} in {region} ({detail}).", targetId)
+            {
+                AwsErrorCode = code,
+                Exception = exception,
+                RecommendedAction = "Check the access key, secret key and session token (or the profile) in use; a deleted or deactivated key fails like this.",
+            },
+            AccountRegionFailure.RegionNotEnabled => new EngineError("RegionNotEnabled", EngineErrorCategory.ResourceUnavailable,
+                $"The region {region} is not enabled for this account ({detail}).", targetId)
+            {
+                AwsErrorCode = code,
+                Exception = exception,
+                RecommendedAction = $"Enable {region} for the account (AWS console: Account, AWS Regions), or choose another region.",
+            },
+            _ => AccessDenied(targetId, region, "ec2:" + action, false, code, detail),
+        };
     }
 
     public static EngineError Unexpected(string targetId, Exception exception) =>

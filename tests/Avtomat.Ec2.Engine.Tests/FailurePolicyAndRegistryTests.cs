@@ -110,14 +110,14 @@ public sealed class FailurePolicyAndRegistryTests
     }
 
     [Fact]
-    public async Task ExpiredCredentials_DuringAWait_EndEveryWatch_AndTheSharedPollerGoesOnForOtherAccounts()
+    public async Task ExpiredCredentials_DuringAWait_EndEveryWatch_AndWaitsInOtherAccountsGoOn()
     {
         var mine = Enumerable.Range(0, 5).Select(_ => _ec2.Seed(East, "pending", completesIn: TimeSpan.FromMinutes(30))).ToList();
         var theirs = _ec2.Seed(East, "pending", completesIn: TimeSpan.FromSeconds(20));
         var expiry = _clock.GetUtcNow() + TimeSpan.FromSeconds(5);
-        // Only this job's credentials expire: the other job's client still works.
+        // Only this job's credentials expire: the other account's job still works.
         var expiring = new ExpiringClientSource(_ec2, _clock, expiry);
-        using var other = _engine.StartWaitJob(_clients, new WaitJobOptions { PollInterval = Poll }, default);
+        using var other = _engine.StartWaitJob(new FakeClientSource(_ec2, account: "account:222222222222"), new WaitJobOptions { PollInterval = Poll }, default);
         other.Add(theirs, East);
         other.CompleteAdding();
         using var job = _engine.StartWaitJob(expiring, new WaitJobOptions { PollInterval = Poll }, default);

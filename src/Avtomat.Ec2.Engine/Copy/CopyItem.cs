@@ -34,7 +34,6 @@ internal sealed class CopyItem : JobItem
         lock (Gate) return Result.Clone();
     }
 
-    public SnapshotCopyResult Clone() => (SnapshotCopyResult)CloneResult();
 
     public override void Apply(Snapshot snapshot) => SnapshotResults.ApplyProgress(Result, snapshot);
 }

@@ -9,29 +9,21 @@ namespace Avtomat.Ec2.Engine.Copy;
 
 /// <summary>One Copy-AvSnapshot invocation's copies: sources checked in batches, copies started through the
 /// process-wide window of each destination (and this job's ThrottleLimit), watched on the shared poller.</summary>
-public sealed class CopyJob : SnapshotJob<CopyEvent>
+public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResult>
 {
     private readonly ConcurrentDictionary<string, CopyWindow> _jobWindows = new(StringComparer.Ordinal);
     private readonly CopyWorker _worker;
 
     internal CopyJob(SnapshotEngine engine, IEc2ClientSource clients, CopyJobOptions options, CancellationToken cancellationToken)
-        : base(engine, clients, options.Timeout, options.MaxRetries, options.PollInterval, options.VisibilityGrace, cancellationToken)
+        : base(engine, clients, options, cancellationToken)
     {
-        Options = new CopyJobOptions
-        {
-            ThrottleLimit = Math.Max(1, Math.Min(100, options.ThrottleLimit)),
-            Timeout = Timeout,
-            DryRun = options.DryRun,
-            NoWait = options.NoWait,
-            PollInterval = PollInterval,
-            VisibilityGrace = VisibilityGrace,
-            MaxRetries = MaxRetries,
-        };
+        ThrottleLimit = Math.Max(1, Math.Min(100, options.ThrottleLimit));
         Sources = new SourceChecker(this);
         _worker = new CopyWorker(this);
     }
 
-    internal CopyJobOptions Options { get; }
+    /// <summary>Concurrent copies per destination for this job.</summary>
+    internal int ThrottleLimit { get; }
     internal SourceChecker Sources { get; }
 
     /// <summary>Queues a copy; never blocks. Source checks and copying start at once.</summary>
@@ -44,25 +36,15 @@ public sealed class CopyJob : SnapshotJob<CopyEvent>
 
     /// <summary>This job's own window towards a destination (its ThrottleLimit).</summary>
     internal CopyWindow JobWindow(string destination)
-        => _jobWindows.GetOrAdd(destination, region => new CopyWindow("job|" + region, Options.ThrottleLimit));
+        => _jobWindows.GetOrAdd(destination, region => new CopyWindow("job|" + region, ThrottleLimit));
 
     // ------------------------------------------------------------------ what a copy job reports
-
-    private protected override CopyEvent AcceptedEvent(JobItem item) => new CopyAcceptedEvent(((CopyItem)item).Copy, ((CopyItem)item).Clone());
-
-    private protected override CopyEvent FinishedEvent(JobItem item, EngineError? error) =>
-        new CopyFinishedEvent(((CopyItem)item).Copy, ((CopyItem)item).Clone(), error);
-
-    private protected override CopyEvent MessageEvent(MessageLevel level, string message, object? request) =>
-        new EngineMessageEvent(level, message, request as SnapshotCopyRequest);
 
     private protected override EngineError StoppedError(JobItem item) => EngineErrors.CopyStopped(item.SourceId, item.SnapshotId, item.Region);
 
     private protected override EngineError TimedOutError(JobItem item) =>
         EngineErrors.CopyTimedOut(item.SourceId, item.SnapshotId, item.Region, Timeout!.Value);
 
-    private protected override bool NoWait => Options.NoWait;
-    private protected override bool SweepsDuplicates => !Options.DryRun;
     private protected override string DuplicateNoun => "copy";
     private protected override string DuplicateCause => "a re-sent CopySnapshot";
 
@@ -72,11 +54,11 @@ public sealed class CopyJob : SnapshotJob<CopyEvent>
         var completed = Count(items, SnapshotState.Completed);
         var failed = Count(items, SnapshotState.Failed);
         var timedOut = Count(items, SnapshotState.TimedOut);
-        var started = Options.NoWait ? Count(items, SnapshotState.Pending) : 0;
+        var started = NoWait ? Count(items, SnapshotState.Pending) : 0;
         var stopped = Count(items, SnapshotState.Queued) + Count(items, SnapshotState.Pending) - started;
-        var text = Options.DryRun
+        var text = DryRun
             ? $"{region}: dry run of {total} copies: {Count(items, SnapshotState.DryRun)} would succeed, {failed} failed"
-            : Options.NoWait
+            : NoWait
             ? $"{region}: {started} copies started (not waited for), {completed} already completed, {failed} failed, {timedOut} timed out" +
               (stopped > 0 ? $", {stopped} stopped" : "") + $" of {total}"
             : $"{region}: {completed} copied, {failed} failed, {timedOut} timed out" + (stopped > 0 ? $", {stopped} stopped" : "") + $" of {total}";
@@ -93,7 +75,7 @@ public sealed class CopyJob : SnapshotJob<CopyEvent>
     {
         if (inFlight.Count == 0 && queued == 0) return TimeSpan.Zero;
         if (Durations.AverageSeconds(region) is not { } average) return null;
-        var window = Math.Max(1, Math.Min(Options.ThrottleLimit, LeasedShared(region)?.CopyWindow.Window ?? Engine.RegionCopyLimit));
+        var window = Math.Max(1, Math.Min(ThrottleLimit, LeasedShared(region)?.CopyWindow.Window ?? Engine.RegionCopyLimit));
         var now = Time.GetUtcNow().UtcDateTime;
         var inFlightLeft = inFlight.Select(c => ObservedDurations.RemainingSeconds(average, c, now)).ToList();
         var work = inFlightLeft.Sum() + queued * average;

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using Avtomat.Ec2.Engine.Internal;
 
 namespace Avtomat.Ec2.Engine.Copy;
 
@@ -20,7 +21,7 @@ namespace Avtomat.Ec2.Engine.Copy;
 public sealed class CopyWindow : IDisposable
 {
     private readonly object _gate = new();
-    private readonly LinkedList<Waiter> _waiters = new();
+    private readonly FifoWaiters<CopySlot> _waiters;
     private readonly TimeProvider? _time;
     private readonly TimeSpan _recovery;
     private ITimer? _recoveryTimer;
@@ -39,6 +40,7 @@ public sealed class CopyWindow : IDisposable
         Name = name;
         Limit = limit;
         _window = limit;
+        _waiters = new FifoWaiters<CopySlot>(_gate);
         _time = time;
         _recovery = recovery > TimeSpan.Zero ? recovery : TimeSpan.FromSeconds(30);
     }
@@ -54,35 +56,12 @@ public sealed class CopyWindow : IDisposable
 
     /// <summary>Waits for a slot, first come first served. <paramref name="atFront"/> re-queues a request that already
     /// waited its turn (after ResourceLimitExceeded) ahead of newer ones.</summary>
-    public Task<CopySlot> AcquireAsync(CancellationToken cancellationToken, bool atFront = false)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        Waiter waiter;
-        lock (_gate)
-        {
-            if (_waiters.Count == 0 && _inUse < _window) return Task.FromResult(Grant());
-            waiter = new Waiter();
-            waiter.Node = atFront ? _waiters.AddFirst(waiter) : _waiters.AddLast(waiter);
-        }
-        if (cancellationToken.CanBeCanceled)
-        {
-            waiter.Registration = cancellationToken.Register(() =>
-            {
-                lock (_gate)
-                {
-                    if (waiter.Node?.List is null) return; // already granted
-                    _waiters.Remove(waiter.Node);
-                    waiter.Node = null;
-                }
-                waiter.Completion.TrySetCanceled(cancellationToken);
-            });
-        }
-        return waiter.Completion.Task;
-    }
+    public Task<CopySlot> AcquireAsync(CancellationToken cancellationToken, bool atFront = false) =>
+        _waiters.AcquireAsync(() => _inUse < _window, Grant, atFront, cancellationToken);
 
     internal void Release(CopySlot slot, SlotRelease how)
     {
-        List<Waiter> granted;
+        List<FifoWaiters<CopySlot>.Waiter> granted;
         lock (_gate)
         {
             _inUse--;
@@ -101,7 +80,7 @@ public sealed class CopyWindow : IDisposable
             if (_window >= Limit) StopRecoveryLocked();
             granted = GrantWaiters();
         }
-        Complete(granted);
+        FifoWaiters<CopySlot>.Complete(granted);
     }
 
     private void StartRecoveryLocked()
@@ -119,14 +98,14 @@ public sealed class CopyWindow : IDisposable
     /// <summary>One more slot after a quiet interval (copies started elsewhere finish without telling us).</summary>
     private void GrowOne()
     {
-        List<Waiter> granted;
+        List<FifoWaiters<CopySlot>.Waiter> granted;
         lock (_gate)
         {
             if (_window < Limit) _window++;
             if (_window >= Limit) StopRecoveryLocked();
             granted = GrantWaiters();
         }
-        Complete(granted);
+        FifoWaiters<CopySlot>.Complete(granted);
     }
 
     /// <summary>Stops the recovery timer (the registry evicted the window).</summary>
@@ -139,28 +118,7 @@ public sealed class CopyWindow : IDisposable
         }
     }
 
-    private static void Complete(List<Waiter> granted)
-    {
-        foreach (var w in granted)
-        {
-            w.Registration.Dispose();
-            w.Completion.TrySetResult(w.Slot!);
-        }
-    }
-
-    private List<Waiter> GrantWaiters()
-    {
-        var granted = new List<Waiter>();
-        while (_waiters.Count > 0 && _inUse < _window)
-        {
-            var waiter = _waiters.First!.Value;
-            _waiters.RemoveFirst();
-            waiter.Node = null;
-            waiter.Slot = Grant();
-            granted.Add(waiter);
-        }
-        return granted;
-    }
+    private List<FifoWaiters<CopySlot>.Waiter> GrantWaiters() => _waiters.GrantWhile(() => _inUse < _window, Grant);
 
     private CopySlot Grant()
     {
@@ -170,14 +128,6 @@ public sealed class CopyWindow : IDisposable
     }
 
     public override string ToString() => $"{Name}: {InUse}/{Window} (limit {Limit}, {Waiting} waiting)";
-
-    private sealed class Waiter
-    {
-        public readonly TaskCompletionSource<CopySlot> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public LinkedListNode<Waiter>? Node;
-        public CancellationTokenRegistration Registration;
-        public CopySlot? Slot;
-    }
 }
 
 internal enum SlotRelease

@@ -26,7 +26,6 @@ internal sealed class CopyWorker
         _start = new TokenedStart(job);
     }
 
-    private CopyJobOptions Options => _job.Options;
 
     public async Task RunAsync(CopyItem item)
     {
@@ -46,7 +45,7 @@ internal sealed class CopyWorker
             var copyRequest = BuildRequest(item, check.Snapshot!);
             jobSlot = await _job.JobWindow(destination).AcquireAsync(stop).ConfigureAwait(false);
             start = new CopyStart(_job, item, copyRequest);
-            if (Options.DryRun)
+            if (_job.DryRun)
             {
                 copyRequest.DryRun = true;
                 var (error, notDryRun) = await _start.DryRunAsync(start, stop).ConfigureAwait(false);
@@ -65,7 +64,7 @@ internal sealed class CopyWorker
             var copyId = outcome.Created!;
             _job.Accept(item, copyId, null, outcome.Adopted);
 
-            if (Options.NoWait)
+            if (_job.NoWait)
             {
                 // Reported now (State Pending); the slots stay held while the copy runs, so the window keeps applying
                 // to the rest of this job. When the job ends the watch is cancelled and the slots are released.
@@ -88,7 +87,7 @@ internal sealed class CopyWorker
         }
         catch (SnapshotNotVisibleException ex)
         {
-            _job.Finish(item, SnapshotState.Failed, EngineErrors.CopyNotVisible(ex.SnapshotId, destination, Options.VisibilityGrace));
+            _job.Finish(item, SnapshotState.Failed, EngineErrors.CopyNotVisible(ex.SnapshotId, destination, _job.VisibilityGrace));
         }
         catch (RegionFailedException ex)
         {

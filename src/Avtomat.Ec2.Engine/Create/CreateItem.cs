@@ -23,7 +23,6 @@ internal sealed class CreateItem : JobItem
         lock (Gate) return Result.Clone();
     }
 
-    public SnapshotResult Clone() => (SnapshotResult)CloneResult();
 
     public override void Apply(Snapshot snapshot) => SnapshotResults.Apply(Result, snapshot);
 }

@@ -17,7 +17,7 @@ namespace Avtomat.Ec2.Engine.Create;
 /// process-wide <see cref="RequestPacer"/> and started through the tokened start; completion is watched on the
 /// process-wide shared poller.
 /// </summary>
-public sealed class CreateJob : SnapshotJob<SnapshotEvent>
+public sealed class CreateJob : SnapshotJob<object, SnapshotResult>
 {
     internal static readonly TimeSpan CollectDelay = TimeSpan.FromMilliseconds(100);
 
@@ -27,21 +27,10 @@ public sealed class CreateJob : SnapshotJob<SnapshotEvent>
     private int _rootWarned;
 
     internal CreateJob(SnapshotEngine engine, IEc2ClientSource clients, CreateJobOptions options, CancellationToken cancellationToken)
-        : base(engine, clients, options.Timeout, options.MaxRetries, options.PollInterval, options.VisibilityGrace, cancellationToken)
+        : base(engine, clients, options, cancellationToken)
     {
-        Options = new CreateJobOptions
-        {
-            Timeout = Timeout,
-            DryRun = options.DryRun,
-            NoWait = options.NoWait,
-            PollInterval = PollInterval,
-            VisibilityGrace = VisibilityGrace,
-            MaxRetries = MaxRetries,
-        };
         _worker = new CreateWorker(this);
     }
-
-    internal CreateJobOptions Options { get; }
 
     /// <summary>Queues a volume snapshot; never blocks.</summary>
     public void Add(SnapshotCreateRequest request)
@@ -89,31 +78,21 @@ public sealed class CreateJob : SnapshotJob<SnapshotEvent>
 
     // ------------------------------------------------------------------ what a create job reports
 
-    private protected override SnapshotEvent AcceptedEvent(JobItem item) => new SnapshotAcceptedEvent(item.Request, ((CreateItem)item).Clone());
-
-    private protected override SnapshotEvent FinishedEvent(JobItem item, EngineError? error) =>
-        new SnapshotFinishedEvent(item.Request, ((CreateItem)item).Clone(), error);
-
-    private protected override SnapshotEvent MessageEvent(MessageLevel level, string message, object? request) =>
-        new SnapshotMessageEvent(level, message, request);
-
     private protected override EngineError StoppedError(JobItem item) => EngineErrors.CreateStopped(item.SourceId, item.SnapshotId, item.Region);
 
     private protected override EngineError TimedOutError(JobItem item) =>
         EngineErrors.CreateTimedOut(item.SourceId, item.SnapshotId, item.Region, Timeout!.Value);
 
-    private protected override bool NoWait => Options.NoWait;
-    private protected override bool SweepsDuplicates => !Options.DryRun;
 
     private protected override string Summary(string region, IReadOnlyList<JobItem> items)
     {
         var total = items.Count;
         var failed = Count(items, SnapshotState.Failed);
-        var started = Options.NoWait ? Count(items, SnapshotState.Pending) : 0;
+        var started = NoWait ? Count(items, SnapshotState.Pending) : 0;
         var stopped = Count(items, SnapshotState.Queued) + Count(items, SnapshotState.Pending) - started;
-        var text = Options.DryRun
+        var text = DryRun
             ? $"{region}: dry run of {total} snapshots: {Count(items, SnapshotState.DryRun)} would succeed, {failed} failed"
-            : $"{region}: {Count(items, SnapshotState.Completed)} snapshots completed" + (Options.NoWait ? $", {started} started (not waited for)" : "") +
+            : $"{region}: {Count(items, SnapshotState.Completed)} snapshots completed" + (NoWait ? $", {started} started (not waited for)" : "") +
               $", {failed} failed, {Count(items, SnapshotState.TimedOut)} timed out" + (stopped > 0 ? $", {stopped} stopped" : "") + $" of {total}";
         return text + CallsIn(region) + ".";
     }
@@ -123,7 +102,7 @@ public sealed class CreateJob : SnapshotJob<SnapshotEvent>
     private protected override TimeSpan? Estimate(string region, List<InFlightItem> inFlight, int queued)
     {
         if (inFlight.Count == 0 && queued == 0) return TimeSpan.Zero;
-        if (Options.NoWait) return queued == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(queued / Engine.CreateRefillPerSecond);
+        if (NoWait) return queued == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(queued / Engine.CreateRefillPerSecond);
         if (Durations.AverageSeconds(region) is not { } average) return null;
         var now = Time.GetUtcNow().UtcDateTime;
         var inFlightLeft = inFlight.Select(c => ObservedDurations.RemainingSeconds(average, c, now)).DefaultIfEmpty(0).Max();

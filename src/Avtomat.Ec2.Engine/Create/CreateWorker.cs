@@ -26,7 +26,6 @@ internal sealed class CreateWorker
         _start = new TokenedStart(job);
     }
 
-    private CreateJobOptions Options => _job.Options;
     private CancellationToken Stop => _job.StopToken;
 
     // ------------------------------------------------------------------ one volume (CreateSnapshot)
@@ -36,19 +35,9 @@ internal sealed class CreateWorker
         var region = request.Region;
         try
         {
-            VolumeInfo? info;
-            try { info = await _job.DescribeVolumeAsync(region, request.VolumeId).ConfigureAwait(false); }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                if (!_job.TryFailRegion(ex, region, "DescribeVolumes", op))
-                    _job.Finish(op, SnapshotState.Failed, EngineErrors.DescribeFailed(request.VolumeId, region, "DescribeVolumes", ex));
-                return;
-            }
-            if (info is null)
-            {
-                _job.Finish(op, SnapshotState.Failed, EngineErrors.VolumeNotFound(request.VolumeId, region));
-                return;
-            }
+            var info = await DescribeAsync(op, region, request.VolumeId, "DescribeVolumes", () => _job.DescribeVolumeAsync(region, request.VolumeId),
+                () => EngineErrors.VolumeNotFound(request.VolumeId, region)).ConfigureAwait(false);
+            if (info is null) return;
             var gate = Prepare(region, info);
             if (info.IsRoot && info.InstanceRunning) _job.RootVolumeWarning(request.VolumeId, info.InstanceId!, request);
 
@@ -79,7 +68,7 @@ internal sealed class CreateWorker
             if (!string.IsNullOrEmpty(request.OutpostArn)) call.OutpostArn = request.OutpostArn;
             if (!string.IsNullOrEmpty(request.Location)) call.Location = new SnapshotLocationEnum(request.Location);
 
-            var start = new CreateStart(this, "CreateSnapshot", region, request.VolumeId, op.Token, new[] { gate }, new[] { op }, Options.DryRun,
+            var start = new CreateStart(this, "CreateSnapshot", region, request.VolumeId, op.Token, new[] { gate }, new[] { op }, _job.DryRun,
                 async ct =>
                 {
                     var response = await _job.Clients.ForCopy(region).CreateSnapshotAsync(call, ct).ConfigureAwait(false);
@@ -91,21 +80,7 @@ internal sealed class CreateWorker
                     }
                     return new List<CreatedSnapshot> { new(request.VolumeId, snapshot!.SnapshotId, snapshot.StartTime) };
                 });
-            try
-            {
-                if (Options.DryRun)
-                {
-                    call.DryRun = true;
-                    await DryRunAsync(start).ConfigureAwait(false);
-                    return;
-                }
-                if (!await StartAsync(start).ConfigureAwait(false)) return;
-            }
-            finally
-            {
-                start.Release();
-            }
-            await WatchAsync(op, gate).ConfigureAwait(false);
+            if (await StartAsync(start, () => call.DryRun = true).ConfigureAwait(false)) await WatchAsync(op, gate).ConfigureAwait(false);
         }
         catch (RegionFailedException ex)
         {
@@ -129,19 +104,9 @@ internal sealed class CreateWorker
         var ops = new List<CreateItem> { first };
         try
         {
-            Instance? instance;
-            try { instance = await _job.DescribeInstanceAsync(region, request.InstanceId).ConfigureAwait(false); }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                if (!_job.TryFailRegion(ex, region, "DescribeInstances", first))
-                    _job.Finish(first, SnapshotState.Failed, EngineErrors.DescribeFailed(request.InstanceId, region, "DescribeInstances", ex));
-                return;
-            }
-            if (instance is null)
-            {
-                _job.Finish(first, SnapshotState.Failed, EngineErrors.InstanceNotFound(request.InstanceId, region));
-                return;
-            }
+            var instance = await DescribeAsync(first, region, request.InstanceId, "DescribeInstances", () => _job.DescribeInstanceAsync(region, request.InstanceId),
+                () => EngineErrors.InstanceNotFound(request.InstanceId, region)).ConfigureAwait(false);
+            if (instance is null) return;
             var mappings = (instance.BlockDeviceMappings ?? new List<InstanceBlockDeviceMapping>())
                 .Where(m => !string.IsNullOrEmpty(m.Ebs?.VolumeId))
                 .Where(m => !(request.ExcludeBootVolume && m.DeviceName == instance.RootDeviceName))
@@ -205,26 +170,13 @@ internal sealed class CreateWorker
             if (!string.IsNullOrEmpty(request.Location)) call.Location = new SnapshotLocationEnum(request.Location);
 
             var sorted = gates.Distinct().OrderBy(g => g.VolumeId, StringComparer.Ordinal).ToList();
-            var start = new CreateStart(this, "CreateSnapshots", region, request.InstanceId, first.Token, sorted, ops, Options.DryRun,
+            var start = new CreateStart(this, "CreateSnapshots", region, request.InstanceId, first.Token, sorted, ops, _job.DryRun,
                 async ct =>
                 {
                     var response = await _job.Clients.ForCopy(region).CreateSnapshotsAsync(call, ct).ConfigureAwait(false);
                     return (response.Snapshots ?? new List<SnapshotInfo>()).Select(s => new CreatedSnapshot(s.VolumeId, s.SnapshotId, s.StartTime)).ToList();
                 });
-            try
-            {
-                if (Options.DryRun)
-                {
-                    call.DryRun = true;
-                    await DryRunAsync(start).ConfigureAwait(false);
-                    return;
-                }
-                if (!await StartAsync(start).ConfigureAwait(false)) return;
-            }
-            finally
-            {
-                start.Release();
-            }
+            if (!await StartAsync(start, () => call.DryRun = true).ConfigureAwait(false)) return;
             var watches = ops.Where(o => !o.IsFinished).Select(o =>
                 WatchAsync(o, gates.First(g => g.VolumeId == o.VolumeId))).ToList();
             await Task.WhenAll(watches).ConfigureAwait(false);
@@ -245,6 +197,25 @@ internal sealed class CreateWorker
 
     // ------------------------------------------------------------------ shared steps
 
+    /// <summary>Looks <paramref name="id"/> up in its batch. Null when the item ended: not found, or the lookup failed
+    /// for good (the failure policy decides whether that ends the item or its whole account and region).</summary>
+    private async Task<T?> DescribeAsync<T>(CreateItem item, string region, string id, string action, Func<Task<T?>> lookup, Func<EngineError> notFound)
+        where T : class
+    {
+        T? found;
+        try
+        {
+            found = await lookup().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            if (!_job.TryFailRegion(ex, region, action, item)) _job.Finish(item, SnapshotState.Failed, EngineErrors.DescribeFailed(id, region, action, ex));
+            return null;
+        }
+        if (found is null) _job.Finish(item, SnapshotState.Failed, notFound());
+        return found;
+    }
+
     /// <summary>The volume's process-wide gate: its limit from the volume type, and (once per job) what EC2 says about
     /// its pending and errored snapshots. Pending snapshots started elsewhere are watched so their slots free up.</summary>
     private VolumeGate Prepare(string region, VolumeInfo info)
@@ -254,13 +225,13 @@ internal sealed class CreateWorker
         gate.SetLimit(info.IsThroughputOptimized ? _job.Engine.MaxPendingPerThroughputVolume : _job.Engine.MaxPendingPerVolume);
         bool first;
         lock (_refreshed) first = _refreshed.Add(region + "|" + volumeId);
-        if (first && !Options.DryRun) ApplyRefresh(region, gate, info.ActiveSnapshots);
+        if (first && !_job.DryRun) ApplyRefresh(region, gate, info.ActiveSnapshots);
         return gate;
     }
 
     private void ApplyRefresh(string region, VolumeGate gate, List<Snapshot> active)
     {
-        var external = gate.Refresh(active, Options.VisibilityGrace);
+        var external = gate.Refresh(active, _job.VisibilityGrace);
         foreach (var id in external)
         {
             _job.Verbose($"Volume {gate.VolumeId} in {region} already has a pending snapshot {id} started elsewhere; it counts against the volume's limit of {gate.Limit}.");
@@ -313,7 +284,7 @@ internal sealed class CreateWorker
     private async Task WatchAsync(CreateItem op, VolumeGate gate)
     {
         var id = op.SnapshotId!;
-        if (Options.NoWait)
+        if (_job.NoWait)
         {
             _job.Finish(op, SnapshotState.Pending, null);
             try
@@ -339,7 +310,7 @@ internal sealed class CreateWorker
         catch (SnapshotNotVisibleException)
         {
             gate.Finished(id, false);
-            _job.Finish(op, SnapshotState.Failed, EngineErrors.SnapshotNotVisible(id, op.Region, Options.VisibilityGrace));
+            _job.Finish(op, SnapshotState.Failed, EngineErrors.SnapshotNotVisible(id, op.Region, _job.VisibilityGrace));
         }
         catch (RegionFailedException ex)
         {
@@ -351,10 +322,25 @@ internal sealed class CreateWorker
         }
     }
 
-    /// <summary>Starts through the tokened start and takes what EC2 made: each snapshot is accepted (its volume slot
-    /// becomes a pending snapshot) and volumes EC2 snapshotted that the set did not know about are reported too. False
-    /// (every item finished) when it was refused.</summary>
-    private async Task<bool> StartAsync(CreateStart start)
+    /// <summary>Starts through the tokened start (or dry-runs) and takes what EC2 made: each snapshot is accepted (its
+    /// volume slot becomes a pending snapshot) and volumes EC2 snapshotted that the set did not know about are reported
+    /// too. True when there are snapshots to watch; false when every item finished (refused, or a dry run).</summary>
+    private async Task<bool> StartAsync(CreateStart start, Action markDryRun)
+    {
+        try
+        {
+            if (!_job.DryRun) return await AcceptAsync(start).ConfigureAwait(false);
+            markDryRun();
+            await DryRunAsync(start).ConfigureAwait(false);
+            return false;
+        }
+        finally
+        {
+            start.Release(); // whatever the start did not use
+        }
+    }
+
+    private async Task<bool> AcceptAsync(CreateStart start)
     {
         var outcome = await _start.StartAsync(start, start.Items[0].Stop).ConfigureAwait(false);
         if (outcome.Error is not null)

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Amazon.EC2.Model;
+using Avtomat.Ec2.Engine.Internal;
 
 namespace Avtomat.Ec2.Engine.Create;
 
@@ -24,7 +25,7 @@ internal sealed class VolumeGate
 {
     private readonly object _gate = new();
     private readonly TimeProvider _time;
-    private readonly LinkedList<Waiter> _waiters = new();
+    private readonly FifoWaiters<VolumeTicket> _waiters;
     private readonly Dictionary<string, DateTimeOffset> _ours = new(StringComparer.Ordinal);
     private readonly HashSet<string> _external = new(StringComparer.Ordinal);
     private readonly HashSet<string> _errored = new(StringComparer.Ordinal);
@@ -38,6 +39,7 @@ internal sealed class VolumeGate
         _time = time;
         Limit = Math.Max(1, limit);
         Spacing = spacing;
+        _waiters = new FifoWaiters<VolumeTicket>(_gate);
     }
 
     public string VolumeId { get; }
@@ -58,41 +60,18 @@ internal sealed class VolumeGate
     /// <summary>Sets the limit from the volume type (st1/sc1: 1).</summary>
     public void SetLimit(int limit)
     {
-        List<Waiter> granted;
+        List<FifoWaiters<VolumeTicket>.Waiter> granted;
         lock (_gate)
         {
             Limit = Math.Max(1, limit);
             granted = GrantLocked();
         }
-        Complete(granted);
+        FifoWaiters<VolumeTicket>.Complete(granted);
     }
 
     /// <summary>Waits for a free slot, first come first served (<paramref name="atFront"/> re-queues ahead of newer ones).</summary>
-    public Task<VolumeTicket> AcquireAsync(CancellationToken cancellationToken, bool atFront = false)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        Waiter waiter;
-        lock (_gate)
-        {
-            if (_waiters.Count == 0 && UsedLocked < Limit) return Task.FromResult(GrantOne());
-            waiter = new Waiter();
-            waiter.Node = atFront ? _waiters.AddFirst(waiter) : _waiters.AddLast(waiter);
-        }
-        if (cancellationToken.CanBeCanceled)
-        {
-            waiter.Registration = cancellationToken.Register(() =>
-            {
-                lock (_gate)
-                {
-                    if (waiter.Node?.List is null) return;
-                    _waiters.Remove(waiter.Node);
-                    waiter.Node = null;
-                }
-                waiter.Completion.TrySetCanceled(cancellationToken);
-            });
-        }
-        return waiter.Completion.Task;
-    }
+    public Task<VolumeTicket> AcquireAsync(CancellationToken cancellationToken, bool atFront = false) =>
+        _waiters.AcquireAsync(() => UsedLocked < Limit, GrantOne, atFront, cancellationToken);
 
     /// <summary>How long until the next snapshot of this volume may start.</summary>
     public TimeSpan SpacingWait()
@@ -120,14 +99,14 @@ internal sealed class VolumeGate
     /// <summary>The ticket was not used (the call failed, a dry run, a stop).</summary>
     public void Release(VolumeTicket ticket)
     {
-        List<Waiter> granted;
+        List<FifoWaiters<VolumeTicket>.Waiter> granted;
         lock (_gate)
         {
             if (!ticket.TryUse()) return;
             _reserved--;
             granted = GrantLocked();
         }
-        Complete(granted);
+        FifoWaiters<VolumeTicket>.Complete(granted);
     }
 
     /// <summary>EC2 said SnapshotCreationPerVolumeRateExceeded: someone else started one just now.</summary>
@@ -139,14 +118,14 @@ internal sealed class VolumeGate
     /// <summary>A snapshot of the volume was seen final (or is no longer watched). Errored ones keep counting.</summary>
     public void Finished(string snapshotId, bool errored)
     {
-        List<Waiter> granted;
+        List<FifoWaiters<VolumeTicket>.Waiter> granted;
         lock (_gate)
         {
             var known = _ours.Remove(snapshotId) | _external.Remove(snapshotId);
             if (errored && known) _errored.Add(snapshotId);
             granted = GrantLocked();
         }
-        Complete(granted);
+        FifoWaiters<VolumeTicket>.Complete(granted);
     }
 
     /// <summary>What EC2 says now: the volume's snapshots in <c>pending</c> or <c>error</c> (owned by the account).
@@ -155,7 +134,7 @@ internal sealed class VolumeGate
     public List<string> Refresh(IEnumerable<Snapshot> pendingOrError, TimeSpan visibilityGrace)
     {
         var newlyExternal = new List<string>();
-        List<Waiter> granted;
+        List<FifoWaiters<VolumeTicket>.Waiter> granted;
         lock (_gate)
         {
             var now = _time.GetUtcNow();
@@ -181,7 +160,7 @@ internal sealed class VolumeGate
             _external.UnionWith(external);
             granted = GrantLocked();
         }
-        Complete(granted);
+        FifoWaiters<VolumeTicket>.Complete(granted);
         return newlyExternal;
     }
 
@@ -195,36 +174,7 @@ internal sealed class VolumeGate
         return new VolumeTicket();
     }
 
-    private List<Waiter> GrantLocked()
-    {
-        var granted = new List<Waiter>();
-        while (_waiters.Count > 0 && UsedLocked < Limit)
-        {
-            var waiter = _waiters.First!.Value;
-            _waiters.RemoveFirst();
-            waiter.Node = null;
-            waiter.Ticket = GrantOne();
-            granted.Add(waiter);
-        }
-        return granted;
-    }
-
-    private static void Complete(List<Waiter> granted)
-    {
-        foreach (var w in granted)
-        {
-            w.Registration.Dispose();
-            if (!w.Completion.TrySetResult(w.Ticket!)) { /* cancelled in a race: the ticket is released by nobody */ }
-        }
-    }
-
-    private sealed class Waiter
-    {
-        public readonly TaskCompletionSource<VolumeTicket> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public LinkedListNode<Waiter>? Node;
-        public CancellationTokenRegistration Registration;
-        public VolumeTicket? Ticket;
-    }
+    private List<FifoWaiters<VolumeTicket>.Waiter> GrantLocked() => _waiters.GrantWhile(() => UsedLocked < Limit, GrantOne);
 }
 
 /// <summary>One reserved slot of a <see cref="VolumeGate"/>, used (accepted) or released once.</summary>

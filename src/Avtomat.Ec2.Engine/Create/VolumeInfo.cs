@@ -41,7 +41,7 @@ internal sealed class VolumeInfo
             .ToDictionary(g => g.Key, g => new VolumeInfo { Volume = g.First() }, StringComparer.Ordinal);
         if (result.Count == 0) return result;
 
-        if (!job.Options.DryRun)
+        if (!job.DryRun)
         {
             var snapshots = new List<Snapshot>();
             next = null;

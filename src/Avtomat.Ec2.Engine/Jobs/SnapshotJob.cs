@@ -19,13 +19,14 @@ namespace Avtomat.Ec2.Engine;
 /// for good, duplicate removal by request token, progress and the end of the job. Thread-safe; events are meant to be
 /// taken on one thread.
 /// </summary>
-/// <typeparam name="TEvent">What the job reports (the cmdlet's event type).</typeparam>
-public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEvent : class
+/// <typeparam name="TRequest">What the caller asks for (the events' Request).</typeparam>
+/// <typeparam name="TResult">What the job reports per item.</typeparam>
+public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob where TRequest : class where TResult : class
 {
     /// <summary>How long a call that creates a snapshot, already sent, may still run after a stop, so its id is not lost.</summary>
     internal static readonly TimeSpan SentCallGrace = TimeSpan.FromSeconds(20);
 
-    private readonly BlockingCollection<TEvent> _events = new(new ConcurrentQueue<TEvent>());
+    private readonly BlockingCollection<JobEvent<TRequest>> _events = new(new ConcurrentQueue<JobEvent<TRequest>>());
     private readonly CancellationTokenSource _cancel;
     private readonly CancellationTokenSource? _timeout;
     private readonly CancellationTokenSource _stop;
@@ -36,6 +37,8 @@ public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEve
     private readonly Dictionary<string, AccountRegionLease> _leases = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PollSubscriber> _subscribers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, EngineError> _failedRegions = new(StringComparer.Ordinal);
+    /// <summary>Jobs that make snapshots look for duplicates by request token when they end.</summary>
+    private readonly bool _sweepsDuplicates;
     private ITimer? _sentCallTimer;
     private int _outstanding;
     private bool _addingCompleted;
@@ -45,8 +48,7 @@ public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEve
     private int _leasesReleased;
     private int _disposed;
 
-    private protected SnapshotJob(SnapshotEngine engine, IEc2ClientSource clients, TimeSpan? timeout, int maxRetries,
-        TimeSpan pollInterval, TimeSpan visibilityGrace, CancellationToken cancellationToken)
+    private protected SnapshotJob(SnapshotEngine engine, IEc2ClientSource clients, JobOptions options, CancellationToken cancellationToken)
     {
         Engine = engine;
         Clients = clients;
@@ -54,10 +56,13 @@ public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEve
         Account = clients.Account;
         Time = engine.TimeProvider;
         StartedAt = Time.GetUtcNow();
-        Timeout = timeout is { } t && t > TimeSpan.Zero && t != System.Threading.Timeout.InfiniteTimeSpan ? t : null;
-        PollInterval = pollInterval > TimeSpan.Zero ? pollInterval : TimeSpan.FromSeconds(2);
-        VisibilityGrace = visibilityGrace >= TimeSpan.Zero ? visibilityGrace : TimeSpan.FromSeconds(30);
-        MaxRetries = Math.Max(0, maxRetries);
+        Timeout = options.Timeout is { } t && t > TimeSpan.Zero && t != System.Threading.Timeout.InfiniteTimeSpan ? t : null;
+        PollInterval = options.PollInterval > TimeSpan.Zero ? options.PollInterval : TimeSpan.FromSeconds(2);
+        VisibilityGrace = options.VisibilityGrace >= TimeSpan.Zero ? options.VisibilityGrace : TimeSpan.FromSeconds(30);
+        MaxRetries = Math.Max(0, options.MaxRetries);
+        DryRun = options is StartJobOptions { DryRun: true };
+        NoWait = options is StartJobOptions { NoWait: true };
+        _sweepsDuplicates = options is StartJobOptions && !DryRun;
         _cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (Timeout is { } limit) _timeout = Time.CreateCancellationTokenSource(limit);
         _stop = _timeout is null
@@ -82,6 +87,10 @@ public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEve
     internal TimeSpan PollInterval { get; }
     internal TimeSpan VisibilityGrace { get; }
     internal int MaxRetries { get; }
+    /// <summary>Check each call with EC2 and make nothing (jobs that make snapshots).</summary>
+    internal bool DryRun { get; }
+    /// <summary>Finish each item Pending as soon as EC2 accepted it (jobs that make snapshots).</summary>
+    internal bool NoWait { get; }
     internal JobCounters Counters { get; }
     internal Ec2Calls Calls { get; }
     internal ObservedDurations Durations { get; } = new();
@@ -107,7 +116,7 @@ public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEve
 
     /// <summary>Takes the next event, waiting up to <paramref name="timeout"/> (zero: do not wait). False when none
     /// arrived in time, or when the job has finished and every event was taken (then <see cref="IsFinished"/> is true).</summary>
-    public bool TryTake(out TEvent? jobEvent, TimeSpan timeout)
+    public bool TryTake(out JobEvent<TRequest>? jobEvent, TimeSpan timeout)
     {
         jobEvent = null;
         try
@@ -142,19 +151,12 @@ public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEve
 
     // ------------------------------------------------------------------ what a job type supplies
 
-    private protected abstract TEvent AcceptedEvent(JobItem item);
-    private protected abstract TEvent FinishedEvent(JobItem item, EngineError? error);
-    private protected abstract TEvent MessageEvent(MessageLevel level, string message, object? request);
     /// <summary>The error of an item the caller stopped (it keeps running in EC2 when it has an id).</summary>
     private protected abstract EngineError StoppedError(JobItem item);
     /// <summary>The error of an item the job's timeout ended.</summary>
     private protected abstract EngineError TimedOutError(JobItem item);
     /// <summary>The verbose line that ends the job for one region.</summary>
     private protected abstract string Summary(string region, IReadOnlyList<JobItem> items);
-    /// <summary>-NoWait: an item finished Pending counts as done.</summary>
-    private protected virtual bool NoWait => false;
-    /// <summary>Look for duplicates by request token when the job ends (jobs that create snapshots).</summary>
-    private protected virtual bool SweepsDuplicates => false;
     /// <summary>"copy", "snapshot": what a duplicate is called in messages.</summary>
     private protected virtual string DuplicateNoun => "snapshot";
     /// <summary>"a re-sent CopySnapshot": why duplicates appear.</summary>
@@ -233,7 +235,7 @@ public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEve
             item.Outcome.State = SnapshotState.Pending;
             item.Outcome.StartTime = startTime is { } s ? DateTime.SpecifyKind(s, DateTimeKind.Utc) : Time.GetUtcNow().UtcDateTime;
         }
-        Emit(AcceptedEvent(item));
+        Emit(new ItemAcceptedEvent<TRequest, TResult>((TRequest)item.Request, (TResult)item.CloneResult()));
         // The accepted event itself carries the id to the caller; only the unusual path needs its own message.
         if (adopted)
             Verbose($"Found the {DuplicateNoun} of {item.SourceId} by its request token after a lost response: {snapshotId} in {item.Region} " +
@@ -266,7 +268,7 @@ public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEve
             if (statusMessage is not null || error is not null) outcome.StatusMessage = statusMessage ?? error!.Message;
             if (state == SnapshotState.Completed && outcome.Duration is { } duration) Durations.Add(item.Region, duration);
         }
-        Emit(FinishedEvent(item, error));
+        Emit(new ItemFinishedEvent<TRequest, TResult>((TRequest)item.Request, (TResult)item.CloneResult(), error));
         Reported(item);
         EndOutstanding();
     }
@@ -291,18 +293,19 @@ public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEve
     /// holds (window slots, volume slots, watches) is freed; items added later fail at once. One warning per region.</summary>
     internal void FailRegion(string region, EngineError error)
     {
-        var first = _failedRegions.TryAdd(region, error);
-        error = _failedRegions[region];
-        var affected = Items().Where(i => i.Touches(region)).ToList();
-        if (first)
+        // One at a time: the warning goes out before any item of the region ends (and so before the job can end).
+        lock (_failedRegions)
         {
-            var open = affected.Count(i => !i.IsFinished);
-            Warn($"{error.Message} {open} item(s) of this call in {region} were ended. {error.RecommendedAction}");
-        }
-        foreach (var item in affected)
-        {
-            if (!item.IsFinished) Finish(item, SnapshotState.Failed, error.For(item.TargetId), stillRunning: item.SnapshotId is not null);
-            item.Cancel();
+            var first = _failedRegions.TryAdd(region, error);
+            error = _failedRegions[region];
+            var affected = Items().Where(i => i.Touches(region)).ToList();
+            if (first)
+                Warn($"{error.Message} {affected.Count(i => !i.IsFinished)} item(s) of this call in {region} were ended. {error.RecommendedAction}");
+            foreach (var item in affected)
+            {
+                if (!item.IsFinished) Finish(item, SnapshotState.Failed, error.For(item.TargetId), stillRunning: item.SnapshotId is not null);
+                item.Cancel();
+            }
         }
     }
 
@@ -445,11 +448,11 @@ public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEve
 
     // ------------------------------------------------------------------ messages and the end of the job
 
-    internal void Verbose(string message, object? request = null) => Emit(MessageEvent(MessageLevel.Verbose, message, request));
+    internal void Verbose(string message, object? request = null) => Emit(new JobMessageEvent<TRequest>(MessageLevel.Verbose, message, request as TRequest));
 
-    internal void Warn(string message, object? request = null) => Emit(MessageEvent(MessageLevel.Warning, message, request));
+    internal void Warn(string message, object? request = null) => Emit(new JobMessageEvent<TRequest>(MessageLevel.Warning, message, request as TRequest));
 
-    private void Emit(TEvent jobEvent)
+    private void Emit(JobEvent<TRequest> jobEvent)
     {
         try { _events.Add(jobEvent); }
         catch (InvalidOperationException) { } // the job already finished (a straggler message); also ObjectDisposedException
@@ -487,7 +490,7 @@ public abstract class SnapshotJob<TEvent> : IDisposable, IStartingJob where TEve
             foreach (var group in Items().GroupBy(i => i.Region, StringComparer.Ordinal))
             {
                 var items = group.ToList();
-                if (SweepsDuplicates && !StopToken.IsCancellationRequested && !_failedRegions.ContainsKey(group.Key))
+                if (_sweepsDuplicates && !StopToken.IsCancellationRequested && !_failedRegions.ContainsKey(group.Key))
                     await SweepDuplicatesAsync(group.Key, items).ConfigureAwait(false);
                 Verbose(Summary(group.Key, items));
             }

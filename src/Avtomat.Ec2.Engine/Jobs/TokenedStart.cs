@@ -249,7 +249,7 @@ internal sealed class TokenedStart
     }
 }
 
-/// <summary>What <see cref="TokenedStart"/> uses of its job (any <see cref="SnapshotJob{TEvent}"/>).</summary>
+/// <summary>What <see cref="TokenedStart"/> uses of its job (any <see cref="SnapshotJob{TRequest, TResult}"/>).</summary>
 internal interface IStartingJob
 {
     TimeProvider Time { get; }

@@ -8,26 +8,21 @@ using Avtomat.Ec2.Engine.Internal;
 namespace Avtomat.Ec2.Engine.Waiting;
 
 /// <summary>Waits for snapshots (any snapshot, not only the module's) on the process-wide shared poller: one
-/// SnapshotFinishedEvent per snapshot when it is completed (State Completed), in error (Failed, SnapshotFailed with EC2's
+/// finished event per snapshot when it is completed (State Completed), in error (Failed, SnapshotFailed with EC2's
 /// statusMessage), not found (Failed, SnapshotNotFound) or when the timeout runs out (TimedOut, WaitTimedOut). With
 /// <see cref="WaitJobOptions.Any"/> the job ends at the first completed or failed snapshot; the others are not reported.</summary>
-public sealed class WaitJob : SnapshotJob<SnapshotEvent>
+public sealed class WaitJob : SnapshotJob<object, SnapshotResult>
 {
     private int _anyDone;
 
     internal WaitJob(SnapshotEngine engine, IEc2ClientSource clients, WaitJobOptions options, CancellationToken cancellationToken)
-        : base(engine, clients, options.Timeout, 8, options.PollInterval, options.VisibilityGrace, cancellationToken)
+        : base(engine, clients, options, cancellationToken)
     {
-        Options = new WaitJobOptions
-        {
-            Timeout = Timeout,
-            Any = options.Any,
-            PollInterval = PollInterval,
-            VisibilityGrace = VisibilityGrace,
-        };
+        Any = options.Any;
     }
 
-    internal WaitJobOptions Options { get; }
+    /// <summary>End at the first snapshot that completes or fails.</summary>
+    internal bool Any { get; }
 
     /// <summary>Waits for <paramref name="snapshotId"/> in <paramref name="region"/>; never blocks.</summary>
     public void Add(string snapshotId, string region) => Add(new SnapshotWaitRequest { SnapshotId = snapshotId, Region = region });
@@ -83,23 +78,15 @@ public sealed class WaitJob : SnapshotJob<SnapshotEvent>
     /// <summary>-Any: only the first snapshot that ends the wait is reported (and other non-triggering results before it).</summary>
     private protected override bool ShouldReport(JobItem item)
     {
-        if (!Options.Any) return true;
+        if (!Any) return true;
         if (Volatile.Read(ref _anyDone) == 1) return false;
         return !((WaitItem)item).EndsAny || Interlocked.Exchange(ref _anyDone, 1) == 0;
     }
 
     private protected override void Reported(JobItem item)
     {
-        if (Options.Any && ((WaitItem)item).EndsAny) FinishEarly();
+        if (Any && ((WaitItem)item).EndsAny) FinishEarly();
     }
-
-    private protected override SnapshotEvent AcceptedEvent(JobItem item) => new SnapshotAcceptedEvent(item.Request, ((WaitItem)item).Clone());
-
-    private protected override SnapshotEvent FinishedEvent(JobItem item, EngineError? error) =>
-        new SnapshotFinishedEvent(item.Request, ((WaitItem)item).Clone(), error);
-
-    private protected override SnapshotEvent MessageEvent(MessageLevel level, string message, object? request) =>
-        new SnapshotMessageEvent(level, message, request);
 
     private protected override EngineError StoppedError(JobItem item) => EngineErrors.WaitStopped(item.SourceId, item.Region);
 
@@ -130,7 +117,6 @@ public sealed class WaitJob : SnapshotJob<SnapshotEvent>
             lock (Gate) return Result.Clone();
         }
 
-        public SnapshotResult Clone() => (SnapshotResult)CloneResult();
 
         public override void Apply(Snapshot snapshot) => SnapshotResults.Apply(Result, snapshot);
     }

@@ -27,7 +27,7 @@ namespace Avtomat.Ec2.Commands;
 [Cmdlet(VerbsCommon.Copy, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = ToRegionSet)]
 [OutputType(typeof(SnapshotCopyResult))]
-public sealed class CopyAvSnapshotCommand : EngineCmdlet<CopyEvent>
+public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, SnapshotCopyResult>
 {
     public const string ToRegionSet = "ToRegion";
     public const string ToOutpostSet = "ToOutpost";
@@ -112,22 +112,6 @@ public sealed class CopyAvSnapshotCommand : EngineCmdlet<CopyEvent>
     [ValidateRange(1, 100)]
     public int ThrottleLimit { get; set; } = 20;
 
-    /// <summary>Seconds to wait for all copies; -1 waits as long as it takes.</summary>
-    [Parameter]
-    [Alias("TimeoutSec")]
-    [ValidateTimeout]
-    public int Timeout { get; set; } = -1;
-
-    /// <summary>Ask EC2 to check each copy (DryRun=true) and copy nothing.</summary>
-    [Parameter]
-    public SwitchParameter DryRun { get; set; }
-
-    /// <summary>Output each copy as soon as EC2 accepted it (State Pending, new id known) instead of waiting for it to
-    /// complete. The window still applies: with more snapshots than -ThrottleLimit the command runs until the last copy
-    /// is started. Pipe the results to Wait-AvSnapshot to wait later.</summary>
-    [Parameter]
-    public SwitchParameter NoWait { get; set; }
-
     /// <summary>The pipeline object as a whole (hidden). By-property-name binding prefers a property named like the
     /// parameter (SourceRegion) over its alias (Region); for objects that carry a SnapshotId together with the Region it
     /// lives in — our own results, whose SourceRegion is where the *previous* copy came from — the snapshot must be
@@ -138,14 +122,11 @@ public sealed class CopyAvSnapshotCommand : EngineCmdlet<CopyEvent>
     // ---- State ------------------------------------------------------------------------------------------------
 
     private readonly HashSet<string> _queued = new(StringComparer.Ordinal);
-    private readonly Dictionary<SnapshotState, int> _finished = new();
     private bool _sourceRegionFromCommandLine;
     private string? _outpostRegion;
     private string? _localZoneRegion;
     private bool _encrypt;
     private Dictionary<string, string> _tags = new(StringComparer.Ordinal);
-    private CopyJob? _job;
-    private int _requests;
 
     // ---- Pipeline ---------------------------------------------------------------------------------------------
 
@@ -198,94 +179,33 @@ public sealed class CopyAvSnapshotCommand : EngineCmdlet<CopyEvent>
                 var job = EnsureJob(sourceRegion);
                 _queued.Add(key);
                 job.Add(CreateRequest(snapshotId, source, destination));
-                _requests++;
+                Requests++;
             }
         }
     });
 
     // ---- Engine events → Write* (pipeline thread only) -----------------------------------------------------------
 
-    private protected override bool HasJob => _job is not null;
+    private protected override string CommandLabel => "Copy-AvSnapshot";
 
-    private protected override bool TryTakeEvent(out CopyEvent? engineEvent, TimeSpan timeout)
-    {
-        engineEvent = null;
-        return _job is { } job && job.TryTake(out engineEvent, timeout);
-    }
+    private protected override (string Singular, string Plural) SummaryNoun => ("copy", "copies");
 
-    private protected override bool JobIsFinished => _job?.IsFinished ?? true;
+    private protected override IReadOnlyList<ProgressNode> ToProgress(IReadOnlyList<RegionProgress> progress) => CopyProgressView.From(progress);
 
-    private protected override void CompleteJobAdding() => _job?.CompleteAdding();
-
-    private protected override IReadOnlyList<ProgressNode>? ReadProgress() =>
-        _job is { } job ? CopyProgressView.From(job.GetProgress()) : null;
-
-    private protected override void DisposeJob() => Interlocked.Exchange(ref _job, null)?.Dispose();
-
-    private protected override void HandleEvent(CopyEvent copyEvent)
-    {
-        switch (copyEvent)
-        {
-            case CopyAcceptedEvent accepted:
-                WriteVerbose(AcceptedMessage(accepted.Result));
-                break;
-            case CopyFinishedEvent finished:
-                _finished[finished.Result.State] = _finished.TryGetValue(finished.Result.State, out var n) ? n + 1 : 1;
-                WriteObject(finished.Result);
-                if (finished.Error is not null)
-                {
-                    WriteError(ErrorRecordFactory.FromEngineError(finished.Error, finished.Result));
-                }
-                break;
-            case EngineMessageEvent message:
-                WriteEngineMessage(message.Level, message.Message);
-                break;
-        }
-    }
-
-    private static string AcceptedMessage(SnapshotCopyResult result)
+    private protected override string? AcceptedMessage(SnapshotCopyResult result)
     {
         var destination = result.DestinationOutpostArn is { Length: > 0 } outpost ? $"{result.Region}, Outpost {outpost}" : result.Region;
         return $"{result.SourceSnapshotId} ({result.SourceRegion}) → {result.SnapshotId} ({destination}) accepted";
-    }
-
-    private protected override void WriteSummary()
-    {
-        if (_requests == 0)
-        {
-            return;
-        }
-        WriteCountSummary("Copy-AvSnapshot", _requests, "copy", "copies", StateCounts(_finished));
-        var job = _job;
-        WriteStatistics(() => job?.Statistics);
     }
 
     // ---- Job ----------------------------------------------------------------------------------------------------
 
     /// <param name="regionHint">The region of the current input object, used as the context's region when no
     /// -SourceRegion was given on the command line.</param>
-    private CopyJob EnsureJob(string? regionHint)
-    {
-        if (_job is not null)
-        {
-            return _job;
-        }
-        var context = EnsureContext(_sourceRegionFromCommandLine ? SourceRegion : regionHint);
-        var clients = OpenClients(context, ThrottleLimit);
-        var options = new CopyJobOptions
-        {
-            ThrottleLimit = ThrottleLimit,
-            Timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : null,
-            DryRun = DryRun.IsPresent,
-            NoWait = NoWait.IsPresent,
-        };
-        if (EngineTuning.PollInterval is { } interval)
-        {
-            options.PollInterval = interval;
-        }
-        _job = SnapshotEngine.Shared.StartCopyJob(clients, options, Cancellation);
-        return _job;
-    }
+    private CopyJob EnsureJob(string? regionHint) =>
+        StartOnce(_sourceRegionFromCommandLine ? SourceRegion : regionHint, ThrottleLimit,
+            new CopyJobOptions { ThrottleLimit = ThrottleLimit, DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent },
+            SnapshotEngine.Shared.StartCopyJob);
 
     // ---- Parameters → requests ----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ using Avtomat.Ec2.Engine;
 using Avtomat.Ec2.Engine.Copy;
 using Avtomat.Ec2.Errors;
 using Avtomat.Ec2.Progress;
+using Avtomat.Ec2.Validation;
 
 namespace Avtomat.Ec2.Commands;
 
@@ -18,8 +19,9 @@ namespace Avtomat.Ec2.Commands;
 /// EndProcessing), progress records refreshed at most every 300 ms, Ctrl+C that only cancels (StopProcessing), and a
 /// try/finally around every drain so an <c>-ErrorAction Stop</c> throw also cancels the job's workers.
 /// </summary>
-/// <typeparam name="TEvent">The job's event type (what the engine reports).</typeparam>
-public abstract class EngineCmdlet<TEvent> : AwsCmdlet, IDisposable where TEvent : class
+/// <typeparam name="TRequest">What the cmdlet hands the engine (the events' Request).</typeparam>
+/// <typeparam name="TResult">What the cmdlet outputs, one per item as it finishes.</typeparam>
+public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable where TRequest : class where TResult : class
 {
     private static readonly TimeSpan DrainInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(300);
@@ -29,7 +31,9 @@ public abstract class EngineCmdlet<TEvent> : AwsCmdlet, IDisposable where TEvent
     private readonly object _disposeGate = new();
     private AwsContext? _context;
     private IEc2ClientSourceLifetime? _clients;
+    private readonly Dictionary<SnapshotState, int> _finished = new();
     private ProgressTreeWriter? _progress;
+    private SnapshotJob<TRequest, TResult>? _job;
     private bool _disposed;
 
     /// <summary>Cancelled by Ctrl+C (StopProcessing), by Dispose and by an error that ends the pipeline.</summary>
@@ -38,32 +42,103 @@ public abstract class EngineCmdlet<TEvent> : AwsCmdlet, IDisposable where TEvent
     /// <summary>When the job was started (for the summary).</summary>
     private protected DateTime StartedUtc { get; private set; }
 
+    /// <summary>Seconds to wait for the whole job; -1 waits as long as it takes. What is unfinished then ends TimedOut
+    /// (and keeps running in EC2 if it started).</summary>
+    [Parameter]
+    [Alias("TimeoutSec")]
+    [ValidateTimeout]
+    public int Timeout { get; set; } = -1;
+
+    /// <summary>Requests handed to the job, for the summary.</summary>
+    private protected int Requests { get; set; }
+
     // ---- What a derived cmdlet supplies ----------------------------------------------------------------------
 
-    /// <summary>True once the job exists.</summary>
-    private protected abstract bool HasJob { get; }
+    /// <summary>"Copy-AvSnapshot", for the summary.</summary>
+    private protected abstract string CommandLabel { get; }
 
-    /// <summary>Takes the next event, waiting up to <paramref name="timeout"/>.</summary>
-    private protected abstract bool TryTakeEvent(out TEvent? engineEvent, TimeSpan timeout);
+    /// <summary>What <see cref="Requests"/> counts, for the summary ("copy", "copies").</summary>
+    private protected abstract (string Singular, string Plural) SummaryNoun { get; }
 
-    /// <summary>Adding is complete, every request reached its final state and every event was taken.</summary>
-    private protected abstract bool JobIsFinished { get; }
+    /// <summary>The job's progress as parent and child records.</summary>
+    private protected abstract IReadOnlyList<ProgressNode> ToProgress(IReadOnlyList<RegionProgress> progress);
 
-    /// <summary>No more requests will be added.</summary>
-    private protected abstract void CompleteJobAdding();
+    /// <summary>The verbose line for an item EC2 accepted (null: none).</summary>
+    private protected virtual string? AcceptedMessage(TResult result) => null;
+
+    /// <summary>Children per region in the progress display of creations and waits (more in flight still count in the
+    /// parent's status); copies show up to -ThrottleLimit.</summary>
+    private protected const int SnapshotProgressSlots = 20;
+
+    // ---- The job ---------------------------------------------------------------------------------------------
+
+    private protected bool HasJob => _job is not null;
+
+    /// <summary>The invocation's job, started on first use: the AWS context (its region from
+    /// <paramref name="contextRegion"/> when no region parameter was given), the clients (and the account, learned
+    /// here), -Timeout and the tuned poll interval on <paramref name="options"/>, then <paramref name="start"/>.</summary>
+    private protected TJob StartOnce<TJob, TOptions>(string? contextRegion, int progressSlots, TOptions options,
+        Func<IEc2ClientSource, TOptions, CancellationToken, TJob> start) where TJob : SnapshotJob<TRequest, TResult> where TOptions : JobOptions
+    {
+        if (_job is TJob existing)
+        {
+            return existing;
+        }
+        var clients = OpenClients(EnsureContext(contextRegion), progressSlots);
+        options.Timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : null;
+        if (EngineTuning.PollInterval is { } interval)
+        {
+            options.PollInterval = interval;
+        }
+        var job = start(clients, options, Cancellation);
+        _job = job;
+        return job;
+    }
+
+    private bool JobIsFinished => _job?.IsFinished ?? true;
 
     /// <summary>Turns one event into Write* calls (pipeline thread).</summary>
-    private protected abstract void HandleEvent(TEvent engineEvent);
-
-    /// <summary>The job's current progress as parent and child records (null when there is none to show).</summary>
-    private protected abstract IReadOnlyList<ProgressNode>? ReadProgress();
-
-    /// <summary>Disposes the job (stops waiting and starting work; what EC2 accepted keeps running) and forgets it.</summary>
-    private protected abstract void DisposeJob();
+    private void HandleEvent(JobEvent<TRequest> jobEvent)
+    {
+        switch (jobEvent)
+        {
+            case ItemAcceptedEvent<TRequest, TResult> accepted:
+                if (AcceptedMessage(accepted.Result) is { } line)
+                {
+                    WriteVerbose(line);
+                }
+                break;
+            case ItemFinishedEvent<TRequest, TResult> finished:
+                // The module's two result types: a copy, or a snapshot made or waited for.
+                var (state, error) = finished.Result switch
+                {
+                    SnapshotCopyResult copy => (copy.State, finished.Error is { } e ? ErrorRecordFactory.FromEngineError(e, copy) : null),
+                    SnapshotResult snapshot => (snapshot.State, finished.Error is { } e ? ErrorRecordFactory.FromEngineError(e, snapshot) : null),
+                    _ => throw new InvalidOperationException($"Unknown result type {finished.Result.GetType().Name}."),
+                };
+                _finished[state] = _finished.TryGetValue(state, out var n) ? n + 1 : 1;
+                WriteObject(finished.Result);
+                if (error is not null)
+                {
+                    WriteError(error);
+                }
+                break;
+            case JobMessageEvent<TRequest> message:
+                WriteEngineMessage(message.Level, message.Message);
+                break;
+        }
+    }
 
     /// <summary>Written once at the end (verbose): counts, time, EC2 calls.</summary>
-    private protected virtual void WriteSummary()
+    private void WriteSummary()
     {
+        if (Requests == 0)
+        {
+            return;
+        }
+        WriteCountSummary(CommandLabel, Requests, SummaryNoun.Singular, SummaryNoun.Plural, StateCounts(_finished));
+        var job = _job;
+        WriteStatistics(() => job?.Statistics);
     }
 
     // ---- Pipeline ----------------------------------------------------------------------------------------------
@@ -80,7 +155,7 @@ public abstract class EngineCmdlet<TEvent> : AwsCmdlet, IDisposable where TEvent
         }
         try
         {
-            CompleteJobAdding();
+            _job?.CompleteAdding();
             while (!JobIsFinished)
             {
                 if (Stopping)
@@ -143,7 +218,7 @@ public abstract class EngineCmdlet<TEvent> : AwsCmdlet, IDisposable where TEvent
             return;
         }
         var timeout = wait;
-        while (TryTakeEvent(out var engineEvent, timeout))
+        while (_job is { } job && job.TryTake(out var engineEvent, timeout))
         {
             if (engineEvent is not null)
             {
@@ -172,7 +247,7 @@ public abstract class EngineCmdlet<TEvent> : AwsCmdlet, IDisposable where TEvent
     {
         try
         {
-            return HasJob ? ReadProgress() : null;
+            return _job is { } job ? ToProgress(job.GetProgress()) : null;
         }
         catch (ObjectDisposedException)
         {
@@ -234,7 +309,8 @@ public abstract class EngineCmdlet<TEvent> : AwsCmdlet, IDisposable where TEvent
         var clients = Interlocked.Exchange(ref _clients, null);
         try
         {
-            DisposeJob();
+            // Stops waiting and starting work; what EC2 accepted keeps running.
+            Interlocked.Exchange(ref _job, null)?.Dispose();
         }
         finally
         {
@@ -336,4 +412,18 @@ public abstract class EngineCmdlet<TEvent> : AwsCmdlet, IDisposable where TEvent
     /// <summary>A terminating InvalidArgument error for a parameter value that can never work (before any call).</summary>
     private protected void Fail(string errorId, string parameterName, object? value, string message, string? recommendedAction = null) =>
         ThrowTerminatingError(ErrorRecordFactory.InvalidParameter(errorId, parameterName, value, message, recommendedAction));
+}
+
+/// <summary>What Copy-AvSnapshot and New-AvSnapshot share: they make snapshots, so they can be dry-run and need not wait.</summary>
+public abstract class StartCmdlet<TRequest, TResult> : EngineCmdlet<TRequest, TResult> where TRequest : class where TResult : class
+{
+    /// <summary>Ask EC2 to check each call (DryRun=true) and make nothing.</summary>
+    [Parameter]
+    public SwitchParameter DryRun { get; set; }
+
+    /// <summary>Output each snapshot or copy as soon as EC2 accepted it (State Pending, new id known) instead of waiting
+    /// for it to complete. EC2's limits still apply, so the command runs until the last one is started. Pipe the
+    /// results to Wait-AvSnapshot to wait later.</summary>
+    [Parameter]
+    public SwitchParameter NoWait { get; set; }
 }

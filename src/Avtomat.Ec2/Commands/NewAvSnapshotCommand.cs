@@ -25,7 +25,7 @@ namespace Avtomat.Ec2.Commands;
 [Cmdlet(VerbsCommon.New, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = ByVolumeSet)]
 [OutputType(typeof(SnapshotResult))]
-public sealed class NewAvSnapshotCommand : SnapshotJobCmdlet
+public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
 {
     public const string ByVolumeSet = "ByVolume";
     public const string ByInstanceSet = "ByInstance";
@@ -83,20 +83,6 @@ public sealed class NewAvSnapshotCommand : SnapshotJobCmdlet
     [Parameter]
     [ValidateSet("regional", "local")]
     public string? Location { get; set; }
-
-    /// <summary>Ask EC2 to check each snapshot (DryRun=true) and create nothing.</summary>
-    [Parameter]
-    public SwitchParameter DryRun { get; set; }
-
-    /// <summary>Output each snapshot as soon as EC2 accepted it (State Pending) instead of waiting for it to complete.</summary>
-    [Parameter]
-    public SwitchParameter NoWait { get; set; }
-
-    /// <summary>Seconds to wait for all snapshots; -1 waits as long as it takes.</summary>
-    [Parameter]
-    [Alias("TimeoutSec")]
-    [ValidateTimeout]
-    public int Timeout { get; set; } = -1;
 
     /// <summary>The pipeline object as a whole (hidden): lets the cmdlet read the region of objects that carry no Region
     /// property but an AvailabilityZone (Get-EC2Volume output), so volumes are snapshotted where they live.</summary>
@@ -227,24 +213,7 @@ public sealed class NewAvSnapshotCommand : SnapshotJobCmdlet
         return string.IsNullOrWhiteSpace(Region) ? null : Region!.Trim();
     }
 
-    private CreateJob EnsureJob(string? regionHint)
-    {
-        if (CurrentJob<CreateJob>() is { } existing)
-        {
-            return existing;
-        }
-        var context = EnsureContext(_regionFromCommandLine ? Region : regionHint);
-        var clients = OpenClients(context, ProgressSlots);
-        var options = new CreateJobOptions
-        {
-            Timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : null,
-            DryRun = DryRun.IsPresent,
-            NoWait = NoWait.IsPresent,
-        };
-        if (EngineTuning.PollInterval is { } interval)
-        {
-            options.PollInterval = interval;
-        }
-        return SetJob(SnapshotEngine.Shared.StartCreateJob(clients, options, Cancellation));
-    }
+    private CreateJob EnsureJob(string? regionHint) =>
+        StartOnce(_regionFromCommandLine ? Region : regionHint, SnapshotProgressSlots,
+            new CreateJobOptions { DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent }, SnapshotEngine.Shared.StartCreateJob);
 }

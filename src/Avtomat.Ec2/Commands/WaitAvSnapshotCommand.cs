@@ -20,7 +20,7 @@ namespace Avtomat.Ec2.Commands;
 /// </remarks>
 [Cmdlet(VerbsLifecycle.Wait, "AvSnapshot")]
 [OutputType(typeof(SnapshotResult))]
-public sealed class WaitAvSnapshotCommand : SnapshotJobCmdlet
+public sealed class WaitAvSnapshotCommand : EngineCmdlet<object, SnapshotResult>
 {
     // ---- Parameters -------------------------------------------------------------------------------------------
 
@@ -38,11 +38,6 @@ public sealed class WaitAvSnapshotCommand : SnapshotJobCmdlet
     [ArgumentCompleter(typeof(RegionCompleter))]
     public string? Region { get; set; }
 
-    /// <summary>Seconds to wait; -1 waits as long as it takes.</summary>
-    [Parameter]
-    [Alias("TimeoutSec")]
-    [ValidateTimeout]
-    public int Timeout { get; set; } = -1;
 
     /// <summary>Return as soon as the first snapshot finishes (completed or error), like Wait-Job -Any.</summary>
     [Parameter]
@@ -109,23 +104,7 @@ public sealed class WaitAvSnapshotCommand : SnapshotJobCmdlet
     private protected override IReadOnlyList<ProgressNode> ToProgress(IReadOnlyList<RegionProgress> progress) =>
         SnapshotProgressView.ForWait(progress);
 
-    private WaitJob EnsureJob(string? regionHint)
-    {
-        if (CurrentJob<WaitJob>() is { } existing)
-        {
-            return existing;
-        }
-        var context = EnsureContext(_regionFromCommandLine ? Region : regionHint);
-        var clients = OpenClients(context, ProgressSlots);
-        var options = new WaitJobOptions
-        {
-            Timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : null,
-            Any = Any.IsPresent,
-        };
-        if (EngineTuning.PollInterval is { } interval)
-        {
-            options.PollInterval = interval;
-        }
-        return SetJob(SnapshotEngine.Shared.StartWaitJob(clients, options, Cancellation));
-    }
+    private WaitJob EnsureJob(string? regionHint) =>
+        StartOnce(_regionFromCommandLine ? Region : regionHint, SnapshotProgressSlots, new WaitJobOptions { Any = Any.IsPresent },
+            SnapshotEngine.Shared.StartWaitJob);
 }

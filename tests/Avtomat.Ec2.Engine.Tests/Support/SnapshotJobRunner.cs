@@ -20,7 +20,7 @@ public sealed class SnapshotOutcome
 public static class SnapshotJobRunner
 {
     /// <summary>Advances the fake clock in steps while the job runs, draining events, until it is finished.</summary>
-    public static async Task<SnapshotOutcome> RunAsync(SnapshotJob<SnapshotEvent> job, FakeTimeProvider clock, TimeSpan? step = null, TimeSpan? maxVirtual = null,
+    public static async Task<SnapshotOutcome> RunAsync(SnapshotJob<object, SnapshotResult> job, FakeTimeProvider clock, TimeSpan? step = null, TimeSpan? maxVirtual = null,
         Action<SnapshotOutcome, DateTimeOffset>? onStep = null)
     {
         var outcome = new SnapshotOutcome();
@@ -43,7 +43,7 @@ public static class SnapshotJobRunner
     }
 
     /// <summary>Drains a job in real time until it is finished.</summary>
-    public static SnapshotOutcome DrainRealTime(SnapshotJob<SnapshotEvent> job, TimeSpan limit, Action<SnapshotEvent, TimeSpan>? onEvent = null)
+    public static SnapshotOutcome DrainRealTime(SnapshotJob<object, SnapshotResult> job, TimeSpan limit, Action<SnapshotEvent, TimeSpan>? onEvent = null)
     {
         var outcome = new SnapshotOutcome();
         var started = DateTime.UtcNow;

@@ -1,0 +1,28 @@
+using System;
+
+namespace Avtomat.Ec2.Engine;
+
+/// <summary>Settings every job has (one cmdlet invocation).</summary>
+public abstract class JobOptions
+{
+    /// <summary>How long to wait for the job overall; null (or ≤ 0) waits as long as it takes. What is still unfinished
+    /// then finishes TimedOut with an OperationTimeout error (and keeps running in EC2 if it started).</summary>
+    public TimeSpan? Timeout { get; set; }
+    /// <summary>Interval between batched DescribeSnapshots calls per region (the shared poller ticks at the smallest
+    /// interval of the jobs it serves).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>How long a new snapshot (or one found after a lost response) may stay invisible to DescribeSnapshots.</summary>
+    public TimeSpan VisibilityGrace { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>Engine retries per call after throttling, 5xx or I/O errors (on top of the SDK's own).</summary>
+    public int MaxRetries { get; set; } = 8;
+}
+
+/// <summary>Settings of jobs that make snapshots (copies, creations).</summary>
+public abstract class StartJobOptions : JobOptions
+{
+    /// <summary>Ask EC2 to check each call (DryRun=true) and make nothing.</summary>
+    public bool DryRun { get; set; }
+    /// <summary>Finish each item (State Pending) as soon as EC2 accepted it instead of waiting for completion. The limits
+    /// still apply, so the job runs until the last one is started.</summary>
+    public bool NoWait { get; set; }
+}
