@@ -16,8 +16,9 @@ namespace Avtomat.Ec2.Engine.Aws;
 /// principal (no IAM permission can deny it), answered by the regional STS endpoint (or the -EndpointUrl's host, where
 /// an emulator answers it). Answers are cached per access key id for the process (an access key never changes account),
 /// so rotating temporary credentials cost one call per new key. When the account cannot be learned (STS unreachable, a
-/// private network without an STS endpoint), a stand-in derived from the access key id is used: invocations with the
-/// same key still share everything, others do not; the caller is told why.
+/// private network without an STS endpoint), a stand-in derived from the access key id is used, and remembered for the
+/// key too so later invocations do not wait for STS again: invocations with the same key still share everything,
+/// others do not; the caller is told why.
 /// </summary>
 internal static class AccountResolver
 {
@@ -43,7 +44,8 @@ internal static class AccountResolver
             return ("source:" + Guid.NewGuid().ToString("N"), "the credentials have no access key id");
 
         var keyHash = Hash(resolved!.AccessKey);
-        if (AccountsByKey.TryGetValue(keyHash, out var known)) return (known, null);
+        if (AccountsByKey.TryGetValue(keyHash, out var known))
+            return (known, known.StartsWith("key:", StringComparison.Ordinal) ? "STS GetCallerIdentity failed earlier in this process for these credentials" : null);
         try
         {
             var config = new AmazonSecurityTokenServiceConfig
@@ -51,7 +53,7 @@ internal static class AccountResolver
                 RetryMode = RequestRetryMode.Standard,
                 MaxErrorRetry = 1,
                 // Short: this runs on the pipeline thread before any work starts.
-                Timeout = TimeSpan.FromSeconds(10),
+                Timeout = TimeSpan.FromSeconds(5),
             };
             if (serviceUrl is not null)
             {
@@ -69,11 +71,8 @@ internal static class AccountResolver
                     request.UserAgentDetails?.AddUserAgentComponent(userAgentComponent);
             };
             var identity = sts.GetCallerIdentityAsync(new GetCallerIdentityRequest(), cancellationToken).GetAwaiter().GetResult();
-            if (string.IsNullOrEmpty(identity.Account)) return ("key:" + keyHash, "STS GetCallerIdentity answered without an account");
-            var account = "account:" + identity.Account;
-            if (AccountsByKey.Count >= MaxCached) AccountsByKey.Clear();
-            AccountsByKey[keyHash] = account;
-            return (account, null);
+            if (string.IsNullOrEmpty(identity.Account)) return (Remember(keyHash, "key:" + keyHash), "STS GetCallerIdentity answered without an account");
+            return (Remember(keyHash, "account:" + identity.Account), null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -82,8 +81,15 @@ internal static class AccountResolver
         catch (Exception ex)
         {
             var code = (ex as AmazonServiceException)?.ErrorCode;
-            return ("key:" + keyHash, "STS GetCallerIdentity failed: " + (string.IsNullOrEmpty(code) ? ex.GetType().Name : code));
+            return (Remember(keyHash, "key:" + keyHash), "STS GetCallerIdentity failed: " + (string.IsNullOrEmpty(code) ? ex.GetType().Name : code));
         }
+    }
+
+    private static string Remember(string keyHash, string account)
+    {
+        if (AccountsByKey.Count >= MaxCached) AccountsByKey.Clear();
+        AccountsByKey[keyHash] = account;
+        return account;
     }
 
     /// <summary>The first 16 hex digits of the SHA-256 of the access key id: never the key, never the secret.</summary>

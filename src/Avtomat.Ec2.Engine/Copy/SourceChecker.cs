@@ -192,7 +192,9 @@ internal sealed class SourceChecker
     {
         try
         {
-            var final = await _job.WaitForFinalStateAsync(queue.Region, id, null, Stop).ConfigureAwait(false);
+            // Ends with the job too: once every copy waiting for this source ended (their region failed), nobody needs it.
+            using var watch = CancellationTokenSource.CreateLinkedTokenSource(Stop, _job.BackgroundToken);
+            var final = await _job.WaitForFinalStateAsync(queue.Region, id, null, watch.Token).ConfigureAwait(false);
             Resolve(queue, id, final.State?.Value == "completed"
                 ? SourceCheck.Usable(final)
                 : SourceCheck.Failed(EngineErrors.SourceSnapshotFailed(id, queue.Region, final.StateMessage)));
