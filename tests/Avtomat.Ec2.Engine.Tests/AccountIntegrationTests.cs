@@ -74,7 +74,9 @@ public sealed class AccountIntegrationTests(ITestOutputHelper output)
         // Temporary credentials get a new access key at each refresh; all of them act in the emulator's default account.
         for (var batch = 0; batch < 100; batch++)
         {
-            await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(() =>
+            // Each on a thread of its own, as each invocation runs on its runspace's pipeline thread (the account is
+            // learned there, synchronously).
+            await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Factory.StartNew(() =>
             {
                 var key = $"ASIAROTATING{batch:D3}{i}";
                 using var clients = new Ec2ClientSource(new SessionAWSCredentials(key, "rotating-secret", "rotating-token"), ec2.BaseUrl.ToString(), "Avtomat.Ec2.Tests/0");
@@ -88,7 +90,7 @@ public sealed class AccountIntegrationTests(ITestOutputHelper output)
                 while (!job.IsFinished)
                     if (job.TryTake(out var e, TimeSpan.FromMilliseconds(50)) && e is SnapshotFinishedEvent) finished.Add(e);
                 Assert.Equal(SnapshotState.Completed, Assert.IsType<SnapshotFinishedEvent>(Assert.Single(finished)).Result.State);
-            })));
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
         }
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
         while (engine.AccountRegionsInUse > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
