@@ -61,11 +61,6 @@ public sealed class SnapshotEngine
     public WaitJob StartWaitJob(IEc2ClientSource clients, WaitJobOptions options, CancellationToken cancellationToken) =>
         new(this, Check(clients), options ?? throw new ArgumentNullException(nameof(options)), cancellationToken);
 
-    /// <summary>The copy window of (the clients' endpoint and account, <paramref name="region"/>) while a job uses it;
-    /// null when none does (then it is at <see cref="RegionCopyLimit"/>).</summary>
-    public CopyWindow? FindCopyWindow(IEc2ClientSource clients, string region) =>
-        Registry.Find(Check(clients).EndpointKey(region), clients.Account, region)?.CopyWindow;
-
     /// <summary>Holds what is shared in (the clients' endpoint and account, <paramref name="region"/>) as a job would,
     /// so it outlives the jobs (tests look at the copy window after a job).</summary>
     internal AccountRegionLease Lease(IEc2ClientSource clients, string region) =>

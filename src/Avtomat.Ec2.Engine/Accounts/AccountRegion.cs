@@ -42,7 +42,5 @@ internal sealed class AccountRegion : IDisposable
     public VolumeGate Volume(string volumeId) => _volumes.GetOrAdd(volumeId,
         id => new VolumeGate(id, _engine.TimeProvider, _engine.MaxPendingPerVolume, _engine.VolumeSnapshotSpacing));
 
-    public int VolumeCount => _volumes.Count;
-
     public void Dispose() => CopyWindow.Dispose();
 }

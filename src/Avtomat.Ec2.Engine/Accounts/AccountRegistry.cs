@@ -34,12 +34,6 @@ internal sealed class AccountRegistry
         }
     }
 
-    /// <summary>The entry of (endpoint, account, region) if something leases it now (for tests and diagnostics).</summary>
-    public AccountRegion? Find(string endpointKey, string account, string region)
-    {
-        lock (_gate) return _entries.TryGetValue(endpointKey + "|" + account + "|" + region, out var entry) ? entry : null;
-    }
-
     internal void Release(AccountRegion entry)
     {
         lock (_gate)
