@@ -26,8 +26,9 @@ public sealed class SnapshotCopyResult : ISnapshotOutcome
     /// <summary>When the copy was seen completed or failed (UTC).</summary>
     public DateTime? CompletionTime { get; set; }
     public TimeSpan? Duration => StartTime is { } start && CompletionTime is { } end ? end - start : null;
-    /// <summary>True when no copy was made because this module had already copied the source to the destination with
-    /// the same encryption (an earlier run, or another process): <see cref="SnapshotId"/> is that copy.</summary>
+    /// <summary>True when this run made no copy because this module had already copied the source to the destination
+    /// with the same encryption (an earlier run, or another process): <see cref="SnapshotId"/> is that copy, completed
+    /// or, when it was still pending, waited for.</summary>
     public bool Reused { get; set; }
     /// <summary>EC2's statusMessage for a failed copy, or why the module gave up.</summary>
     public string? StatusMessage { get; set; }

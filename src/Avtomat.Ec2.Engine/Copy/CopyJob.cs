@@ -18,12 +18,18 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
         : base(engine, clients, options, cancellationToken)
     {
         ThrottleLimit = Math.Max(1, Math.Min(100, options.ThrottleLimit));
+        Force = options.Force;
+        Earlier = new EarlierCopies(this);
         Sources = new SourceChecker(this);
         _worker = new CopyWorker(this);
     }
 
     /// <summary>Concurrent copies per destination for this job.</summary>
     internal int ThrottleLimit { get; }
+    /// <summary>Copy even when an earlier copy of the source exists (no resume).</summary>
+    internal bool Force { get; }
+    /// <summary>The copies earlier runs made, for resuming.</summary>
+    internal EarlierCopies Earlier { get; }
     internal SourceChecker Sources { get; }
 
     /// <summary>Queues a copy; never blocks. Source checks and copying start at once.</summary>
@@ -51,7 +57,8 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
     private protected override string Summary(string region, IReadOnlyList<JobItem> items)
     {
         var total = items.Count;
-        var completed = Count(items, SnapshotState.Completed);
+        var reused = items.Select(i => (SnapshotCopyResult)i.CloneResult()).Count(r => r.Reused && r.State == SnapshotState.Completed);
+        var completed = Count(items, SnapshotState.Completed) - reused;
         var failed = Count(items, SnapshotState.Failed);
         var timedOut = Count(items, SnapshotState.TimedOut);
         var started = NoWait ? Count(items, SnapshotState.Pending) : 0;
@@ -62,6 +69,7 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
             ? $"{region}: {started} copies started (not waited for), {completed} already completed, {failed} failed, {timedOut} timed out" +
               (stopped > 0 ? $", {stopped} stopped" : "") + $" of {total}"
             : $"{region}: {completed} copied, {failed} failed, {timedOut} timed out" + (stopped > 0 ? $", {stopped} stopped" : "") + $" of {total}";
+        if (reused > 0) text += $" ({reused} more reused from earlier runs)";
         text += CallsIn(region);
         var sourceCalls = items.Select(i => i.SourceRegion).Distinct(StringComparer.Ordinal).Where(r => r != region)
             .SelectMany(r => Counters.CallsIn(r)).GroupBy(p => p.Key).Select(g => $"{g.Key} {g.Sum(p => p.Value)}").ToList();

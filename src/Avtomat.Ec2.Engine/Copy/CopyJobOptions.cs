@@ -6,4 +6,6 @@ public sealed class CopyJobOptions : StartJobOptions
     /// <summary>Concurrent copies per destination region for this job (1..100). The process-wide window per account and
     /// destination (EC2 allows 20) applies on top.</summary>
     public int ThrottleLimit { get; set; } = 20;
+    /// <summary>Copy even when this module already copied the source to the destination (no resume).</summary>
+    public bool Force { get; set; }
 }

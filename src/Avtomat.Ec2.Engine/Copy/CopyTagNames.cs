@@ -1,9 +1,15 @@
 namespace Avtomat.Ec2.Engine.Copy;
 
-/// <summary>Provenance tags every copy gets at creation. The request token finds a copy again after a lost response.</summary>
+/// <summary>Provenance tags every copy gets at creation. The request token finds a copy again after a lost response; the
+/// source tags let a re-run find what an earlier run copied.</summary>
 public static class CopyTagNames
 {
     public const string SourceSnapshotId = "avtomat:source-snapshot-id";
     public const string SourceRegion = "avtomat:source-region";
     public const string RequestToken = "avtomat:request-token";
+    /// <summary>How the copy was asked to be encrypted (none, default, kms:KEY): a re-run reuses it only when it asks the same.</summary>
+    public const string Encryption = "avtomat:encryption";
+
+    /// <summary>Every tag the module sets on a copy.</summary>
+    public static readonly string[] All = { SourceSnapshotId, SourceRegion, RequestToken, Encryption };
 }

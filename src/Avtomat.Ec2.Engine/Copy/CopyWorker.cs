@@ -17,6 +17,9 @@ namespace Avtomat.Ec2.Engine.Copy;
 /// </summary>
 internal sealed class CopyWorker
 {
+    /// <summary>EC2's limit of tags per snapshot.</summary>
+    private const int MaxTags = 50;
+
     private readonly CopyJob _job;
     private readonly TokenedStart _start;
 
@@ -42,9 +45,21 @@ internal sealed class CopyWorker
                 _job.Finish(item, SnapshotState.Failed, check.Error);
                 return;
             }
+            var sourceEncrypted = check.Snapshot!.Encrypted == true;
+            var earlier = _job.Force ? null : await _job.Earlier.FindAsync(request, sourceEncrypted).ConfigureAwait(false);
+            if (earlier?.State?.Value == "completed")
+            {
+                Reuse(item, earlier);
+                return;
+            }
             var copyRequest = BuildRequest(item, check.Snapshot!);
             jobSlot = await _job.JobWindow(destination).AcquireAsync(stop).ConfigureAwait(false);
             start = new CopyStart(_job, item, copyRequest);
+            if (_job.DryRun && earlier is not null)
+            {
+                _job.Finish(item, SnapshotState.DryRun, null, $"An earlier copy {earlier.SnapshotId} is still pending: it would be waited for, not copied again.");
+                return;
+            }
             if (_job.DryRun)
             {
                 copyRequest.DryRun = true;
@@ -55,14 +70,33 @@ internal sealed class CopyWorker
                 return;
             }
 
-            var outcome = await _start.StartAsync(start, stop).ConfigureAwait(false);
-            if (outcome.Error is not null)
+            string copyId;
+            if (earlier is not null)
             {
-                _job.Finish(item, SnapshotState.Failed, outcome.Error);
-                return;
+                // Still pending from a run that was stopped, or from another process: wait for that one (it holds a slot
+                // of EC2's 20 like any copy in flight).
+                await start.AdmitAsync(false, stop).ConfigureAwait(false);
+                copyId = earlier.SnapshotId;
+                lock (item.Gate)
+                {
+                    item.Apply(earlier);
+                    item.Result.Reused = true;
+                }
+                _job.Accept(item, copyId, earlier.StartTime, adopted: false);
+                _job.Verbose($"{request.SourceSnapshotId} ({request.SourceRegion}) → {copyId} ({destination}): an earlier run's copy is still pending, " +
+                             $"started {Age(earlier)} ago; waiting for it instead of copying again (-Force copies anyway).", request);
             }
-            var copyId = outcome.Created!;
-            _job.Accept(item, copyId, null, outcome.Adopted);
+            else
+            {
+                var outcome = await _start.StartAsync(start, stop).ConfigureAwait(false);
+                if (outcome.Error is not null)
+                {
+                    _job.Finish(item, SnapshotState.Failed, outcome.Error);
+                    return;
+                }
+                copyId = outcome.Created!;
+                _job.Accept(item, copyId, null, outcome.Adopted);
+            }
 
             if (_job.NoWait)
             {
@@ -109,6 +143,34 @@ internal sealed class CopyWorker
         }
     }
 
+    /// <summary>An earlier run (or another process) already copied the source here with the same encryption: report that
+    /// copy (Completed, Reused) instead of copying again. A dry run says it would be reused.</summary>
+    private void Reuse(CopyItem item, Snapshot copy)
+    {
+        var request = item.Copy;
+        lock (item.Gate)
+        {
+            item.Apply(copy);
+            item.Result.SnapshotId = copy.SnapshotId;
+            item.Result.Reused = true;
+            item.Result.Description = copy.Description;
+            if (copy.StartTime is { } started) item.Result.StartTime = DateTime.SpecifyKind(started, DateTimeKind.Utc);
+            item.Result.Tags = (copy.Tags ?? new List<Tag>()).Where(t => t.Key is not null).ToDictionary(t => t.Key, t => t.Value ?? "", StringComparer.Ordinal);
+        }
+        var text = $"{request.SourceSnapshotId} ({request.SourceRegion}) → {copy.SnapshotId} ({request.DestinationRegion}): reused, copied {Age(copy)} ago " +
+                   "by an earlier run (-Force copies again).";
+        if (_job.DryRun)
+        {
+            _job.Finish(item, SnapshotState.DryRun, null, $"Already copied to {copy.SnapshotId}: it would be reused, not copied again.");
+            return;
+        }
+        _job.Verbose(text, request);
+        _job.Finish(item, SnapshotState.Completed, null, endSeen: false);
+    }
+
+    private string Age(Snapshot copy) =>
+        copy.StartTime is { } started ? DurationText.Of(_job.Time.GetUtcNow().UtcDateTime - DateTime.SpecifyKind(started, DateTimeKind.Utc)) : "some time";
+
     private CopySnapshotRequest BuildRequest(CopyItem item, Snapshot source)
     {
         var r = item.Copy;
@@ -123,6 +185,17 @@ internal sealed class CopyWorker
         tags[CopyTagNames.SourceSnapshotId] = r.SourceSnapshotId;
         tags[CopyTagNames.SourceRegion] = r.SourceRegion;
         tags[CopyTagNames.RequestToken] = item.Token;
+        tags[CopyTagNames.Encryption] = EarlierCopies.EncryptionTag(r);
+        if (tags.Count > MaxTags)
+        {
+            // EC2 allows 50 tags per snapshot. Ours and -Tag are needed (resume, duplicate removal, the user's own):
+            // the source's copied tags give way, in key order, and the user is told which.
+            var dropped = tags.Keys.Where(k => !r.Tags.ContainsKey(k) && Array.IndexOf(CopyTagNames.All, k) < 0)
+                .OrderBy(k => k, StringComparer.Ordinal).Skip(MaxTags - (tags.Count - CountCopied(tags, r))).ToList();
+            foreach (var key in dropped) tags.Remove(key);
+            _job.Warn($"{r.SourceSnapshotId} has more tags than fit on its copy in {r.DestinationRegion} (EC2 allows {MaxTags} per snapshot, and the copy " +
+                      $"needs {CopyTagNames.All.Length} of its own plus -Tag): {dropped.Count} of the source's tags were not copied: {string.Join(", ", dropped)}.", r);
+        }
 
         var encrypt = r.Encrypted || r.KmsKeyId is not null;
         var sourceEncrypted = source.Encrypted == true;
@@ -159,6 +232,10 @@ internal sealed class CopyWorker
         if (r.CompletionDurationMinutes is { } minutes) request.CompletionDurationMinutes = minutes;
         return request;
     }
+
+    /// <summary>How many of <paramref name="tags"/> came from the source (not ours, not -Tag).</summary>
+    private static int CountCopied(Dictionary<string, string> tags, SnapshotCopyRequest r) =>
+        tags.Keys.Count(k => !r.Tags.ContainsKey(k) && Array.IndexOf(CopyTagNames.All, k) < 0);
 
     /// <summary>CopySnapshot as the tokened start sees it: admitted by a slot of the process-wide window of the account
     /// and destination, held from before the call until the copy is seen finished.</summary>

@@ -248,9 +248,9 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
         lock (item.Gate) item.Apply(snapshot);
     }
 
-    /// <summary>Sends the item's single finished event. <paramref name="stillRunning"/>: the snapshot goes on in EC2 (no
-    /// completion time), e.g. when the job stopped following it.</summary>
-    internal void Finish(JobItem item, SnapshotState state, EngineError? error, string? statusMessage = null, bool stillRunning = false)
+    /// <summary>Sends the item's single finished event. <paramref name="endSeen"/> false: the job did not see the snapshot
+    /// end just now (it stopped following one that goes on in EC2, or reused one that ended long ago): no completion time.</summary>
+    internal void Finish(JobItem item, SnapshotState state, EngineError? error, string? statusMessage = null, bool endSeen = true)
     {
         if (!item.TryMarkFinished()) return;
         if (!ShouldReport(item))
@@ -263,7 +263,7 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
         {
             var outcome = item.Outcome;
             outcome.State = state;
-            if (state == SnapshotState.Completed || (state == SnapshotState.Failed && outcome.SnapshotId is not null && !stillRunning))
+            if (endSeen && (state == SnapshotState.Completed || (state == SnapshotState.Failed && outcome.SnapshotId is not null)))
                 outcome.CompletionTime = now;
             if (statusMessage is not null || error is not null) outcome.StatusMessage = statusMessage ?? error!.Message;
             if (state == SnapshotState.Completed && outcome.Duration is { } duration) Durations.Add(item.Region, duration);
@@ -303,7 +303,7 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
                 Warn($"{error.Message} {affected.Count(i => !i.IsFinished)} item(s) of this call in {region} were ended. {error.RecommendedAction}");
             foreach (var item in affected)
             {
-                if (!item.IsFinished) Finish(item, SnapshotState.Failed, error.For(item.TargetId), stillRunning: item.SnapshotId is not null);
+                if (!item.IsFinished) Finish(item, SnapshotState.Failed, error.For(item.TargetId), endSeen: false);
                 item.Cancel();
             }
         }
@@ -440,7 +440,7 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
         items.Count(i => ((ISnapshotOutcome)i.CloneResult()).State == state);
 
     /// <summary>" in hh:mm:ss; API calls in REGION: A 1, B 2" for a summary.</summary>
-    private protected string CallsIn(string region) => $" in {Time.GetUtcNow() - StartedAt:hh\\:mm\\:ss}; API calls in {region}: " + CallsText(region);
+    private protected string CallsIn(string region) => $" in {DurationText.Of(Time.GetUtcNow() - StartedAt)}; API calls in {region}: " + CallsText(region);
 
     /// <summary>"A 1, B 2" (or "none"): the job's calls in <paramref name="region"/>.</summary>
     private protected string CallsText(string region) =>

@@ -94,7 +94,7 @@ public sealed class WaitJob : SnapshotJob<object, SnapshotResult>
 
     private protected override string Summary(string region, IReadOnlyList<JobItem> items) =>
         $"{region}: waited for {items.Count} snapshot(s): {Count(items, SnapshotState.Completed)} completed, " +
-        $"{Count(items, SnapshotState.Failed)} failed, {Count(items, SnapshotState.TimedOut)} timed out in {Time.GetUtcNow() - StartedAt:hh\\:mm\\:ss}; " +
+        $"{Count(items, SnapshotState.Failed)} failed, {Count(items, SnapshotState.TimedOut)} timed out in {DurationText.Of(Time.GetUtcNow() - StartedAt)}; " +
         "API calls: " + CallsText(region) + ".";
 
     private sealed class WaitItem : JobItem

@@ -34,7 +34,7 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     public const string ToLocalZoneSet = "ToLocalZone";
 
     /// <summary>The engine adds three provenance tags to each copy.</summary>
-    private const int ProvenanceTags = 3;
+    private static readonly int ProvenanceTags = CopyTagNames.All.Length;
 
     private static readonly Regex LocalZonePattern = new(
         @"^(?<region>[a-z]{2}(-[a-z]+)+-\d+)-[a-z0-9]+(-[a-z0-9]+)*$", RegexOptions.CultureInvariant);
@@ -111,6 +111,11 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     [Alias("PendingLimit")]
     [ValidateRange(1, 100)]
     public int ThrottleLimit { get; set; } = 20;
+
+    /// <summary>Copy even when this module already copied the source to the destination. Without it the command resumes:
+    /// completed copies from earlier runs are output as Reused, pending ones are waited for.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
 
     /// <summary>The pipeline object as a whole (hidden). By-property-name binding prefers a property named like the
     /// parameter (SourceRegion) over its alias (Region); for objects that carry a SnapshotId together with the Region it
@@ -204,7 +209,7 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     /// -SourceRegion was given on the command line.</param>
     private CopyJob EnsureJob(string? regionHint) =>
         StartOnce(_sourceRegionFromCommandLine ? SourceRegion : regionHint, ThrottleLimit,
-            new CopyJobOptions { ThrottleLimit = ThrottleLimit, DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent },
+            new CopyJobOptions { ThrottleLimit = ThrottleLimit, DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent, Force = Force.IsPresent },
             SnapshotEngine.Shared.StartCopyJob);
 
     // ---- Parameters → requests ----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
     private readonly object _disposeGate = new();
     private AwsContext? _context;
     private IEc2ClientSourceLifetime? _clients;
-    private readonly Dictionary<SnapshotState, int> _finished = new();
+    private readonly Dictionary<string, int> _finished = new(StringComparer.Ordinal);
     private ProgressTreeWriter? _progress;
     private SnapshotJob<TRequest, TResult>? _job;
     private bool _disposed;
@@ -110,13 +110,13 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
                 break;
             case ItemFinishedEvent<TRequest, TResult> finished:
                 // The module's two result types: a copy, or a snapshot made or waited for.
-                var (state, error) = finished.Result switch
+                var (label, error) = finished.Result switch
                 {
-                    SnapshotCopyResult copy => (copy.State, finished.Error is { } e ? ErrorRecordFactory.FromEngineError(e, copy) : null),
-                    SnapshotResult snapshot => (snapshot.State, finished.Error is { } e ? ErrorRecordFactory.FromEngineError(e, snapshot) : null),
+                    SnapshotCopyResult copy => (copy.Reused ? "reused" : StateLabel(copy.State), finished.Error is { } e ? ErrorRecordFactory.FromEngineError(e, copy) : null),
+                    SnapshotResult snapshot => (StateLabel(snapshot.State), finished.Error is { } e ? ErrorRecordFactory.FromEngineError(e, snapshot) : null),
                     _ => throw new InvalidOperationException($"Unknown result type {finished.Result.GetType().Name}."),
                 };
-                _finished[state] = _finished.TryGetValue(state, out var n) ? n + 1 : 1;
+                _finished[label] = _finished.TryGetValue(label, out var n) ? n + 1 : 1;
                 WriteObject(finished.Result);
                 if (error is not null)
                 {
@@ -340,24 +340,26 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
         }
     }
 
-    /// <summary>Final-state counts in a fixed order with readable names (Pending = started, under -NoWait).</summary>
-    private protected static IEnumerable<KeyValuePair<string, int>> StateCounts(IReadOnlyDictionary<SnapshotState, int> counts)
+    /// <summary>Final states in a fixed order, with readable names (Pending = started, under -NoWait).</summary>
+    private static readonly (SnapshotState State, string Label)[] StateLabels =
     {
-        int Get(SnapshotState state) => counts.TryGetValue(state, out var n) ? n : 0;
-        yield return new("completed", Get(SnapshotState.Completed));
-        yield return new("started", Get(SnapshotState.Pending));
-        yield return new("dry run", Get(SnapshotState.DryRun));
-        yield return new("failed", Get(SnapshotState.Failed));
-        yield return new("timed out", Get(SnapshotState.TimedOut));
-        yield return new("not started", Get(SnapshotState.Queued));
-    }
+        (SnapshotState.Completed, "completed"), (SnapshotState.Pending, "started"), (SnapshotState.DryRun, "dry run"),
+        (SnapshotState.Failed, "failed"), (SnapshotState.TimedOut, "timed out"), (SnapshotState.Queued, "not started"),
+    };
 
-    /// <summary>"N copies in hh:mm:ss: 3 completed, 1 failed." from the counts of final states.</summary>
+    private static string StateLabel(SnapshotState state) => StateLabels.First(s => s.State == state).Label;
+
+    /// <summary>Counts of final states (and reused copies) in a fixed order.</summary>
+    private static IEnumerable<KeyValuePair<string, int>> StateCounts(IReadOnlyDictionary<string, int> counts) =>
+        new[] { "completed", "reused" }.Concat(StateLabels.Skip(1).Select(s => s.Label))
+            .Select(label => new KeyValuePair<string, int>(label, counts.TryGetValue(label, out var n) ? n : 0));
+
+    /// <summary>"N copies in [d ]hh:mm:ss: 3 completed, 1 failed." from the counts of final states.</summary>
     private protected void WriteCountSummary(string command, int total, string singular, string plural, IEnumerable<KeyValuePair<string, int>> counts)
     {
         var parts = counts.Where(c => c.Value > 0).Select(c => $"{c.Value} {c.Key}").ToList();
-        WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: {1} {2} in {3:hh\\:mm\\:ss}: {4}.",
-            command, total, total == 1 ? singular : plural, DateTime.UtcNow - StartedUtc, parts.Count == 0 ? "none finished" : string.Join(", ", parts)));
+        WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: {1} {2} in {3}: {4}.",
+            command, total, total == 1 ? singular : plural, DurationText.Of(DateTime.UtcNow - StartedUtc), parts.Count == 0 ? "none finished" : string.Join(", ", parts)));
     }
 
     /// <summary>True under -WhatIf (bound, or $WhatIfPreference): then nothing is resolved and no AWS call is made.</summary>

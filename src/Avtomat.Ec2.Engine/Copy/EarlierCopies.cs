@@ -1,0 +1,86 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading.Tasks;
+using Amazon.EC2.Model;
+using Avtomat.Ec2.Engine.Internal;
+using Avtomat.Ec2.Engine.Waiting;
+
+namespace Avtomat.Ec2.Engine.Copy;
+
+/// <summary>
+/// Finds the copies this module already made of a source in a destination — by an earlier run that was stopped, or by
+/// another process still running — so a copy job resumes instead of copying again. Sources are looked up in batches per
+/// (destination, source region): one DescribeSnapshots (Owner self, the <c>avtomat:source-snapshot-id</c> tag filter
+/// with up to 200 values, the <c>avtomat:source-region</c> tag) per batch, never one per source.
+/// </summary>
+internal sealed class EarlierCopies
+{
+    private readonly CopyJob _job;
+    private readonly ConcurrentDictionary<string, KeyBatcher<List<Snapshot>>> _batches = new(StringComparer.Ordinal);
+
+    public EarlierCopies(CopyJob job) => _job = job;
+
+    /// <summary>The copy to use instead of copying <paramref name="request"/> again: a completed one with the same
+    /// encryption (newest first), else a pending one; null when there is none (copies in <c>error</c> do not count).</summary>
+    public async Task<Snapshot?> FindAsync(SnapshotCopyRequest request, bool sourceEncrypted)
+    {
+        var batcher = _batches.GetOrAdd(request.DestinationRegion + "|" + request.SourceRegion, _ => new KeyBatcher<List<Snapshot>>(
+            _job.Time, SourceChecker.CollectDelay, SnapshotStatePoller.MaxIdsPerCall,
+            ids => FetchAsync(request.DestinationRegion, request.SourceRegion, ids), _job.StopToken));
+        var found = await batcher.GetAsync(request.SourceSnapshotId).ConfigureAwait(false);
+        var matching = (found ?? new List<Snapshot>())
+            .Where(s => Same(s.OutpostArn, request.DestinationOutpostArn) && SameEncryption(s, request, sourceEncrypted)).ToList();
+        return matching.Where(s => s.State?.Value == "completed").OrderByDescending(s => s.StartTime).FirstOrDefault()
+               ?? matching.Where(s => s.State?.Value == "pending").OrderByDescending(s => s.StartTime).FirstOrDefault();
+    }
+
+    /// <summary>What a copy is tagged with to say how it was asked to be encrypted: <c>none</c>, <c>default</c> (the
+    /// destination's default key) or <c>kms:</c> and the key as given. EC2 reports key ARNs, so an alias given by the
+    /// user can only be compared through this tag.</summary>
+    public static string EncryptionTag(SnapshotCopyRequest request) =>
+        request.KmsKeyId is { Length: > 0 } key ? "kms:" + key
+        : request.Encrypted || request.DestinationOutpostArn is not null ? "default"
+        : "none";
+
+    /// <summary>Encrypted as this request asks. Copies without the tag (made before it existed) are judged by what EC2
+    /// says: encrypted when encryption was asked for (with the same key when one was given), anything otherwise.</summary>
+    private static bool SameEncryption(Snapshot copy, SnapshotCopyRequest request, bool sourceEncrypted)
+    {
+        var wanted = EncryptionTag(request);
+        if (copy.Tags?.FirstOrDefault(t => t.Key == CopyTagNames.Encryption)?.Value is { } tagged) return tagged == wanted;
+        if (wanted == "none") return !sourceEncrypted || copy.Encrypted == true;
+        return copy.Encrypted == true && (request.KmsKeyId is not { Length: > 0 } key || KeyMatches(copy.KmsKeyId, key));
+    }
+
+    private static bool KeyMatches(string? arn, string key) =>
+        arn is not null && (arn == key || arn.EndsWith("/" + key, StringComparison.Ordinal));
+
+    private static bool Same(string? a, string? b) => string.IsNullOrEmpty(a) ? string.IsNullOrEmpty(b) : a == b;
+
+    private async Task<Dictionary<string, List<Snapshot>>> FetchAsync(string destination, string sourceRegion, List<string> sourceIds)
+    {
+        var found = new List<Snapshot>();
+        string? next = null;
+        do
+        {
+            var request = new DescribeSnapshotsRequest
+            {
+                OwnerIds = new List<string> { "self" },
+                Filters = new List<Filter>
+                {
+                    new() { Name = "tag:" + CopyTagNames.SourceSnapshotId, Values = sourceIds },
+                    new() { Name = "tag:" + CopyTagNames.SourceRegion, Values = new List<string> { sourceRegion } },
+                },
+                NextToken = next,
+            };
+            var response = await _job.Calls.WithRetriesAsync("DescribeSnapshots", destination,
+                ct => _job.Clients.For(destination).DescribeSnapshotsAsync(request, ct), _job.StopToken).ConfigureAwait(false);
+            found.AddRange(response.Snapshots ?? new List<Snapshot>());
+            next = response.NextToken;
+        } while (!string.IsNullOrEmpty(next));
+        return found.GroupBy(s => s.Tags?.FirstOrDefault(t => t.Key == CopyTagNames.SourceSnapshotId)?.Value ?? "", StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+    }
+}
