@@ -47,6 +47,7 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
     private int _running;
     private int _leasesReleased;
     private int _disposed;
+    private int _callsInFlight;
 
     private protected SnapshotJob(SnapshotEngine engine, IEc2ClientSource clients, JobOptions options, CancellationToken cancellationToken)
     {
@@ -139,6 +140,16 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
         Items().GroupBy(i => i.Region, StringComparer.Ordinal).Select(g => ProgressOf(g.Key, g.ToList())).ToList();
 
     public JobStatistics Statistics => Counters.Snapshot();
+
+    /// <summary>After a stop: waits until every item has ended — at once, except where a call that may have created
+    /// something is still on the wire: that one gets the job's grace (then it is cut off) — so what EC2 made is in the
+    /// events before the caller disposes the clients. True when everything ended.</summary>
+    public bool WaitForStoppedWork()
+    {
+        bool Ended() { lock (_gate) return _outstanding <= 0; }
+        return SpinWait.SpinUntil(() => Ended() || (_sentCalls.IsCancellationRequested && Volatile.Read(ref _callsInFlight) == 0),
+            SentCallGrace + TimeSpan.FromSeconds(1)) && Ended();
+    }
 
     /// <summary>Stops waiting and starting work. What EC2 already accepted keeps running.</summary>
     public void Dispose()
@@ -530,6 +541,8 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
     TimeSpan IStartingJob.PollInterval => PollInterval;
     TimeSpan IStartingJob.VisibilityGrace => VisibilityGrace;
     CancellationToken IStartingJob.SentCallToken => SentCallToken;
+    void IStartingJob.CallSent() => Interlocked.Increment(ref _callsInFlight);
+    void IStartingJob.CallReturned() => Interlocked.Decrement(ref _callsInFlight);
     void IStartingJob.Verbose(string message, object? request) => Verbose(message, request);
     void IStartingJob.Warn(string message, object? request) => Warn(message, request);
     Task<List<Snapshot>?> IStartingJob.FindByTokenAsync(string region, IReadOnlyList<string> tokens, CancellationToken cancellationToken) =>

@@ -97,7 +97,16 @@ internal sealed class TokenedStart
             stop.ThrowIfCancellationRequested();
             try
             {
-                var created = await _job.Calls.OnceAsync(start.Action, start.Region, start.CallAsync, callToken).ConfigureAwait(false);
+                TCreated created;
+                _job.CallSent();
+                try
+                {
+                    created = await _job.Calls.OnceAsync(start.Action, start.Region, start.CallAsync, callToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _job.CallReturned();
+                }
                 if (uncertain) await RemoveDuplicatesAsync(start, created).ConfigureAwait(false);
                 return StartOutcome<TCreated>.Started(created, adopted: false);
             }
@@ -259,6 +268,9 @@ internal interface IStartingJob
     TimeSpan PollInterval { get; }
     TimeSpan VisibilityGrace { get; }
     CancellationToken SentCallToken { get; }
+    /// <summary>A call that may create something is on the wire (until <see cref="CallReturned"/>).</summary>
+    void CallSent();
+    void CallReturned();
     void Verbose(string message, object? request = null);
     void Warn(string message, object? request = null);
     Task<List<Snapshot>?> FindByTokenAsync(string region, IReadOnlyList<string> tokens, CancellationToken cancellationToken);

@@ -193,6 +193,11 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
 
     private protected override string CommandLabel => "Copy-AvSnapshot";
 
+    private protected override string? LeftRunningHint =>
+        "Run the same command again to wait for them without copying again (it resumes), or pipe the results to Wait-AvSnapshot.";
+
+    private protected override string RunningLabel(SnapshotCopyResult result) => $"{result.SnapshotId} ({result.Region}, from {result.SourceSnapshotId})";
+
     private protected override (string Singular, string Plural) SummaryNoun => ("copy", "copies");
 
     private protected override IReadOnlyList<ProgressNode> ToProgress(IReadOnlyList<RegionProgress> progress) => CopyProgressView.From(progress);

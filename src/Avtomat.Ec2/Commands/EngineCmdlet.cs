@@ -32,6 +32,8 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
     private AwsContext? _context;
     private IEc2ClientSourceLifetime? _clients;
     private readonly Dictionary<string, int> _finished = new(StringComparer.Ordinal);
+    /// <summary>Snapshots EC2 accepted whose final result was not written (by snapshot id), for the stop warning.</summary>
+    private readonly Dictionary<string, TResult> _running = new(StringComparer.Ordinal);
     private ProgressTreeWriter? _progress;
     private SnapshotJob<TRequest, TResult>? _job;
     private bool _disposed;
@@ -100,6 +102,7 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
     /// <summary>Turns one event into Write* calls (pipeline thread).</summary>
     private void HandleEvent(JobEvent<TRequest> jobEvent)
     {
+        Track(jobEvent);
         switch (jobEvent)
         {
             case ItemAcceptedEvent<TRequest, TResult> accepted:
@@ -301,22 +304,93 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
         catch (ObjectDisposedException)
         {
         }
-        Release();
+        Release(stopped: true);
     }
 
-    private void Release()
+    private void Release(bool stopped = false)
     {
         var clients = Interlocked.Exchange(ref _clients, null);
+        var job = Interlocked.Exchange(ref _job, null);
         try
         {
             // Stops waiting and starting work; what EC2 accepted keeps running.
-            Interlocked.Exchange(ref _job, null)?.Dispose();
+            job?.Dispose();
+            if (job is not null && stopped)
+            {
+                // A call EC2 may already have run gets its grace before the clients go, so what it made is not lost.
+                job.WaitForStoppedWork();
+                ReportLeftRunning(job);
+            }
         }
         finally
         {
             clients?.Dispose();
         }
     }
+
+    /// <summary>After a stop: says which snapshots EC2 accepted that keep running (the output of this call ended before
+    /// they finished), including those accepted just before the stop whose events were not written yet.</summary>
+    private void ReportLeftRunning(SnapshotJob<TRequest, TResult> job)
+    {
+        while (job.TryTake(out var jobEvent, TimeSpan.Zero))
+        {
+            if (jobEvent is not null)
+            {
+                Track(jobEvent);
+            }
+        }
+        if (_running.Count == 0 || LeftRunningHint is not { } hint)
+        {
+            return;
+        }
+        var listed = _running.Values.Take(20).Select(RunningLabel).ToList();
+        var more = _running.Count > listed.Count ? $" and {_running.Count - listed.Count} more" : "";
+        var text = $"Stopped: {_running.Count} {SummaryNoun.Plural} that EC2 had accepted keep running: {string.Join(", ", listed)}{more}. {hint}";
+        try
+        {
+            WriteWarning(text);
+        }
+        catch (PipelineStoppedException)
+        {
+            // Ctrl+C: the pipeline takes no more records, the host still shows text.
+            Host?.UI?.WriteWarningLine(text);
+        }
+    }
+
+    /// <summary>Keeps <see cref="_running"/>: accepted and not yet finished, or finished while still running (stopped).</summary>
+    private void Track(JobEvent<TRequest> jobEvent)
+    {
+        switch (jobEvent)
+        {
+            case ItemAcceptedEvent<TRequest, TResult> accepted when SnapshotIdOf(accepted.Result) is { } id:
+                _running[id] = accepted.Result;
+                break;
+            case ItemFinishedEvent<TRequest, TResult> finished when SnapshotIdOf(finished.Result) is { } id:
+                if (StateOf(finished.Result) == SnapshotState.Pending && finished.Error is not null) _running[id] = finished.Result;
+                else _running.Remove(id);
+                break;
+        }
+    }
+
+    /// <summary>What to do about snapshots left running after a stop (null: nothing to report, e.g. waits).</summary>
+    private protected virtual string? LeftRunningHint => null;
+
+    /// <summary>One snapshot left running, for the stop warning.</summary>
+    private protected virtual string RunningLabel(TResult result) => SnapshotIdOf(result) ?? "";
+
+    private static string? SnapshotIdOf(TResult result) => result switch
+    {
+        SnapshotCopyResult copy => copy.SnapshotId,
+        SnapshotResult snapshot => snapshot.SnapshotId,
+        _ => null,
+    };
+
+    private static SnapshotState StateOf(TResult result) => result switch
+    {
+        SnapshotCopyResult copy => copy.State,
+        SnapshotResult snapshot => snapshot.State,
+        _ => SnapshotState.Queued,
+    };
 
     // ---- Helpers ------------------------------------------------------------------------------------------------
 

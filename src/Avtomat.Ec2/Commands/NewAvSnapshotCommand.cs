@@ -97,6 +97,10 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
 
     private protected override string CommandLabel => "New-AvSnapshot";
 
+    private protected override string? LeftRunningHint => "Wait for them with Wait-AvSnapshot -SnapshotId <id> -Region <region>.";
+
+    private protected override string RunningLabel(SnapshotResult result) => $"{result.SnapshotId} ({result.Region}, of {result.VolumeId ?? result.InstanceId})";
+
     private protected override (string Singular, string Plural) SummaryNoun =>
         ParameterSetName == ByInstanceSet ? ("instance", "instances") : ("volume", "volumes");
 
