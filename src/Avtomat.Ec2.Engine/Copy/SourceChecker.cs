@@ -29,7 +29,8 @@ internal sealed class SourceCheck
 /// <summary>
 /// Checks source snapshots in batches per source region (DescribeSnapshots with the <c>snapshot-id</c> filter, up to
 /// 200 ids per call). Ids are collected for a short moment so a pipeline's ids batch up without holding the first
-/// copies back. Missing ids, sources in <c>error</c> and sources on an Outpost fail alone; <c>pending</c> sources are
+/// copies back. Ids not found are looked for again each poll within the visibility grace (a new snapshot can be
+/// invisible for a while), then fail alone like sources in <c>error</c> and sources on an Outpost; <c>pending</c> sources are
 /// waited for on the process-wide shared poller (no timeout of their own) and fail with their own error if they end in
 /// <c>error</c>. Each id is checked once even when it goes to several destinations.
 /// </summary>
@@ -156,7 +157,17 @@ internal sealed class SourceChecker
         {
             if (!found.TryGetValue(id, out var snapshot))
             {
-                Resolve(queue, id, SourceCheck.Failed(EngineErrors.SnapshotNotFound(id, queue.Region)));
+                // A snapshot EC2 has only just accepted (New-AvSnapshot -NoWait | Copy-AvSnapshot) may not be listed yet:
+                // look again each poll, and call it missing only once the visibility grace has passed.
+                var now = Time.GetUtcNow();
+                bool gone;
+                lock (_gate)
+                {
+                    if (!queue.MissingSince.TryGetValue(id, out var since)) queue.MissingSince[id] = since = now;
+                    gone = now - since >= _job.VisibilityGrace;
+                    if (!gone) queue.Due[id] = now + _job.PollInterval;
+                }
+                if (gone) Resolve(queue, id, SourceCheck.Failed(EngineErrors.SnapshotNotFound(id, queue.Region)));
                 continue;
             }
             if (!string.IsNullOrEmpty(snapshot.OutpostArn))
@@ -240,6 +251,8 @@ internal sealed class SourceChecker
         public Dictionary<string, TaskCompletionSource<SourceCheck>> Results { get; } = new(StringComparer.Ordinal);
         /// <summary>Unresolved ids and when each should be (re)checked.</summary>
         public Dictionary<string, DateTimeOffset> Due { get; } = new(StringComparer.Ordinal);
+        /// <summary>When each id was first not found (it may not be visible yet).</summary>
+        public Dictionary<string, DateTimeOffset> MissingSince { get; } = new(StringComparer.Ordinal);
         public TaskCompletionSource<bool> Wake { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public bool Running { get; set; }
     }

@@ -92,6 +92,10 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
         {
             options.PollInterval = interval;
         }
+        if (EngineTuning.VisibilityGrace is { } grace)
+        {
+            options.VisibilityGrace = grace;
+        }
         var job = start(clients, options, Cancellation);
         _job = job;
         return job;

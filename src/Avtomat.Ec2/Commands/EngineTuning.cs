@@ -18,12 +18,26 @@ internal static class EngineTuning
         ByRunspace.GetValue(runspace, _ => new Settings()).PollInterval = interval;
     }
 
+    /// <summary>Lets a new or missing snapshot stay invisible for at most <paramref name="grace"/> in jobs started from
+    /// <paramref name="runspace"/> (the engine's default is 30 s).</summary>
+    public static void SetVisibilityGrace(Runspace runspace, TimeSpan grace)
+    {
+        if (runspace is null) throw new ArgumentNullException(nameof(runspace));
+        ByRunspace.GetValue(runspace, _ => new Settings()).VisibilityGrace = grace;
+    }
+
     /// <summary>The poll interval set for the runspace the calling pipeline runs in, or null.</summary>
-    public static TimeSpan? PollInterval =>
-        Runspace.DefaultRunspace is { } runspace && ByRunspace.TryGetValue(runspace, out var settings) ? settings.PollInterval : null;
+    public static TimeSpan? PollInterval => Current?.PollInterval;
+
+    /// <summary>The visibility grace set for the runspace the calling pipeline runs in, or null.</summary>
+    public static TimeSpan? VisibilityGrace => Current?.VisibilityGrace;
+
+    private static Settings? Current =>
+        Runspace.DefaultRunspace is { } runspace && ByRunspace.TryGetValue(runspace, out var settings) ? settings : null;
 
     private sealed class Settings
     {
         public TimeSpan? PollInterval { get; set; }
+        public TimeSpan? VisibilityGrace { get; set; }
     }
 }

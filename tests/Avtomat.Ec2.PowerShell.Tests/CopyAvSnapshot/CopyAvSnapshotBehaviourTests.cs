@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using Avtomat.Ec2.PowerShell.Tests.NewAvSnapshot;
 
 namespace Avtomat.Ec2.PowerShell.Tests.CopyAvSnapshot;
 
@@ -10,6 +11,7 @@ public sealed class CopyAvSnapshotBehaviourTests
     public async Task MissingSnapshot_FailsAlone_WithIdCategoryTargetAndRecommendedAction()
     {
         await using var bed = await CopyTestBed.StartAsync();
+        bed.Host.UseVisibilityGrace(TimeSpan.FromSeconds(2)); // a missing source is called missing once the grace is over
         var ids = bed.Seed(3);
         var missing = CopyTestBed.MissingId();
         var run = bed.Invoke("$args | Copy-AvSnapshot @aws -SourceRegion us-east-1 -DestinationRegion us-west-2",
@@ -56,6 +58,7 @@ public sealed class CopyAvSnapshotBehaviourTests
     public async Task ErrorActionStop_StopsAtTheFirstError_AndStartsNoFurtherCopies()
     {
         await using var bed = await CopyTestBed.StartAsync(copySeconds: 4);
+        bed.Host.UseVisibilityGrace(TimeSpan.FromSeconds(2)); // a missing source is called missing once the grace is over
         var ids = bed.Seed(5);
         var clock = Stopwatch.StartNew();
         var run = bed.Invoke("$args | Copy-AvSnapshot @aws -SourceRegion us-east-1 -DestinationRegion us-west-2 -ThrottleLimit 1 -ErrorAction Stop",

@@ -25,6 +25,13 @@ internal static class SnapshotTestSupport
         Avtomat.Ec2.Commands.EngineTuning.SetPollInterval(runspace, PollInterval);
     }
 
+    /// <summary>A missing snapshot is called missing after <paramref name="grace"/> instead of the engine's 30 s.</summary>
+    public static void UseVisibilityGrace(this PowerShellHost host, TimeSpan grace)
+    {
+        var runspace = (System.Management.Automation.Runspaces.Runspace)host.Run("[runspace]::DefaultRunspace").Single().BaseObject;
+        Avtomat.Ec2.Commands.EngineTuning.SetVisibilityGrace(runspace, grace);
+    }
+
     public static SeedResult SeedVolumes(this CopyTestBed bed, int count, string region = "us-east-1",
         Dictionary<string, string>? tags = null, string? namePrefix = null, string? volumeType = null)
         => bed.Emulator.Seed(new SeedRequest

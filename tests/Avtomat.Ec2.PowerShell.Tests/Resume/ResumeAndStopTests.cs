@@ -93,4 +93,24 @@ public sealed class ResumeAndStopTests
         Assert.Contains("WARNING: Stopped: 1 copies that EC2 had accepted keep running: " + copyId + " (us-west-2, from " + id + ")", text);
         Assert.Contains("Run the same command again", text);
     }
+
+    [Fact]
+    public async Task NewNoWait_PipedToCopy_WithSnapshotsInvisibleFor5s_CopiesAll()
+    {
+        // Eventual consistency: every new snapshot (and copy) is missing from DescribeSnapshots for its first 5 s.
+        await using var bed = await NewAvSnapshot.SnapshotTestSupport.StartAsync(1, c =>
+        {
+            c.Faults.InvisibleRate = 1;
+            c.Faults.InvisibleSeconds = 5;
+        });
+        var volumes = NewAvSnapshot.SnapshotTestSupport.SeedVolumes(bed, 4).VolumeIds;
+
+        var run = bed.Invoke("$args | New-AvSnapshot @aws -Region us-east-1 -NoWait | Copy-AvSnapshot @aws -DestinationRegion us-west-2",
+            volumes.Cast<object>().ToArray());
+
+        Assert.True(run.Errors.Count == 0, run.Describe());
+        Assert.Equal(4, run.Results.Count);
+        Assert.All(run.Results, r => Assert.Equal("Completed", r.State));
+        Assert.Equal(4, bed.CopiesIn("us-west-2"));
+    }
 }
