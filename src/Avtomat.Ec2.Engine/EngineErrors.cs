@@ -13,9 +13,11 @@ public static class EngineErrors
 
     // ------------------------------------------------------------------ not found
 
-    public static EngineError SnapshotNotFound(string snapshotId, string region, string? awsCode = null) =>
+    /// <summary>A snapshot DescribeSnapshots does not list (after the visibility grace). <paramref name="regionParameter"/>:
+    /// the parameter that names the region where it was looked for (-SourceRegion for copies, -Region for waits).</summary>
+    public static EngineError SnapshotNotFound(string snapshotId, string region, string? awsCode = null, string regionParameter = "-SourceRegion") =>
         NotFound("SnapshotNotFound", "snapshot", snapshotId, region, awsCode,
-            "Check the snapshot id and -SourceRegion, and that the snapshot is owned by or shared with this account.");
+            $"Check the snapshot id and {regionParameter}, and that the snapshot is owned by or shared with this account.");
 
     public static EngineError VolumeNotFound(string volumeId, string region, string? awsCode = null) =>
         NotFound("VolumeNotFound", "volume", volumeId, region, awsCode, "Check the volume id and -Region.");
@@ -57,8 +59,9 @@ public static class EngineErrors
 
     public static EngineError SnapshotCopyFailed(string copyId, string region, string? statusMessage) =>
         EndedInError("SnapshotCopyFailed", $"The copy '{copyId}' in {region}", copyId, statusMessage,
-            KmsAdvice(statusMessage, "Check that the KMS keys of the source and of the copy exist and grant " + KmsPermissions + ".",
-                "Delete the failed copy and copy the snapshot again."));
+            KmsAdvice(statusMessage, "Check that the KMS keys of the source and of the copy exist and grant " + KmsPermissions + ". ", "") +
+            $"The failed copy stays in {region}: delete it (Remove-EC2Snapshot -SnapshotId {copyId} -Region {region}), then run the copy again " +
+            "(a copy in the error state is never reused).");
 
     /// <summary>A snapshot the module created ended in the error state (EC2's statusMessage kept).</summary>
     public static EngineError SnapshotCreationFailed(string snapshotId, string volumeId, string region, string? statusMessage) =>
@@ -107,11 +110,16 @@ public static class EngineErrors
         TimedOut("CreateTimedOut", $"The snapshot of '{targetId}' in {region}", $"The snapshot '{snapshotId}' of '{targetId}' in {region}", targetId,
             snapshotId, timeout, "Run again with a longer -Timeout.");
 
-    public static EngineError WaitTimedOut(string snapshotId, string region, TimeSpan timeout) =>
+    /// <summary>The wait ran out. <paramref name="seen"/>: DescribeSnapshots listed it at least once; one never seen may not
+    /// exist (or not in this region), so it is not said to keep running.</summary>
+    public static EngineError WaitTimedOut(string snapshotId, string region, TimeSpan timeout, bool seen = true) =>
         new("WaitTimedOut", EngineErrorCategory.OperationTimeout,
-            $"The snapshot '{snapshotId}' in {region} did not complete within the timeout of {timeout.TotalSeconds:0} s; it keeps running in EC2.", snapshotId)
+            seen
+                ? $"The snapshot '{snapshotId}' in {region} did not complete within the timeout of {timeout.TotalSeconds:0} s; it keeps running in EC2."
+                : $"The snapshot '{snapshotId}' was not seen in {region} within the timeout of {timeout.TotalSeconds:0} s: it may not exist there.",
+            snapshotId)
         {
-            RecommendedAction = "Wait again (Wait-AvSnapshot) or raise -Timeout.",
+            RecommendedAction = seen ? "Wait again (Wait-AvSnapshot) or raise -Timeout." : "Check the snapshot id and -Region.",
         };
 
     public static EngineError CopyStopped(string targetId, string? copyId, string region) =>

@@ -15,7 +15,10 @@ public sealed class SnapshotCopyResult : ISnapshotOutcome
     public SnapshotState State { get; set; }
     /// <summary>0..100, as EC2 reports it (coarse).</summary>
     public int Progress { get; set; }
-    public bool Encrypted { get; set; }
+    /// <summary>True or False as EC2 reports it; null until known. A copy is certainly encrypted when encryption was asked
+    /// for, its source is encrypted or it goes to an Outpost; otherwise only EC2 can say (encryption by default).</summary>
+    public bool? Encrypted { get; set; }
+    /// <summary>The key EC2 encrypted the copy with (an ARN), once it was seen.</summary>
     public string? KmsKeyId { get; set; }
     public string? Description { get; set; }
     public string? DestinationOutpostArn { get; set; }

@@ -26,6 +26,7 @@ public sealed class SnapshotResult : ISnapshotOutcome
     public DateTime? CompletionTime { get; set; }
     public TimeSpan? Duration => StartTime is { } start && CompletionTime is { } end ? end - start : null;
     public bool Encrypted { get; set; }
+    bool? ISnapshotOutcome.Encrypted { get => Encrypted; set => Encrypted = value == true; }
     public string? KmsKeyId { get; set; }
     /// <summary>Size of the volume in GiB.</summary>
     public int? VolumeSize { get; set; }

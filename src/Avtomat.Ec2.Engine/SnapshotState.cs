@@ -28,7 +28,8 @@ internal interface ISnapshotOutcome
     DateTime? StartTime { get; set; }
     DateTime? CompletionTime { get; set; }
     System.TimeSpan? Duration { get; }
-    bool Encrypted { get; set; }
+    /// <summary>Null until known: only what EC2 said, or what its rules make certain.</summary>
+    bool? Encrypted { get; set; }
     string? KmsKeyId { get; set; }
     string? StatusMessage { get; set; }
 }

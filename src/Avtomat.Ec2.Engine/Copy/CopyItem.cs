@@ -17,8 +17,8 @@ internal sealed class CopyItem : JobItem
             SourceSnapshotId = request.SourceSnapshotId,
             SourceRegion = request.SourceRegion,
             State = SnapshotState.Queued,
-            Encrypted = request.Encrypted || request.KmsKeyId is not null || request.DestinationOutpostArn is not null,
-            KmsKeyId = request.KmsKeyId,
+            // Certain only when EC2's rules make it so; the key is the one EC2 reports, once seen.
+            Encrypted = request.Encrypted || request.KmsKeyId is not null || request.DestinationOutpostArn is not null ? true : null,
             DestinationOutpostArn = request.DestinationOutpostArn,
         };
     }

@@ -205,7 +205,7 @@ internal sealed class CopyWorker
         {
             item.Result.Description = description;
             item.Result.Tags = new Dictionary<string, string>(tags, StringComparer.Ordinal);
-            item.Result.Encrypted = encrypt || sourceEncrypted || r.DestinationOutpostArn is not null;
+            item.Result.Encrypted = encrypt || sourceEncrypted || r.DestinationOutpostArn is not null ? true : null;
         }
 
         var request = new CopySnapshotRequest

@@ -13,7 +13,7 @@ internal static class SnapshotResults
         var progress = ParseProgress(s.Progress);
         if (progress > result.Progress) result.Progress = progress;
         if (s.State?.Value == "completed") result.Progress = 100;
-        if (s.Encrypted == true) result.Encrypted = true;
+        if (s.Encrypted is { } encrypted) result.Encrypted = encrypted;
         if (!string.IsNullOrEmpty(s.KmsKeyId)) result.KmsKeyId = s.KmsKeyId;
     }
 

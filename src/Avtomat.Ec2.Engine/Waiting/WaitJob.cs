@@ -50,7 +50,7 @@ public sealed class WaitJob : SnapshotJob<object, SnapshotResult>
         }
         catch (SnapshotNotVisibleException)
         {
-            Finish(item, SnapshotState.Failed, EngineErrors.SnapshotNotFound(id, region), endsAny: true);
+            Finish(item, SnapshotState.Failed, EngineErrors.SnapshotNotFound(id, region, regionParameter: "-Region"), endsAny: true);
         }
         catch (RegionFailedException ex)
         {
@@ -90,7 +90,8 @@ public sealed class WaitJob : SnapshotJob<object, SnapshotResult>
 
     private protected override EngineError StoppedError(JobItem item) => EngineErrors.WaitStopped(item.SourceId, item.Region);
 
-    private protected override EngineError TimedOutError(JobItem item) => EngineErrors.WaitTimedOut(item.SourceId, item.Region, Timeout!.Value);
+    private protected override EngineError TimedOutError(JobItem item) =>
+        EngineErrors.WaitTimedOut(item.SourceId, item.Region, Timeout!.Value, ((WaitItem)item).Seen);
 
     private protected override string Summary(string region, IReadOnlyList<JobItem> items) =>
         $"{region}: waited for {items.Count} snapshot(s): {Count(items, SnapshotState.Completed)} completed, " +
@@ -118,6 +119,13 @@ public sealed class WaitJob : SnapshotJob<object, SnapshotResult>
         }
 
 
-        public override void Apply(Snapshot snapshot) => SnapshotResults.Apply(Result, snapshot);
+        /// <summary>DescribeSnapshots listed it at least once.</summary>
+        public bool Seen { get; private set; }
+
+        public override void Apply(Snapshot snapshot)
+        {
+            Seen = true;
+            SnapshotResults.Apply(Result, snapshot);
+        }
     }
 }

@@ -139,6 +139,10 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     {
         _sourceRegionFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(SourceRegion));
         ValidateParameterCombinations();
+        if (DescriptionPlaceholders.Warning(Description, new[] { "{SourceSnapshotId}", "{SourceRegion}", "{SourceDescription}" }) is { } unknown)
+        {
+            WriteWarning(unknown);
+        }
 
         // Start at once, so copying starts while upstream still produces. Two exceptions: under -WhatIf nothing is
         // resolved and no AWS call is made; and when input objects may carry their own region (no -SourceRegion on the

@@ -109,6 +109,10 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
     protected override void BeginProcessing()
     {
         _regionFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Region));
+        if (DescriptionPlaceholders.Warning(Description, new[] { "{VolumeId}", "{VolumeName}", "{InstanceId}" }) is { } unknown)
+        {
+            WriteWarning(unknown);
+        }
         if (OutpostArn is { } outpost && Validation.OutpostArn.RegionOf(outpost) is null)
         {
             Fail("InvalidOutpostArn", nameof(OutpostArn), outpost, $"'{outpost}' is not an Outpost ARN ({Validation.OutpostArn.Example}).",

@@ -1,0 +1,110 @@
+using Avtomat.Ec2.Engine.Copy;
+using Avtomat.Ec2.Engine.Tests.Support;
+using Avtomat.Ec2.Engine.Waiting;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Avtomat.Ec2.Engine.Tests;
+
+/// <summary>Results and errors say only what is known, and recommend what the user can do with this module.</summary>
+[Collection(VirtualTimeCollection.Name)]
+public sealed class MessagesTests
+{
+    private const string East = "us-east-1";
+    private const string West = "us-west-2";
+
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
+    private readonly FakeEc2 _ec2;
+    private readonly FakeClientSource _clients;
+    private readonly SnapshotEngine _engine;
+
+    public MessagesTests()
+    {
+        _ec2 = new FakeEc2(_clock);
+        _clients = new FakeClientSource(_ec2);
+        _engine = new SnapshotEngine(_clock);
+    }
+
+    [Fact]
+    public async Task WaitTimeout_OnAnIdNeverSeen_SaysItMayNotExist_AndRecommendsRegion_NotThatItKeepsRunning()
+    {
+        var pending = _ec2.Seed(East, "pending", completesIn: TimeSpan.FromHours(1));
+        using var job = _engine.StartWaitJob(_clients, new WaitJobOptions
+        {
+            PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromMinutes(5), Timeout = TimeSpan.FromSeconds(10),
+        }, default);
+        job.Add(pending, East);
+        job.Add("snap-0000000000000beef", East);
+        job.CompleteAdding();
+
+        var outcome = await SnapshotJobRunner.RunAsync(job, _clock);
+
+        var running = outcome.Finished.Single(f => f.Result.SnapshotId == pending).Error!;
+        var neverSeen = outcome.Finished.Single(f => f.Result.SnapshotId == "snap-0000000000000beef").Error!;
+        Assert.Equal("WaitTimedOut", running.ErrorId);
+        Assert.Contains("keeps running in EC2", running.Message);
+        Assert.Equal("WaitTimedOut", neverSeen.ErrorId);
+        Assert.DoesNotContain("keeps running", neverSeen.Message);
+        Assert.Contains("was not seen in us-east-1", neverSeen.Message);
+        Assert.Contains("-Region", neverSeen.RecommendedAction);
+    }
+
+    [Fact]
+    public async Task WaitNotFound_RecommendsRegion()
+    {
+        using var job = _engine.StartWaitJob(_clients, new WaitJobOptions { PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromSeconds(3) }, default);
+        job.Add("snap-0000000000000beef", East);
+        job.CompleteAdding();
+
+        var outcome = await SnapshotJobRunner.RunAsync(job, _clock);
+
+        var error = Assert.Single(outcome.Finished).Error!;
+        Assert.Equal("SnapshotNotFound", error.ErrorId);
+        Assert.Contains("-Region", error.RecommendedAction);
+        Assert.DoesNotContain("-SourceRegion", error.RecommendedAction);
+    }
+
+    [Fact]
+    public async Task CopyInError_SaysTheFailedCopyStaysAndHowToDeleteIt()
+    {
+        var id = _ec2.Seed(East);
+        _ec2.OnCopyCreated = copy => { copy.FinalState = "error"; copy.StatusMessage = "internal failure"; };
+        using var job = _engine.StartCopyJob(_clients, new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1) }, default);
+        job.Add(new SnapshotCopyRequest { SourceSnapshotId = id, SourceRegion = East, DestinationRegion = West });
+        job.CompleteAdding();
+
+        var outcome = await VirtualTime.RunAsync(job, _clock);
+
+        var finished = Assert.Single(outcome.Finished);
+        Assert.Equal("SnapshotCopyFailed", finished.Error!.ErrorId);
+        Assert.Contains($"Remove-EC2Snapshot -SnapshotId {finished.Result.SnapshotId} -Region {West}", finished.Error.RecommendedAction);
+        Assert.Contains("stays in us-west-2", finished.Error.RecommendedAction);
+    }
+
+    [Fact]
+    public async Task NoWaitResults_SayEncryptionOnlyWhenItIsCertain()
+    {
+        var plain = _ec2.Seed(East);
+        var encryptedSource = _ec2.Seed(East, encrypted: true);
+        using var job = _engine.StartCopyJob(_clients, new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1), NoWait = true }, default);
+        job.Add(new SnapshotCopyRequest { SourceSnapshotId = plain, SourceRegion = East, DestinationRegion = West });
+        job.Add(new SnapshotCopyRequest { SourceSnapshotId = encryptedSource, SourceRegion = East, DestinationRegion = West });
+        job.Add(new SnapshotCopyRequest { SourceSnapshotId = plain, SourceRegion = East, DestinationRegion = "eu-west-1", KmsKeyId = "alias/dr" });
+        job.CompleteAdding();
+
+        var outcome = await VirtualTime.RunAsync(job, _clock);
+
+        // EBS encryption by default may encrypt the plain one: unknown until EC2 says. The others are certain.
+        Assert.Null(outcome.Finished.Single(f => f.Request!.SourceSnapshotId == plain && f.Request.DestinationRegion == West).Result.Encrypted);
+        Assert.True(outcome.Finished.Single(f => f.Request!.SourceSnapshotId == encryptedSource).Result.Encrypted);
+        var byKey = outcome.Finished.Single(f => f.Request!.DestinationRegion == "eu-west-1").Result;
+        Assert.True(byKey.Encrypted);
+        Assert.Null(byKey.KmsKeyId); // the alias given is not the key EC2 reports
+    }
+
+    [Theory]
+    [InlineData(0, 0, 4, "00:00:04")]
+    [InlineData(0, 2, 0, "02:00:00")]
+    [InlineData(1, 2, 0, "1d 02:00:00")]
+    public void Durations_KeepTheirDays(int days, int hours, int seconds, string expected) =>
+        Assert.Equal(expected, DurationText.Of(new TimeSpan(days, hours, 0, seconds)));
+}
