@@ -230,6 +230,24 @@ public static class EngineErrors
             RecommendedAction = "Run fewer concurrent EC2 calls in the account and region, or run again later.",
         };
 
+    /// <summary>No call to EC2 in <paramref name="region"/> got through: its host name does not resolve
+    /// (<paramref name="hostNotFound"/>: certain at once), or no connection could be made for <paramref name="quiet"/>.</summary>
+    public static EngineError EndpointUnreachable(string targetId, string region, string endpoint, bool hostNotFound, TimeSpan quiet, Exception exception)
+    {
+        var shown = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : endpoint; // never user:password@
+        return new EngineError("EndpointUnreachable", EngineErrorCategory.ConnectionError,
+            hostNotFound
+                ? $"The EC2 endpoint for {region} ({shown}) does not resolve: the region may be mistyped (e.g. us-east-9) or not enabled for the account."
+                : $"No connection could be made to the EC2 endpoint for {region} ({shown}) for {DurationText.Of(quiet)} ({FailurePolicy.Describe(exception)}).",
+            targetId)
+        {
+            Exception = exception,
+            RecommendedAction = hostNotFound
+                ? "Check the region name (Get-AWSRegion lists them) and that the region is enabled for the account."
+                : "Check -EndpointUrl, the network path to EC2 (proxy, firewall, VPC endpoint) and the region; then run the same command again (it resumes).",
+        };
+    }
+
     /// <summary>A Describe call needed before copying or creating failed for good.</summary>
     public static EngineError DescribeFailed(string targetId, string region, string action, Exception exception)
     {

@@ -379,7 +379,12 @@ public sealed class CopyEngineTests
     {
         var id = _ec2.Seed(East);
         var failures = 0;
-        _ec2.BeforeDescribe = (region, _) => { if (region == West && failures++ < 4) throw FakeEc2.Error("RequestLimitExceeded", HttpStatusCode.ServiceUnavailable); };
+        // The polls fail (not the lookup of earlier copies, which retries on its own).
+        _ec2.BeforeDescribe = (region, request) =>
+        {
+            if (region == West && request.Filters.Any(f => f.Name == "snapshot-id") && failures++ < 4)
+                throw FakeEc2.Error("RequestLimitExceeded", HttpStatusCode.ServiceUnavailable);
+        };
 
         var outcome = await RunAsync([Request(id)]);
 

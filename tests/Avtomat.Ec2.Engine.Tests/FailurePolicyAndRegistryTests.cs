@@ -281,7 +281,7 @@ public sealed class FailurePolicyAndRegistryTests
         var outcome = await VirtualTime.RunAsync(job, _clock, onStep: (_, _) => seen = Math.Max(seen, _engine.AccountRegionsInUse));
 
         AllCompleted(outcome, 3);
-        Assert.Equal(1, seen); // us-west-2, where the copies are made (completed sources are not polled)
+        Assert.Equal(2, seen); // us-east-1 (the sources' checks and their call rates) and us-west-2 (the copies)
         await Eventually(() => _engine.AccountRegionsInUse == 0);
     }
 

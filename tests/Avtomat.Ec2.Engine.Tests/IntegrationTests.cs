@@ -128,9 +128,11 @@ public sealed class IntegrationTests(ITestOutputHelper output)
         var ids = ec2.Seed(new SeedRequest { Region = "us-east-1", Snapshots = 40 }).SnapshotIds;
         var foreign = ec2.Seed(new SeedRequest { Region = "us-east-1", Snapshots = 17 }).SnapshotIds;
         using var clients = new EmulatorClientSource(ec2);
-        // Someone else in the account starts 17 copies to us-west-2: only 3 slots are left.
+        // Someone else in the account starts 17 copies to us-west-2 that run for a while: only 3 slots are left.
+        ec2.Config.Durations.Copy = new DurationModel { Kind = DurationKind.Fixed, Seconds = 4 };
         foreach (var id in foreign)
             await clients.For("us-west-2").CopySnapshotAsync(new CopySnapshotRequest { SourceRegion = "us-east-1", SourceSnapshotId = id });
+        ec2.Config.Durations.Copy = new DurationModel { Kind = DurationKind.Fixed, Seconds = 1 };
         var engine = new SnapshotEngine(TimeProvider.System);
         using var west = engine.Lease(clients, "us-west-2"); // held like a job holds it: the window outlives the job
 

@@ -313,7 +313,6 @@ internal sealed class CopyWorker
 
         public EngineError Rejected(Exception exception) => EngineErrors.CopyRejected(SourceId, Region, exception, Encrypting);
 
-        public EngineError Throttled(Exception exception) => EngineErrors.Throttled(SourceId, Region, Action, exception);
 
         public EngineError OutcomeUnknown(Exception exception) => EngineErrors.CopyOutcomeUnknown(SourceId, Region, Token, exception);
 

@@ -141,7 +141,7 @@ internal sealed class SourceChecker
                     return;
                 case FailureAction.FailAccountRegion:
                     foreach (var id in batch)
-                        Fail(queue, id, new RegionFailedException(queue.Region, EngineErrors.AccountRegionFailed(id, queue.Region, "DescribeSnapshots", ex)));
+                        Fail(queue, id, new RegionFailedException(queue.Region, FailurePolicy.RegionError(ex, id, queue.Region, "DescribeSnapshots")));
                     return;
                 default:
                     foreach (var id in batch) Resolve(queue, id, SourceCheck.Failed(EngineErrors.DescribeFailed(id, queue.Region, "DescribeSnapshots", ex)));

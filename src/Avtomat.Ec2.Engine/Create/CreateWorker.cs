@@ -497,7 +497,6 @@ internal sealed class CreateWorker
 
         public EngineError Rejected(Exception exception) => EngineErrors.CreateRejected(SourceId, Region, "ec2:" + Action, exception);
 
-        public EngineError Throttled(Exception exception) => EngineErrors.Throttled(SourceId, Region, Action, exception);
 
         public EngineError OutcomeUnknown(Exception exception) => EngineErrors.CreateOutcomeUnknown(SourceId, Region, Action, Token, exception);
     }

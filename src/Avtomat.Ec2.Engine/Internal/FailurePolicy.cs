@@ -79,6 +79,9 @@ internal static class FailurePolicy
 
     public static FailureAction Decide(Exception exception, string action)
     {
+        if (exception is RegionFailedException) return FailureAction.FailAccountRegion;
+        // Nothing was sent when no connection could be made: safe to send again, even for calls that create.
+        if (ConnectFailure(exception) is not null) return FailureAction.Retry;
         var code = CodeOf(exception);
         if (code is not null)
         {
@@ -115,6 +118,31 @@ internal static class FailurePolicy
         return string.IsNullOrEmpty(code) ? $"{exception.GetType().Name}: {message}"
             : string.IsNullOrEmpty(message) ? code! : $"{code}: {message}";
     }
+
+    /// <summary>The error that ends a region's items for <paramref name="exception"/>: its own when the job already decided
+    /// (<see cref="RegionFailedException"/>), else what the code means (expired, invalid, denied, not enabled).</summary>
+    public static EngineError RegionError(Exception exception, string targetId, string region, string action) =>
+        exception is RegionFailedException failed ? failed.Error.For(targetId) : EngineErrors.AccountRegionFailed(targetId, region, action, exception);
+
+    /// <summary>The socket error when no connection could be made at all (nothing reached EC2), else null. TLS
+    /// failures count too.</summary>
+    public static System.Net.Sockets.SocketError? ConnectFailure(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is SocketException socket && socket.SocketErrorCode is System.Net.Sockets.SocketError.ConnectionRefused
+                    or System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData
+                    or System.Net.Sockets.SocketError.HostUnreachable or System.Net.Sockets.SocketError.NetworkUnreachable
+                    or System.Net.Sockets.SocketError.AddressNotAvailable)
+                return socket.SocketErrorCode;
+            if (e is System.Security.Authentication.AuthenticationException) return System.Net.Sockets.SocketError.SocketError;
+        }
+        return null;
+    }
+
+    /// <summary>The host name does not resolve (NXDOMAIN): certain, no retry helps.</summary>
+    public static bool HostNotFound(Exception exception) =>
+        ConnectFailure(exception) is System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData;
 
     /// <summary>5xx, timeouts (the SDK's or HttpClient's surface as OperationCanceled not caused by our token) and I/O.</summary>
     private static bool IsTransport(Exception exception)

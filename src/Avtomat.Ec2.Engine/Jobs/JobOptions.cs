@@ -13,8 +13,12 @@ public abstract class JobOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>How long a new snapshot (or one found after a lost response) may stay invisible to DescribeSnapshots.</summary>
     public TimeSpan VisibilityGrace { get; set; } = TimeSpan.FromSeconds(30);
-    /// <summary>Engine retries per call after throttling, 5xx or I/O errors (on top of the SDK's own).</summary>
+    /// <summary>Engine retries per call after 5xx or I/O errors (on top of the SDK's own). Throttling is retried for as
+    /// long as the job runs.</summary>
     public int MaxRetries { get; set; } = 8;
+    /// <summary>How long calls to a region's endpoint may fail to connect (refused, TLS, unreachable) before its items end
+    /// with EndpointUnreachable. A host name that does not resolve ends them at once.</summary>
+    public TimeSpan UnreachableAfter { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>Settings of jobs that make snapshots (copies, creations).</summary>

@@ -76,7 +76,8 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
             catch (ObjectDisposedException) { }
         });
         Counters = new JobCounters();
-        Calls = new Ec2Calls(Time, Counters, MaxRetries, message => Verbose(message));
+        Calls = new Ec2Calls(Time, Counters, MaxRetries, message => Verbose(message), (region, action) => Shared(region).Rate(action),
+            new EndpointHealth(Time, options.UnreachableAfter > TimeSpan.Zero ? options.UnreachableAfter : TimeSpan.FromMinutes(2), clients.EndpointKey));
     }
 
     internal SnapshotEngine Engine { get; }
@@ -329,7 +330,7 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
             return true;
         }
         if (FailurePolicy.Decide(exception, action) != FailureAction.FailAccountRegion) return false;
-        FailRegion(region, EngineErrors.AccountRegionFailed(item.TargetId, region, action, exception));
+        FailRegion(region, FailurePolicy.RegionError(exception, item.TargetId, region, action));
         return true;
     }
 

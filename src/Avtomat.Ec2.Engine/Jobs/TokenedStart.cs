@@ -49,7 +49,6 @@ internal interface ISnapshotStart<TCreated>
     IEnumerable<string> SnapshotIds(TCreated created);
 
     EngineError Rejected(Exception exception);
-    EngineError Throttled(Exception exception);
     EngineError OutcomeUnknown(Exception exception);
 }
 
@@ -85,6 +84,7 @@ internal sealed class TokenedStart
     public async Task<StartOutcome<TCreated>> StartAsync<TCreated>(ISnapshotStart<TCreated> start, CancellationToken stop)
     {
         var retries = 0;
+        var throttled = 0;
         var capacityHits = 0;
         var requeued = false;
         var uncertain = false;
@@ -115,16 +115,16 @@ internal sealed class TokenedStart
                 switch (FailurePolicy.Decide(ex, start.Action))
                 {
                     case FailureAction.Retry:
-                        _job.Counters.Throttled();
-                        start.Throttled();
-                        if (retries >= _job.MaxRetries)
+                        // Throttled, or no connection made: nothing happened. Retried for as long as the job runs (the
+                        // action's rate slows down; an endpoint that stays unreachable ends the region instead).
+                        if (FailurePolicy.IsThrottle(ex))
                         {
-                            start.Release();
-                            return StartOutcome<TCreated>.Failed(start.Throttled(ex));
+                            _job.Counters.Throttled();
+                            start.Throttled();
                         }
-                        var delay = Backoff.Delay(retries++, ThrottleBaseDelay, MaxThrottleDelay);
+                        var delay = Backoff.Delay(Math.Min(throttled++, 5), ThrottleBaseDelay, MaxThrottleDelay);
                         _job.Counters.Retry();
-                        _job.Verbose($"{start.Action} of {start.SourceId} in {start.Region} was throttled ({FailurePolicy.CodeOf(ex)}); retrying in {delay.TotalSeconds:0.0} s.", start.Request);
+                        _job.Verbose($"{start.Action} of {start.SourceId} in {start.Region} did not reach EC2 ({FailurePolicy.Describe(ex)}); retrying in {delay.TotalSeconds:0.0} s.", start.Request);
                         start.EndAttempt();
                         await _job.Time.Delay(delay, stop).ConfigureAwait(false);
                         continue;
@@ -153,7 +153,7 @@ internal sealed class TokenedStart
                         continue;
                     case FailureAction.FailAccountRegion:
                         start.Release();
-                        throw new RegionFailedException(start.Region, EngineErrors.AccountRegionFailed(start.SourceId, start.Region, start.Action, ex));
+                        throw new RegionFailedException(start.Region, FailurePolicy.RegionError(ex, start.SourceId, start.Region, start.Action));
                     default:
                         start.Release();
                         return StartOutcome<TCreated>.Failed(start.Rejected(ex));
@@ -198,17 +198,18 @@ internal sealed class TokenedStart
                     _job.Verbose($"Dry run: {start.Action} of {start.SourceId} in {start.Region} would succeed.", start.Request);
                     return (null, default);
                 }
-                if (action is FailureAction.Retry or FailureAction.LookUpToken && retries < _job.MaxRetries)
+                // A dry run makes nothing, so any transient failure is simply tried again; throttling for as long as the job runs.
+                if (action == FailureAction.Retry || (action == FailureAction.LookUpToken && retries < _job.MaxRetries))
                 {
-                    if (action == FailureAction.Retry) { _job.Counters.Throttled(); start.Throttled(); }
+                    if (FailurePolicy.IsThrottle(ex)) { _job.Counters.Throttled(); start.Throttled(); }
                     _job.Counters.Retry();
                     start.EndAttempt();
-                    await _job.Time.Delay(Backoff.Delay(retries, ThrottleBaseDelay, MaxThrottleDelay), stop).ConfigureAwait(false);
+                    await _job.Time.Delay(Backoff.Delay(Math.Min(retries, 5), ThrottleBaseDelay, MaxThrottleDelay), stop).ConfigureAwait(false);
                     continue;
                 }
                 if (action == FailureAction.FailAccountRegion)
-                    throw new RegionFailedException(start.Region, EngineErrors.AccountRegionFailed(start.SourceId, start.Region, start.Action, ex));
-                return (action == FailureAction.Retry ? start.Throttled(ex) : start.Rejected(ex), default);
+                    throw new RegionFailedException(start.Region, FailurePolicy.RegionError(ex, start.SourceId, start.Region, start.Action));
+                return (start.Rejected(ex), default);
             }
             finally
             {

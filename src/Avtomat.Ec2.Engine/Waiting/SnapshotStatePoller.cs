@@ -170,8 +170,8 @@ internal sealed class SnapshotStatePoller
             {
                 // Nothing this job's credentials ask can succeed here: end its waits (the job fails its items and frees
                 // their slots); other jobs' waits go on with their own clients.
-                var error = FailurePolicy.AccountRegionFailureOf(FailurePolicy.CodeOf(ex)) != AccountRegionFailure.None
-                    ? EngineErrors.AccountRegionFailed(Region, Region, "DescribeSnapshots", ex)
+                var error = FailurePolicy.Decide(ex, "DescribeSnapshots") == FailureAction.FailAccountRegion
+                    ? FailurePolicy.RegionError(ex, Region, Region, "DescribeSnapshots")
                     : EngineErrors.DescribeFailed(Region, Region, "DescribeSnapshots", ex);
                 foreach (var watch in live.Where(w => w.Subscriber == chosen))
                     Finish(watch, () => watch.Completion.TrySetException(new RegionFailedException(Region, error.For(watch.SnapshotId))));

@@ -54,7 +54,8 @@ public static class VirtualTime
     {
         var outcome = new JobOutcome();
         var by = step ?? TimeSpan.FromMilliseconds(100);
-        var end = clock.GetUtcNow() + (maxVirtual ?? TimeSpan.FromMinutes(10));
+        var started = clock.GetUtcNow();
+        var end = started + (maxVirtual ?? TimeSpan.FromMinutes(10));
         var realLimit = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (true)
         {
@@ -66,6 +67,7 @@ public static class VirtualTime
             onStep?.Invoke(outcome, clock.GetUtcNow());
             clock.Advance(by);
         }
+        outcome.Elapsed = clock.GetUtcNow() - started; // virtual time
         outcome.ProgressSamples.Add(job.GetProgress());
         outcome.Statistics = job.Statistics;
         // Exactly one CopyFinishedEvent per request, always.
