@@ -102,14 +102,14 @@ public sealed class UnreachableTests
     }
 
     [Fact]
-    public void AdaptiveRate_HalvesOnThrottle_GrowsBackOnSuccess_UntilUnlimited()
+    public void AdaptiveRate_SlowsOnThrottle_GrowsBackOnSuccess_UntilUnlimited()
     {
         var rate = new Internal.AdaptiveRate(_clock);
         Assert.Null(rate.PerSecond);
         rate.Throttled();
         Assert.Equal(Internal.AdaptiveRate.AfterFirstThrottle, rate.PerSecond);
         rate.Throttled();
-        Assert.Equal(Internal.AdaptiveRate.AfterFirstThrottle / 2, rate.PerSecond);
+        Assert.Equal(Internal.AdaptiveRate.AfterFirstThrottle * Internal.AdaptiveRate.Decrease, rate.PerSecond);
         for (var i = 0; i < 1000 && rate.PerSecond is not null; i++) rate.Succeeded();
         Assert.Null(rate.PerSecond);
     }

@@ -19,6 +19,8 @@ internal sealed class CopyWorker
 {
     /// <summary>EC2's limit of tags per snapshot.</summary>
     private const int MaxTags = 50;
+    /// <summary>How long after its lookup a fast copy waits before looking for another run's twin.</summary>
+    private static readonly TimeSpan TwinVisibility = TimeSpan.FromSeconds(5);
 
     private readonly CopyJob _job;
     private readonly TokenedStart _start;
@@ -46,6 +48,7 @@ internal sealed class CopyWorker
                 return;
             }
             var sourceEncrypted = check.Snapshot!.Encrypted == true;
+            var lookedUpAt = _job.Time.GetUtcNow();
             var earlier = _job.Force ? null : await _job.Earlier.FindAsync(request, sourceEncrypted).ConfigureAwait(false);
             if (earlier?.State?.Value == "completed")
             {
@@ -114,6 +117,9 @@ internal sealed class CopyWorker
                 return;
             }
             var final = await _job.WaitForFinalStateAsync(destination, copyId, s => _job.Observe(item, s), stop).ConfigureAwait(false);
+            if (earlier is null && !_job.Force && final.State?.Value == "completed"
+                && await TwinAsync(item, sourceEncrypted, lookedUpAt, final, stop).ConfigureAwait(false) is { } kept)
+                final = kept;
             start.Finished(); // refill the window the moment the copy is seen finished
             _job.Observe(item, final);
             if (final.State?.Value == "completed") _job.Finish(item, SnapshotState.Completed, null);
@@ -166,6 +172,45 @@ internal sealed class CopyWorker
         }
         _job.Verbose(text, request);
         _job.Finish(item, SnapshotState.Completed, null, endSeen: false);
+    }
+
+    /// <summary>Another run (stopped just before this one, or running beside it) may have copied the same source moments
+    /// before this run looked, when its copy was not visible yet. Once the visibility grace since the lookup is over, look
+    /// again: if such a twin started first, ours is the duplicate: delete it and report the twin (Reused). Returns the
+    /// twin's final state, or null when ours stays.</summary>
+    private async Task<Snapshot?> TwinAsync(CopyItem item, bool sourceEncrypted, DateTimeOffset lookedUpAt, Snapshot ours, CancellationToken stop)
+    {
+        var request = item.Copy;
+        // New snapshots show up within seconds: look no earlier than that after the lookup (at most the grace).
+        var wait = lookedUpAt + (_job.VisibilityGrace < TwinVisibility ? _job.VisibilityGrace : TwinVisibility) - _job.Time.GetUtcNow();
+        if (wait > TimeSpan.Zero) await _job.Time.Delay(wait, stop).ConfigureAwait(false);
+        var ourStart = ours.StartTime is { } s ? DateTime.SpecifyKind(s, DateTimeKind.Utc) : _job.Time.GetUtcNow().UtcDateTime;
+        Snapshot? twin;
+        List<Snapshot> made;
+        try
+        {
+            (twin, made) = await _job.Earlier.EarlierTwinAsync(request, sourceEncrypted, ours.SnapshotId, item.Token, ourStart, lookedUpAt.UtcDateTime)
+                .ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && ex is not RegionFailedException)
+        {
+            _job.Verbose($"Could not look for another run's copy of {request.SourceSnapshotId} in {request.DestinationRegion} ({FailurePolicy.Describe(ex)}).", request);
+            return null;
+        }
+        if (twin is null) return null;
+        // Every copy this request made goes (KeepOne deletes all but the twin, and says so); the twin is reported.
+        _job.Verbose($"{request.SourceSnapshotId} ({request.SourceRegion}) → {twin.SnapshotId} ({request.DestinationRegion}): another run copied it moments " +
+                     $"before this one (not visible yet when this run looked); this run's copy {ours.SnapshotId} is deleted and {twin.SnapshotId} kept.", request);
+        await _job.KeepOneAsync(request.DestinationRegion, twin.SnapshotId, made.Append(twin).ToList()).ConfigureAwait(false);
+        lock (item.Gate)
+        {
+            item.Result.SnapshotId = twin.SnapshotId;
+            item.Result.Reused = true;
+            if (twin.StartTime is { } started) item.Result.StartTime = DateTime.SpecifyKind(started, DateTimeKind.Utc);
+        }
+        return twin.State?.Value == "completed"
+            ? twin
+            : await _job.WaitForFinalStateAsync(request.DestinationRegion, twin.SnapshotId, s => _job.Observe(item, s), stop).ConfigureAwait(false);
     }
 
     private string Age(Snapshot copy) =>

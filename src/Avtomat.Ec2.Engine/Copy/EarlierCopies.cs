@@ -19,6 +19,7 @@ internal sealed class EarlierCopies
 {
     private readonly CopyJob _job;
     private readonly ConcurrentDictionary<string, KeyBatcher<List<Snapshot>>> _batches = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, KeyBatcher<List<Snapshot>>> _twinBatches = new(StringComparer.Ordinal);
 
     public EarlierCopies(CopyJob job) => _job = job;
 
@@ -32,8 +33,44 @@ internal sealed class EarlierCopies
         var found = await batcher.GetAsync(request.SourceSnapshotId).ConfigureAwait(false);
         var matching = (found ?? new List<Snapshot>())
             .Where(s => Same(s.OutpostArn, request.DestinationOutpostArn) && SameEncryption(s, request, sourceEncrypted)).ToList();
-        return matching.Where(s => s.State?.Value == "completed").OrderByDescending(s => s.StartTime).FirstOrDefault()
-               ?? matching.Where(s => s.State?.Value == "pending").OrderByDescending(s => s.StartTime).FirstOrDefault();
+        var chosen = matching.Where(s => s.State?.Value == "completed").OrderByDescending(s => s.StartTime).FirstOrDefault()
+                     ?? matching.Where(s => s.State?.Value == "pending").OrderByDescending(s => s.StartTime).FirstOrDefault();
+        // A run that was stopped before its final sweep may have left a twin of one request (a call sent again after a
+        // lost answer): same request token, so certainly a duplicate. Keep the chosen one, delete the rest.
+        if (chosen is not null && TokenOf(chosen) is { } token)
+        {
+            var twins = matching.Where(s => TokenOf(s) == token && s.State?.Value is "pending" or "completed").ToList();
+            if (twins.Count > 1) await _job.KeepOneAsync(request.DestinationRegion, chosen.SnapshotId, twins).ConfigureAwait(false);
+        }
+        return chosen;
+    }
+
+    private static string? TokenOf(Snapshot snapshot) => snapshot.Tags?.FirstOrDefault(t => t.Key == CopyTagNames.RequestToken)?.Value;
+
+    /// <summary>A copy of the same source and encryption that another run (a stopped one, or another process) started
+    /// when this run could not see it — at most the visibility grace before this run looked, or after — and earlier
+    /// than ours: the one to keep, ours being the duplicate. Every run applies the same rule (the earliest start wins,
+    /// then the lowest id), so two runs never both delete. Null when ours is the one to keep. Batched like
+    /// <see cref="FindAsync"/>.</summary>
+    /// <returns>The twin to keep (null: ours stays) and every copy this run's request made (ours and any earlier
+    /// attempt's, by the request token), which all go when a twin is kept.</returns>
+    public async Task<(Snapshot? Keep, List<Snapshot> Ours)> EarlierTwinAsync(SnapshotCopyRequest request, bool sourceEncrypted, string ourId,
+        string ourToken, DateTime ourStart, DateTime lookedUpAt)
+    {
+        var unseenSince = lookedUpAt - _job.VisibilityGrace;
+        var batcher = _twinBatches.GetOrAdd(request.DestinationRegion + "|" + request.SourceRegion, _ => new KeyBatcher<List<Snapshot>>(
+            _job.Time, SourceChecker.CollectDelay, SnapshotStatePoller.MaxIdsPerCall,
+            ids => FetchAsync(request.DestinationRegion, request.SourceRegion, ids), _job.StopToken));
+        var found = await batcher.GetAsync(request.SourceSnapshotId).ConfigureAwait(false) ?? new List<Snapshot>();
+        var ours = found.Where(s => s.SnapshotId == ourId || TokenOf(s) == ourToken).ToList();
+        var keep = found
+            .Where(s => s.SnapshotId != ourId && TokenOf(s) != ourToken && s.State?.Value is "pending" or "completed" && s.StartTime is { } started
+                        && DateTime.SpecifyKind(started, DateTimeKind.Utc) >= unseenSince
+                        && Same(s.OutpostArn, request.DestinationOutpostArn) && SameEncryption(s, request, sourceEncrypted))
+            .Where(s => (s.StartTime!.Value, s.SnapshotId).CompareTo((ourStart, ourId)) < 0)
+            .OrderBy(s => s.StartTime).ThenBy(s => s.SnapshotId, StringComparer.Ordinal)
+            .FirstOrDefault();
+        return (keep, ours);
     }
 
     /// <summary>What a copy is tagged with to say how it was asked to be encrypted: <c>none</c>, <c>default</c> (the

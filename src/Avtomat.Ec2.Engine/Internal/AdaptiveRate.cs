@@ -6,8 +6,10 @@ namespace Avtomat.Ec2.Engine.Internal;
 
 /// <summary>
 /// How fast one action may be called in one account and region, learned from EC2's answers (additive increase,
-/// multiplicative decrease): unlimited until EC2 throttles; then a rate that halves at each throttle and grows a little
-/// with each success, until it is unlimited again. Shared by every job in the process, so a throttle slows them all.
+/// multiplicative decrease): unlimited until EC2 throttles; then a rate that drops by a quarter at each throttle and
+/// grows by one call a second with each success, until it is unlimited again. Shared by every job in the process, so a
+/// throttle slows them all. The steps are gentle on purpose: throttling that does not come from our own pace (other
+/// clients, a busy service) settles around 4 successes per throttle × 4 calls a second instead of slowing to a crawl.
 /// </summary>
 internal sealed class AdaptiveRate
 {
@@ -16,8 +18,10 @@ internal sealed class AdaptiveRate
     internal const double Slowest = 0.5;
     /// <summary>Above this the limit is dropped.</summary>
     internal const double Fastest = 40;
-    /// <summary>Added per success (a throttled rate of 5/s is back to 10/s after about 50 calls).</summary>
-    internal const double Increase = 0.1;
+    /// <summary>Added per success.</summary>
+    internal const double Increase = 1;
+    /// <summary>Kept at each throttle.</summary>
+    internal const double Decrease = 0.75;
 
     private readonly TimeProvider _time;
     private readonly object _gate = new();
@@ -46,7 +50,7 @@ internal sealed class AdaptiveRate
 
     public void Throttled()
     {
-        lock (_gate) _perSecond = _perSecond is { } rate ? Math.Max(Slowest, rate / 2) : AfterFirstThrottle;
+        lock (_gate) _perSecond = _perSecond is { } rate ? Math.Max(Slowest, rate * Decrease) : AfterFirstThrottle;
     }
 
     public void Succeeded()

@@ -39,6 +39,7 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
     private readonly ConcurrentDictionary<string, EngineError> _failedRegions = new(StringComparer.Ordinal);
     /// <summary>Jobs that make snapshots look for duplicates by request token when they end.</summary>
     private readonly bool _sweepsDuplicates;
+    private readonly TokenLookups _tokenLookups;
     private ITimer? _sentCallTimer;
     private int _outstanding;
     private bool _addingCompleted;
@@ -48,6 +49,7 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
     private int _leasesReleased;
     private int _disposed;
     private int _callsInFlight;
+    private long _lastResendTicks;
 
     private protected SnapshotJob(SnapshotEngine engine, IEc2ClientSource clients, JobOptions options, CancellationToken cancellationToken)
     {
@@ -75,6 +77,7 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
             try { _sentCallTimer = Time.CreateTimer(_ => SafeCancel(_sentCalls), null, SentCallGrace, System.Threading.Timeout.InfiniteTimeSpan); }
             catch (ObjectDisposedException) { }
         });
+        _tokenLookups = new TokenLookups(this);
         Counters = new JobCounters();
         Calls = new Ec2Calls(Time, Counters, MaxRetries, message => Verbose(message), (region, action) => Shared(region).Rate(action),
             new EndpointHealth(Time, options.UnreachableAfter > TimeSpan.Zero ? options.UnreachableAfter : TimeSpan.FromMinutes(2), clients.EndpointKey));
@@ -499,6 +502,15 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
     {
         try
         {
+            // A call sent again after a lookup found nothing may have a twin that is not visible yet: the sweep waits
+            // until it would be (only after such a resend, and never after a stop).
+            var resent = new DateTimeOffset(Interlocked.Read(ref _lastResendTicks), TimeSpan.Zero);
+            var visibleAt = resent + VisibilityGrace;
+            if (_sweepsDuplicates && resent.UtcTicks > 0 && visibleAt > Time.GetUtcNow() && !StopToken.IsCancellationRequested)
+            {
+                try { await Time.Delay(visibleAt - Time.GetUtcNow(), StopToken).ConfigureAwait(false); }
+                catch (OperationCanceledException) { }
+            }
             foreach (var group in Items().GroupBy(i => i.Region, StringComparer.Ordinal))
             {
                 var items = group.ToList();
@@ -543,6 +555,14 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
     TimeSpan IStartingJob.VisibilityGrace => VisibilityGrace;
     CancellationToken IStartingJob.SentCallToken => SentCallToken;
     void IStartingJob.CallSent() => Interlocked.Increment(ref _callsInFlight);
+    TokenLookups IStartingJob.TokenLookups => _tokenLookups;
+    void IStartingJob.Resending() => Interlocked.Exchange(ref _lastResendTicks, Time.GetUtcNow().UtcTicks);
+    void IStartingJob.RunLater(TimeSpan delay, Func<Task> work) => Run(async () =>
+    {
+        try { await Time.Delay(delay, BackgroundToken).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return; } // the job ended: its final sweep looked already
+        await work().ConfigureAwait(false);
+    });
     void IStartingJob.CallReturned() => Interlocked.Decrement(ref _callsInFlight);
     void IStartingJob.Verbose(string message, object? request) => Verbose(message, request);
     void IStartingJob.Warn(string message, object? request) => Warn(message, request);

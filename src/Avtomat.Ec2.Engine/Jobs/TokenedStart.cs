@@ -78,8 +78,13 @@ internal sealed class TokenedStart
     private static readonly TimeSpan MaxThrottleDelay = TimeSpan.FromSeconds(30);
 
     private readonly IStartingJob _job;
+    private readonly TokenLookups _lookups;
 
-    public TokenedStart(IStartingJob job) => _job = job;
+    public TokenedStart(IStartingJob job)
+    {
+        _job = job;
+        _lookups = job.TokenLookups;
+    }
 
     public async Task<StartOutcome<TCreated>> StartAsync<TCreated>(ISnapshotStart<TCreated> start, CancellationToken stop)
     {
@@ -107,7 +112,9 @@ internal sealed class TokenedStart
                 {
                     _job.CallReturned();
                 }
-                if (uncertain) await RemoveDuplicatesAsync(start, created).ConfigureAwait(false);
+                // An earlier attempt may have made one too, not visible yet when it was looked for: look again once
+                // the visibility grace is over, in the background (the slot is not held for it).
+                if (uncertain) _job.RunLater(_job.VisibilityGrace, () => RemoveDuplicatesAsync(start, created));
                 return StartOutcome<TCreated>.Started(created, adopted: false);
             }
             catch (Exception ex) when (!(ex is OperationCanceledException && callToken.IsCancellationRequested))
@@ -134,7 +141,8 @@ internal sealed class TokenedStart
                         _job.Verbose($"{start.Action} of {start.SourceId} in {start.Region} got no definite answer ({FailurePolicy.Describe(ex)}); " +
                                      $"looking for snapshots tagged {CopyTagNames.RequestToken}={start.Token} before trying again.", start.Request);
                         start.EndAttempt();
-                        var kept = await FindWithinGraceAsync(start.Region, start.Token, stop).ConfigureAwait(false);
+                        var kept = await KeepOnePerVolumeAsync(start.Region,
+                            await _lookups.FindAsync(start.Region, start.Token, stop).ConfigureAwait(false)).ConfigureAwait(false);
                         if (kept.Count > 0) return StartOutcome<TCreated>.Started(start.Adopted(kept), adopted: true);
                         if (retries >= _job.MaxRetries)
                         {
@@ -143,6 +151,7 @@ internal sealed class TokenedStart
                         }
                         retries++;
                         _job.Counters.Retry();
+                        _job.Resending();
                         _job.Verbose($"Nothing was made for {start.SourceId} in {start.Region}; sending {start.Action} again with the same request token.", start.Request);
                         continue;
                     case FailureAction.WaitForCapacity:
@@ -219,26 +228,13 @@ internal sealed class TokenedStart
         }
     }
 
-    /// <summary>After an uncertain outcome: the snapshots tagged with the token, looked for within the visibility grace
-    /// (a new snapshot can be invisible for a while); one kept per volume, the others deleted.</summary>
-    private async Task<List<Snapshot>> FindWithinGraceAsync(string region, string token, CancellationToken stop)
+    /// <summary>One snapshot kept per volume of those a token found (a copy's are all of vol-ffffffff); the others deleted.</summary>
+    private async Task<List<Snapshot>> KeepOnePerVolumeAsync(string region, List<Snapshot> found)
     {
-        var deadline = _job.Time.GetUtcNow() + _job.VisibilityGrace;
-        while (true)
-        {
-            // The lookup may finish after a stop, like the call it resolves.
-            var found = await _job.FindByTokenAsync(region, new[] { token }, _job.SentCallToken).ConfigureAwait(false);
-            if (found is { Count: > 0 })
-            {
-                var kept = new List<Snapshot>();
-                foreach (var group in found.GroupBy(s => s.VolumeId ?? "", StringComparer.Ordinal))
-                    kept.Add(await _job.KeepOneAsync(region, null, group.ToList()).ConfigureAwait(false));
-                return kept;
-            }
-            var left = deadline - _job.Time.GetUtcNow();
-            if (left <= TimeSpan.Zero) return new List<Snapshot>();
-            await _job.Time.Delay(left < _job.PollInterval ? left : _job.PollInterval, stop).ConfigureAwait(false);
-        }
+        var kept = new List<Snapshot>();
+        foreach (var group in found.GroupBy(s => s.VolumeId ?? "", StringComparer.Ordinal))
+            kept.Add(await _job.KeepOneAsync(region, null, group.ToList()).ConfigureAwait(false));
+        return kept;
     }
 
     /// <summary>After an uncertain outcome followed by a successful call, the earlier attempt may have made one too.</summary>
@@ -272,6 +268,12 @@ internal interface IStartingJob
     /// <summary>A call that may create something is on the wire (until <see cref="CallReturned"/>).</summary>
     void CallSent();
     void CallReturned();
+    /// <summary>A call is sent again after a lookup found nothing (what the first one made may not be visible yet).</summary>
+    void Resending();
+    /// <summary>The job's batched lookups by request token.</summary>
+    TokenLookups TokenLookups { get; }
+    /// <summary>Runs <paramref name="work"/> after <paramref name="delay"/> while the job lasts (skipped once it ended).</summary>
+    void RunLater(TimeSpan delay, Func<Task> work);
     void Verbose(string message, object? request = null);
     void Warn(string message, object? request = null);
     Task<List<Snapshot>?> FindByTokenAsync(string region, IReadOnlyList<string> tokens, CancellationToken cancellationToken);
