@@ -17,6 +17,7 @@ public sealed class SoakOptions
           --no-stop               one run to the end instead of stop at --stop-at and re-run
           --no-baseline           skip the fault-free run (no wall-time ratio)
           --stop-at F             stop run 1 when this share of copies has finished (default 0.3)
+          --rerun-delay S         seconds between the end of run 1 and the start of run 2 (default 0)
           --throttle F            RequestLimitExceeded rate (default 0.20)
           --internal-error F      500 InternalError rate (default 0.025)
           --unavailable F         503 Unavailable rate (default 0.025)
@@ -44,6 +45,8 @@ public sealed class SoakOptions
     public bool NoStop { get; set; }
     public bool NoBaseline { get; set; }
     public double StopAt { get; set; } = 0.30;
+    /// <summary>Pause between run 1 ending and run 2 starting (0: at once, the harshest case for eventual consistency).</summary>
+    public TimeSpan RerunDelay { get; set; }
 
     public double ThrottleRate { get; set; } = 0.20;
     public double InternalErrorRate { get; set; } = 0.025;
@@ -100,6 +103,7 @@ public sealed class SoakOptions
                 case "--no-stop": o.NoStop = true; break;
                 case "--no-baseline": o.NoBaseline = true; break;
                 case "--stop-at": o.StopAt = Check(Number(Value()), 0.01, 0.99); break;
+                case "--rerun-delay": o.RerunDelay = TimeSpan.FromSeconds(Check(Number(Value()), 0, 3600)); break;
                 case "--throttle": o.ThrottleRate = Rate(); break;
                 case "--internal-error": o.InternalErrorRate = Rate(); break;
                 case "--unavailable": o.UnavailableRate = Rate(); break;

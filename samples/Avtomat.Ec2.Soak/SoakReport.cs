@@ -13,6 +13,7 @@ public sealed class SoakReport
     public RunOutcome Run2 { get; set; } = new();
     public RunOutcome? Baseline { get; set; }
     public long BaselineEc2Calls { get; set; }
+    public Dictionary<string, long> BaselineCopyErrors { get; set; } = new();
     public Ec2Copies Ec2 { get; set; } = new();
     public List<(string Destination, string Source)> Inputs { get; set; } = new();
     public TimeSpan TotalElapsed { get; set; }
@@ -23,19 +24,26 @@ public sealed class SoakReport
     public Dictionary<string, long> Faults { get; private set; } = new();
     public Dictionary<string, long> CopyErrors { get; private set; } = new();
     public Dictionary<string, int> MaxPendingCopies { get; private set; } = new();
+    /// <summary>Emulator: copies ever created per "REGION/snap-…" source per destination (deleted ones included).</summary>
+    public Dictionary<string, Dictionary<string, int>> CopiesCreated { get; private set; } = new();
 
     internal void SetEmulatorFigures(EmulatorStats before, EmulatorStats after)
     {
         Calls = Ec2Calls(before, after);
         ThrottledCalls = Diff(before.Throttled, after.Throttled);
         Faults = after.Faults.ToDictionary(p => p.Key, p => p.Value - before.Faults.GetValueOrDefault(p.Key));
-        CopyErrors = after.Errors.TryGetValue("CopySnapshot", out var e)
-            ? e.ToDictionary(p => p.Key, p => p.Value - (before.Errors.TryGetValue("CopySnapshot", out var b) ? b.GetValueOrDefault(p.Key) : 0))
-            : new();
+        CopyErrors = CopySnapshotErrors(before, after);
+        CopiesCreated = after.CopiesPerSource;
         MaxPendingCopies = after.MaxPendingCopies.ToDictionary(p => p.Key[(p.Key.IndexOf('/') + 1)..], p => p.Value);
     }
 
     public static Dictionary<string, long> Ec2Calls(EmulatorStats before, EmulatorStats after) => Diff(before.Calls, after.Calls);
+
+    /// <summary>Error codes CopySnapshot returned between two snapshots of the counters.</summary>
+    public static Dictionary<string, long> CopySnapshotErrors(EmulatorStats before, EmulatorStats after) =>
+        after.Errors.TryGetValue("CopySnapshot", out var e)
+            ? e.ToDictionary(p => p.Key, p => p.Value - (before.Errors.TryGetValue("CopySnapshot", out var b) ? b.GetValueOrDefault(p.Key) : 0))
+            : new();
 
     private static Dictionary<string, long> Diff(Dictionary<string, Dictionary<string, long>> before, Dictionary<string, Dictionary<string, long>> after)
     {
@@ -55,7 +63,7 @@ public sealed class SoakReport
     public enum Outcome { Completed, Reused, Failed, Stopped, NotReported }
 
     public sealed record InputResult(string Destination, string Source, int Reports, Outcome Outcome, string? ErrorId, string? CopyId,
-        int LiveCopies, int ErrorCopies, bool ReportedCopyLive)
+        int LiveCopies, int ErrorCopies, bool ReportedCopyLive, DateTime? FirstCopyStart)
     {
         /// <summary>Exactly one report in run 2: completed, reused, or failed with a reason.</summary>
         public bool AccountedOnce => Reports == 1 && (Outcome is Outcome.Completed or Outcome.Reused || Outcome == Outcome.Failed && ErrorId is not null);
@@ -87,10 +95,14 @@ public sealed class SoakReport
             var copyId = last?.Result.SnapshotId;
             list.Add(new InputResult(key.Destination, key.Source, mine.Count, outcome, last?.Error?.ErrorId, copyId,
                 live.Count, copies.Count(s => s.State?.Value == "error"),
-                copyId is not null && live.Any(s => s.SnapshotId == copyId)));
+                copyId is not null && live.Any(s => s.SnapshotId == copyId),
+                live.Select(s => s.StartTime).Where(t => t is not null).Select(t => ToUtc(t!.Value)).DefaultIfEmpty().Min() is var m && m != default
+                    ? m : null));
         }
         return list;
     }
+
+    private static DateTime ToUtc(DateTime t) => t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : DateTime.SpecifyKind(t, DateTimeKind.Utc);
 
     public int Duplicates => Results.Count(r => r.Duplicate);
     public int Lost => Results.Count(r => r.Lost);
@@ -135,7 +147,8 @@ public sealed class SoakReport
         Line($"         {o.OutsideCopies} of 20 slots per destination held by outside copies");
         Line(o.NoStop
             ? "runs:    one run to the end (--no-stop)"
-            : $"runs:    run 1 stopped when {Pct(o.StopAt)} of copies finished; run 2 = same requests, new engine + client source");
+            : $"runs:    run 1 stopped at {Pct(o.StopAt)} finished; run 2 {o.RerunDelay.TotalSeconds:0.#} s later: same requests, " +
+              "new engine + clients");
         Line(rule);
 
         var dests = o.Destinations.Count <= 4 ? o.Destinations : [];
@@ -182,6 +195,21 @@ public sealed class SoakReport
              string.Concat(new[] { Results.Sum(r => Math.Max(0, r.LiveCopies - 1)) }
                  .Concat(dests.Select(d => Results.Where(r => r.Destination == d).Sum(r => Math.Max(0, r.LiveCopies - 1))))
                  .Select(c => c.ToString(CultureInfo.InvariantCulture).PadLeft(colWidth))));
+        if (Run1 is not null && Duplicates > 0)
+        {
+            // Where the duplicates come from: what run 1 said about the input, and whether its copy was still inside the
+            // eventual-consistency window (InvisibleSeconds) when run 2 started (so run 2 could not see it yet).
+            var run1 = Run1.Finished.GroupBy(f => (f.Request.DestinationRegion, f.Request.SourceSnapshotId))
+                .ToDictionary(g => g.Key, g => g.Last().Result.State);
+            SnapshotState? Said(InputResult r) => run1.TryGetValue((r.Destination, r.Source), out var st) ? st : null;
+            Row("    run 1 reported it Completed", r => r.Duplicate && Said(r) == SnapshotState.Completed);
+            Row("    run 1 stopped it Pending", r => r.Duplicate && Said(r) == SnapshotState.Pending);
+            Row("    run 1 stopped it Queued", r => r.Duplicate && Said(r) == SnapshotState.Queued);
+            Row("    run 1 other / none", r => r.Duplicate && Said(r) is not (SnapshotState.Completed or SnapshotState.Pending or SnapshotState.Queued));
+            var fresh = TimeSpan.FromSeconds(Options.InvisibleSeconds);
+            Row($"    first copy started < {Options.InvisibleSeconds:0.#} s before run 2", r => r.Duplicate && r.FirstCopyStart is { } t
+                && Run2.StartedUtc - t < fresh);
+        }
         Row("  sources with a copy in error", r => r.ErrorCopies > 0);
         Row("  lost (no copy, no failure reported)", r => r.Lost);
         Row("  reported copy id not pending/completed", r => r.Outcome is Outcome.Completed or Outcome.Reused && !r.ReportedCopyLive);
@@ -193,6 +221,8 @@ public sealed class SoakReport
             Line("  outside copies still pending at the end".PadRight(labelWidth) +
                  Ec2.OutsideStillPending.Values.Sum().ToString(CultureInfo.InvariantCulture).PadLeft(colWidth) +
                  string.Concat(dests.Select(d => Ec2.OutsideStillPending.GetValueOrDefault(d).ToString(CultureInfo.InvariantCulture).PadLeft(colWidth))));
+        if (Duplicates > 0) FormatDuplicates(Line);
+        if (Lost > 0) FormatLost(Line);
         Line(rule);
 
         // calls
@@ -212,11 +242,14 @@ public sealed class SoakReport
         Wrap(sb, "faults injected: ", faults.Count == 0 ? ["none"] : faults);
         var limit = CopyErrors.Where(p => p.Value > 0).Select(p => $"{p.Key} {p.Value}").ToList();
         if (limit.Count > 0) Wrap(sb, "CopySnapshot errors returned: ", limit);
+        var baselineErrors = BaselineCopyErrors.Where(p => p.Value > 0).Select(p => $"{p.Key} {p.Value}").ToList();
+        if (Baseline is not null && baselineErrors.Count > 0) Wrap(sb, "fault-free run, CopySnapshot errors: ", baselineErrors);
         string Stats(RunOutcome r) => $"throttled {r.Statistics.Throttled}, retries {r.Statistics.Retries}, limit exceeded " +
             $"{r.Statistics.LimitExceeded}, uncertain {r.Statistics.UncertainOutcomes}, dup removed {r.Statistics.DuplicatesRemoved}, " +
             $"warnings {r.Messages.GetValueOrDefault(MessageLevel.Warning)}";
         if (Run1 is not null) Wrap(sb, "engine run 1: ", Stats(Run1).Split(", "));
         Wrap(sb, Run1 is null ? "engine: " : "engine run 2: ", Stats(Run2).Split(", "));
+        if (Baseline is not null) Wrap(sb, "engine fault-free: ", Stats(Baseline).Split(", "));
         Line(rule);
 
         var soak = (Run1?.Elapsed ?? TimeSpan.Zero) + Run2.Elapsed;
@@ -229,6 +262,53 @@ public sealed class SoakReport
             ? $"RESULT: PASS - {n2} inputs accounted for exactly once, 0 duplicates, 0 lost"
             : $"RESULT: FAIL - {string.Join("; ", FailureReasons())}");
         return sb.ToString();
+    }
+
+    /// <summary>The first duplicates in detail: each copy in EC2 with its state, its start relative to the start of run 2,
+    /// and which run reported it (and how).</summary>
+    private void FormatDuplicates(Action<string> line)
+    {
+        const int shown = 5;
+        // The unexpected ones first: not "run 1 stopped it Pending just before run 2 started".
+        var run1 = (Run1?.Finished ?? []).GroupBy(f => (f.Request.DestinationRegion, f.Request.SourceSnapshotId))
+            .ToDictionary(g => g.Key, g => g.Last().Result.State);
+        var fresh = TimeSpan.FromSeconds(Options.InvisibleSeconds);
+        bool Expected(InputResult r) => run1.GetValueOrDefault((r.Destination, r.Source)) == SnapshotState.Pending
+            && r.FirstCopyStart is { } t && Run2.StartedUtc - t < fresh;
+        var dups = Results.Where(r => r.Duplicate).OrderBy(Expected).ToList();
+        line($"  first {Math.Min(shown, dups.Count)} duplicates (copy: state in EC2, start relative to run 2's start, who reported it)");
+        foreach (var d in dups.Take(shown))
+        {
+            line($"    {d.Source} -> {d.Destination}");
+            foreach (var c in (Ec2.BySource.GetValueOrDefault((d.Destination, d.Source)) ?? []).OrderBy(c => c.StartTime))
+            {
+                var at = c.StartTime is { } t ? Math.Round((ToUtc(t) - Run2.StartedUtc).TotalSeconds, 1).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) + " s" : "?";
+                var who = new List<string>();
+                if (Run1?.CopyIds.TryGetValue(c.SnapshotId, out var r1) == true) who.Add("run 1 " + r1);
+                if (Run2.CopyIds.TryGetValue(c.SnapshotId, out var r2)) who.Add((Run1 is null ? "run " : "run 2 ") + r2);
+                line($"      {c.SnapshotId}  {c.State?.Value,-9} {at,9}  {(who.Count == 0 ? "not reported by either run" : string.Join(", ", who))}");
+            }
+        }
+    }
+
+    /// <summary>The first lost inputs in detail: what each run reported, how many copies EC2 ever made, what is left.</summary>
+    private void FormatLost(Action<string> line)
+    {
+        const int shown = 5;
+        var lost = Results.Where(r => r.Lost).ToList();
+        line($"  first {Math.Min(shown, lost.Count)} lost (what the runs reported; copies EC2 made (incl. deleted) / left)");
+        foreach (var r in lost.Take(shown))
+        {
+            string Said(RunOutcome? run) => run?.Finished.LastOrDefault(f => f.Request.DestinationRegion == r.Destination
+                && f.Request.SourceSnapshotId == r.Source) is { } f
+                ? $"{(f.Result.Reused ? "Reused" : f.Result.State.ToString())} {f.Result.SnapshotId ?? "-"}"
+                : "nothing";
+            var made = CopiesCreated.GetValueOrDefault(Options.SourceRegion + "/" + r.Source)?.GetValueOrDefault(r.Destination) ?? 0;
+            var left = Ec2.BySource.GetValueOrDefault((r.Destination, r.Source))?.Count ?? 0;
+            line($"    {r.Source} -> {r.Destination}: made {made}, left {left} (none pending/completed)");
+            if (Run1 is not null) line($"      run 1: {Said(Run1)}");
+            line($"      {(Run1 is null ? "run" : "run 2")}: {Said(Run2)}");
+        }
     }
 
     private static void Wrap(StringBuilder sb, string head, IEnumerable<string> parts)

@@ -17,8 +17,12 @@ public sealed class RunOutcome
 {
     public string Name { get; init; } = "";
     public TimeSpan Elapsed { get; set; }
+    /// <summary>When the job was started (UTC; the emulator runs on the system clock too).</summary>
+    public DateTime StartedUtc { get; set; }
     public List<FinishedItem> Finished { get; } = new();
     public int Accepted { get; set; }
+    /// <summary>Copy ids EC2 accepted in this run (accepted and finished events), with what the run said last.</summary>
+    public Dictionary<string, string> CopyIds { get; } = new(StringComparer.Ordinal);
     /// <summary>Finished items when the stop was requested (run 1), null when the run was not stopped.</summary>
     public int? StoppedAtFinished { get; set; }
     /// <summary>The safety limit stopped the run.</summary>
@@ -80,6 +84,7 @@ public static class SoakRunner
             {
                 var stopAfter = (int)Math.Ceiling(options.StopAt * requests.Count);
                 report.Run1 = await RunJobAsync("run 1", options, ec2.BaseUrl, requests, stopAfter, log, cancellationToken);
+                if (options.RerunDelay > TimeSpan.Zero) await Task.Delay(options.RerunDelay, cancellationToken);
             }
             // "The same command again": a new engine, a new client source (a new process, in effect), new request objects.
             report.Run2 = await RunJobAsync(options.NoStop ? "run" : "run 2", options, ec2.BaseUrl, Requests(sources, options), null, log,
@@ -108,7 +113,9 @@ public static class SoakRunner
                 .SnapshotIds;
             var before = ec2.GetStats();
             report.Baseline = await RunJobAsync("fault-free", clean, ec2.BaseUrl, Requests(sources, clean), null, log, cancellationToken);
-            report.BaselineEc2Calls = SoakReport.Ec2Calls(before, ec2.GetStats()).Values.Sum();
+            var after = ec2.GetStats();
+            report.BaselineEc2Calls = SoakReport.Ec2Calls(before, after).Values.Sum();
+            report.BaselineCopyErrors = SoakReport.CopySnapshotErrors(before, after);
         }
         report.TotalElapsed = total.Elapsed;
         return report;
@@ -203,6 +210,7 @@ public static class SoakRunner
         var outcome = new RunOutcome { Name = name };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var clock = Stopwatch.StartNew();
+        outcome.StartedUtc = DateTime.UtcNow;
         using var job = engine.StartCopyJob(clients, jobOptions, stop.Token);
         foreach (var request in requests) job.Add(request);
         job.CompleteAdding();
@@ -238,11 +246,13 @@ public static class SoakRunner
             {
                 switch (e)
                 {
-                    case ItemAcceptedEvent<SnapshotCopyRequest, SnapshotCopyResult>:
+                    case ItemAcceptedEvent<SnapshotCopyRequest, SnapshotCopyResult> a:
                         outcome.Accepted++;
+                        if (a.Result.SnapshotId is { } accepted) outcome.CopyIds[accepted] = "accepted";
                         break;
                     case ItemFinishedEvent<SnapshotCopyRequest, SnapshotCopyResult> f:
                         outcome.Finished.Add(new FinishedItem(f.Request!, f.Result, f.Error));
+                        if (f.Result.SnapshotId is { } id) outcome.CopyIds[id] = f.Result.Reused ? "reused" : f.Result.State.ToString();
                         break;
                     case JobMessageEvent<SnapshotCopyRequest> m:
                         outcome.Messages[m.Level] = outcome.Messages.GetValueOrDefault(m.Level) + 1;

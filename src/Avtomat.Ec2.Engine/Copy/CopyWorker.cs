@@ -19,8 +19,6 @@ internal sealed class CopyWorker
 {
     /// <summary>EC2's limit of tags per snapshot.</summary>
     private const int MaxTags = 50;
-    /// <summary>How long after its lookup a fast copy waits before looking for another run's twin.</summary>
-    private static readonly TimeSpan TwinVisibility = TimeSpan.FromSeconds(5);
 
     private readonly CopyJob _job;
     private readonly TokenedStart _start;
@@ -50,6 +48,13 @@ internal sealed class CopyWorker
             var sourceEncrypted = check.Snapshot!.Encrypted == true;
             var lookedUpAt = _job.Time.GetUtcNow();
             var earlier = _job.Force ? null : await _job.Earlier.FindAsync(request, sourceEncrypted).ConfigureAwait(false);
+            if (earlier is not null)
+            {
+                // The earlier run's request may have left a twin EC2 does not list yet: the final sweep looks for it by
+                // that request's token.
+                item.Token = TokenOf(earlier) ?? item.Token;
+                _job.MayHaveHiddenTwins();
+            }
             if (earlier?.State?.Value == "completed")
             {
                 Reuse(item, earlier);
@@ -182,7 +187,7 @@ internal sealed class CopyWorker
     {
         var request = item.Copy;
         // New snapshots show up within seconds: look no earlier than that after the lookup (at most the grace).
-        var wait = lookedUpAt + (_job.VisibilityGrace < TwinVisibility ? _job.VisibilityGrace : TwinVisibility) - _job.Time.GetUtcNow();
+        var wait = lookedUpAt + (_job.VisibilityGrace < CopyJob.TwinVisibility ? _job.VisibilityGrace : CopyJob.TwinVisibility) - _job.Time.GetUtcNow();
         if (wait > TimeSpan.Zero) await _job.Time.Delay(wait, stop).ConfigureAwait(false);
         var ourStart = ours.StartTime is { } s ? DateTime.SpecifyKind(s, DateTimeKind.Utc) : _job.Time.GetUtcNow().UtcDateTime;
         Snapshot? twin;
@@ -202,6 +207,7 @@ internal sealed class CopyWorker
         _job.Verbose($"{request.SourceSnapshotId} ({request.SourceRegion}) → {twin.SnapshotId} ({request.DestinationRegion}): another run copied it moments " +
                      $"before this one (not visible yet when this run looked); this run's copy {ours.SnapshotId} is deleted and {twin.SnapshotId} kept.", request);
         await _job.KeepOneAsync(request.DestinationRegion, twin.SnapshotId, made.Append(twin).ToList()).ConfigureAwait(false);
+        item.Token = TokenOf(twin) ?? item.Token;
         lock (item.Gate)
         {
             item.Result.SnapshotId = twin.SnapshotId;
@@ -212,6 +218,8 @@ internal sealed class CopyWorker
             ? twin
             : await _job.WaitForFinalStateAsync(request.DestinationRegion, twin.SnapshotId, s => _job.Observe(item, s), stop).ConfigureAwait(false);
     }
+
+    private static string? TokenOf(Snapshot snapshot) => snapshot.Tags?.FirstOrDefault(t => t.Key == CopyTagNames.RequestToken)?.Value;
 
     private string Age(Snapshot copy) =>
         copy.StartTime is { } started ? DurationText.Of(_job.Time.GetUtcNow().UtcDateTime - DateTime.SpecifyKind(started, DateTimeKind.Utc)) : "some time";

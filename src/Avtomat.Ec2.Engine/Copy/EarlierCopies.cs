@@ -52,8 +52,8 @@ internal sealed class EarlierCopies
     /// than ours: the one to keep, ours being the duplicate. Every run applies the same rule (the earliest start wins,
     /// then the lowest id), so two runs never both delete. Null when ours is the one to keep. Batched like
     /// <see cref="FindAsync"/>.</summary>
-    /// <returns>The twin to keep (null: ours stays) and every copy this run's request made (ours and any earlier
-    /// attempt's, by the request token), which all go when a twin is kept.</returns>
+    /// <returns>The twin to keep (null: ours stays) and what goes when a twin is kept: every copy this run's request made
+    /// (ours and any earlier attempt's, by the request token) and the kept one's own twins (by its token).</returns>
     public async Task<(Snapshot? Keep, List<Snapshot> Ours)> EarlierTwinAsync(SnapshotCopyRequest request, bool sourceEncrypted, string ourId,
         string ourToken, DateTime ourStart, DateTime lookedUpAt)
     {
@@ -70,6 +70,9 @@ internal sealed class EarlierCopies
             .Where(s => (s.StartTime!.Value, s.SnapshotId).CompareTo((ourStart, ourId)) < 0)
             .OrderBy(s => s.StartTime).ThenBy(s => s.SnapshotId, StringComparer.Ordinal)
             .FirstOrDefault();
+        // The kept run may have left twins of its own request too (a call sent again after a lost answer): same token.
+        if (keep is not null && TokenOf(keep) is { } keptToken)
+            ours.AddRange(found.Where(s => s.SnapshotId != keep.SnapshotId && TokenOf(s) == keptToken && !ours.Contains(s)));
         return (keep, ours);
     }
 

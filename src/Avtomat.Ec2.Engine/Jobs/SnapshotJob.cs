@@ -26,6 +26,9 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
     /// <summary>How long a call that creates a snapshot, already sent, may still run after a stop, so its id is not lost.</summary>
     internal static readonly TimeSpan SentCallGrace = TimeSpan.FromSeconds(20);
 
+    /// <summary>New snapshots show up in DescribeSnapshots within seconds: how long to wait before looking for twins.</summary>
+    internal static readonly TimeSpan TwinVisibility = TimeSpan.FromSeconds(5);
+
     private readonly BlockingCollection<JobEvent<TRequest>> _events = new(new ConcurrentQueue<JobEvent<TRequest>>());
     private readonly CancellationTokenSource _cancel;
     private readonly CancellationTokenSource? _timeout;
@@ -502,10 +505,10 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
     {
         try
         {
-            // A call sent again after a lookup found nothing may have a twin that is not visible yet: the sweep waits
-            // until it would be (only after such a resend, and never after a stop).
+            // A call sent again after a lookup found nothing, or an earlier run's copy taken over, may have a twin that is
+            // not visible yet: the sweep waits until it would be (only then, at most 5 s, and never after a stop).
             var resent = new DateTimeOffset(Interlocked.Read(ref _lastResendTicks), TimeSpan.Zero);
-            var visibleAt = resent + VisibilityGrace;
+            var visibleAt = resent + (VisibilityGrace < TwinVisibility ? VisibilityGrace : TwinVisibility);
             if (_sweepsDuplicates && resent.UtcTicks > 0 && visibleAt > Time.GetUtcNow() && !StopToken.IsCancellationRequested)
             {
                 try { await Time.Delay(visibleAt - Time.GetUtcNow(), StopToken).ConfigureAwait(false); }
@@ -556,7 +559,10 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
     CancellationToken IStartingJob.SentCallToken => SentCallToken;
     void IStartingJob.CallSent() => Interlocked.Increment(ref _callsInFlight);
     TokenLookups IStartingJob.TokenLookups => _tokenLookups;
-    void IStartingJob.Resending() => Interlocked.Exchange(ref _lastResendTicks, Time.GetUtcNow().UtcTicks);
+    void IStartingJob.Resending() => MayHaveHiddenTwins();
+
+    /// <summary>Something this job reports may have a twin EC2 does not list yet: the final sweep waits a little.</summary>
+    internal void MayHaveHiddenTwins() => Interlocked.Exchange(ref _lastResendTicks, Time.GetUtcNow().UtcTicks);
     void IStartingJob.RunLater(TimeSpan delay, Func<Task> work) => Run(async () =>
     {
         try { await Time.Delay(delay, BackgroundToken).ConfigureAwait(false); }
