@@ -122,7 +122,9 @@ internal sealed class CopyWorker
                 return;
             }
             var final = await _job.WaitForFinalStateAsync(destination, copyId, s => _job.Observe(item, s), stop).ConfigureAwait(false);
-            if (earlier is null && !_job.Force && final.State?.Value == "completed"
+            // Only where another run has been at work (its copies were found): then a twin of ours may not have been
+            // visible when this run looked. Elsewhere results are not held back.
+            if (earlier is null && !_job.Force && final.State?.Value == "completed" && _job.Earlier.SawEarlierCopies(destination)
                 && await TwinAsync(item, sourceEncrypted, lookedUpAt, final, stop).ConfigureAwait(false) is { } kept)
                 final = kept;
             start.Finished(); // refill the window the moment the copy is seen finished

@@ -20,6 +20,11 @@ internal sealed class EarlierCopies
     private readonly CopyJob _job;
     private readonly ConcurrentDictionary<string, KeyBatcher<List<Snapshot>>> _batches = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, KeyBatcher<List<Snapshot>>> _twinBatches = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _sawEarlierCopies = new(StringComparer.Ordinal);
+
+    /// <summary>This job found copies earlier runs made in <paramref name="destination"/>: another run was (or is) at
+    /// work there, so a copy of it may have been invisible when this job looked.</summary>
+    public bool SawEarlierCopies(string destination) => _sawEarlierCopies.ContainsKey(destination);
 
     public EarlierCopies(CopyJob job) => _job = job;
 
@@ -120,6 +125,7 @@ internal sealed class EarlierCopies
             found.AddRange(response.Snapshots ?? new List<Snapshot>());
             next = response.NextToken;
         } while (!string.IsNullOrEmpty(next));
+        if (found.Count > 0) _sawEarlierCopies[destination] = true;
         return found.GroupBy(s => s.Tags?.FirstOrDefault(t => t.Key == CopyTagNames.SourceSnapshotId)?.Value ?? "", StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
     }
