@@ -245,8 +245,9 @@ internal sealed class CopyWorker
         {
             // EC2 allows 50 tags per snapshot. Ours and -Tag are needed (resume, duplicate removal, the user's own):
             // the source's copied tags give way, in key order, and the user is told which.
-            var dropped = tags.Keys.Where(k => !r.Tags.ContainsKey(k) && Array.IndexOf(CopyTagNames.All, k) < 0)
-                .OrderBy(k => k, StringComparer.Ordinal).Skip(MaxTags - (tags.Count - CountCopied(tags, r))).ToList();
+            var copied = tags.Keys.Where(k => !r.Tags.ContainsKey(k) && Array.IndexOf(CopyTagNames.All, k) < 0)
+                .OrderBy(k => k, StringComparer.Ordinal).ToList();
+            var dropped = copied.Skip(MaxTags - (tags.Count - copied.Count)).ToList();
             foreach (var key in dropped) tags.Remove(key);
             _job.Warn($"{r.SourceSnapshotId} has more tags than fit on its copy in {r.DestinationRegion} (EC2 allows {MaxTags} per snapshot, and the copy " +
                       $"needs {CopyTagNames.All.Length} of its own plus -Tag): {dropped.Count} of the source's tags were not copied: {string.Join(", ", dropped)}.", r);
@@ -287,10 +288,6 @@ internal sealed class CopyWorker
         if (r.CompletionDurationMinutes is { } minutes) request.CompletionDurationMinutes = minutes;
         return request;
     }
-
-    /// <summary>How many of <paramref name="tags"/> came from the source (not ours, not -Tag).</summary>
-    private static int CountCopied(Dictionary<string, string> tags, SnapshotCopyRequest r) =>
-        tags.Keys.Count(k => !r.Tags.ContainsKey(k) && Array.IndexOf(CopyTagNames.All, k) < 0);
 
     /// <summary>CopySnapshot as the tokened start sees it: admitted by a slot of the process-wide window of the account
     /// and destination, held from before the call until the copy is seen finished.</summary>
