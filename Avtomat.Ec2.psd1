@@ -1,5 +1,8 @@
 @{
     RootModule           = 'Avtomat.Ec2.dll'
+    # Loaded before the root module: places the engine and its AWSSDK copy in the module's own load context (PowerShell 7)
+    # so AWS.Tools, with any AWSSDK build, works beside it in either import order.
+    NestedModules        = @('Avtomat.Ec2.Loader.dll')
     ModuleVersion        = '0.1.0'
     GUID                 = '5b0f3c1e-6a42-4d8e-9c7a-2f1e8d4b7a90'
     Author               = 'Avtomat developers'

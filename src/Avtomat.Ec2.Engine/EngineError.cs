@@ -16,6 +16,7 @@ public enum EngineErrorCategory
     OperationStopped,
     InvalidResult,
     AuthenticationError,
+    ReadError,
 }
 
 /// <summary>Why a request failed: a stable id (no data in it), a category, the snapshot it concerns and what to do.</summary>

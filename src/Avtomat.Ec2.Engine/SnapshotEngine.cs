@@ -1,6 +1,8 @@
 using System;
 using System.Threading;
 using Avtomat.Ec2.Engine.Accounts;
+using Avtomat.Ec2.Engine.Aws;
+using Avtomat.Ec2.Engine.Context;
 using Avtomat.Ec2.Engine.Copy;
 using Avtomat.Ec2.Engine.Create;
 using Avtomat.Ec2.Engine.Waiting;
@@ -48,6 +50,21 @@ public sealed class SnapshotEngine
     internal int MaxPendingPerVolume { get; set; } = 5;
     internal int MaxPendingPerThroughputVolume { get; set; } = 1;
     internal TimeSpan VolumeSnapshotSpacing { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Resolves credentials and region in the AWS Tools order from plain inputs (parameters, the caller's
+    /// variables read by shape, the environment, profiles, the SDK's default chain). This and <see cref="OpenClients"/>
+    /// are the only way in: no AWSSDK type crosses to the caller, so the engine and its AWSSDK copy can live in their
+    /// own load context beside any other AWSSDK build (AWS.Tools).</summary>
+    /// <exception cref="AwsContextException">Nothing resolves; the message names what fixes it and never a secret.</exception>
+    public static AwsContext ResolveContext(AwsContextInputs inputs) => new AwsContextResolver(inputs).Resolve();
+
+    /// <summary>EC2 clients for a resolved context, with <paramref name="userAgentComponent"/> in every request's
+    /// User-Agent. The caller disposes them at the end of its invocation.</summary>
+    public static Ec2ClientSource OpenClients(AwsContext context, string userAgentComponent)
+    {
+        if (context == null) throw new ArgumentNullException(nameof(context));
+        return new Ec2ClientSource(context.Credentials, context.EndpointUrl, userAgentComponent);
+    }
 
     /// <summary>Starts a copy job (Copy-AvSnapshot). Requests may be added while the caller's pipeline is still producing.</summary>
     public CopyJob StartCopyJob(IEc2ClientSource clients, CopyJobOptions options, CancellationToken cancellationToken) =>

@@ -1,6 +1,8 @@
 using System.Management.Automation;
 using Amazon.Runtime;
 using Avtomat.Ec2.Context;
+using Avtomat.Ec2.Errors;
+using Avtomat.Ec2.Engine.Context;
 
 namespace Avtomat.Ec2.PowerShell.Tests;
 
@@ -104,10 +106,10 @@ public sealed class AwsContextResolverTests : IDisposable
         var e = Assert.Throws<AwsContextException>(() => Resolver(Inputs()).ResolveCredentials());
 
         Assert.Equal(AwsContextException.CredentialsNotFound, e.ErrorId);
-        Assert.Equal(ErrorCategory.AuthenticationError, e.Category);
+        Assert.Equal(ErrorCategory.AuthenticationError, ErrorRecordFactory.FromContextError(e).CategoryInfo.Category);
         foreach (var fix in new[] { "-AccessKey", "-SecretKey", "-ProfileName", "Set-AWSCredential" })
             Assert.Contains(fix, e.RecommendedAction);
-        var record = e.ToErrorRecord();
+        var record = ErrorRecordFactory.FromContextError(e);
         Assert.Equal(AwsContextException.CredentialsNotFound, record.FullyQualifiedErrorId);
         Assert.Equal(e.RecommendedAction, record.ErrorDetails.RecommendedAction);
     }
@@ -146,7 +148,7 @@ public sealed class AwsContextResolverTests : IDisposable
             Resolver(Inputs(i => { i.AccessKey = accessKey; i.SecretKey = secretKey; i.SessionToken = token; })).ResolveCredentials());
 
         Assert.Equal(AwsContextException.IncompleteCredentialParameters, e.ErrorId);
-        Assert.Equal(ErrorCategory.InvalidArgument, e.Category);
+        Assert.Equal(ErrorCategory.InvalidArgument, ErrorRecordFactory.FromContextError(e).CategoryInfo.Category);
         Assert.Equal(missing, e.Target);
         Assert.DoesNotContain(Secret, e.Message + e.RecommendedAction);
         Assert.DoesNotContain(Token, e.Message + e.RecommendedAction);
@@ -163,7 +165,7 @@ public sealed class AwsContextResolverTests : IDisposable
         var e = Assert.Throws<AwsContextException>(() => Resolver(Inputs(i => { i.ProfileName = "prod"; i.ProfileLocation = missing; })).ResolveCredentials());
 
         Assert.Equal(AwsContextException.ProfileNotFound, e.ErrorId);
-        Assert.Equal(ErrorCategory.ObjectNotFound, e.Category);
+        Assert.Equal(ErrorCategory.ObjectNotFound, ErrorRecordFactory.FromContextError(e).CategoryInfo.Category);
         Assert.Equal("prod", e.Target);
         Assert.Contains(missing, e.Message);
     }
@@ -254,7 +256,7 @@ public sealed class AwsContextResolverTests : IDisposable
         var e = Assert.Throws<AwsContextException>(() => Resolver(inputs).ResolveCredentials());
 
         Assert.Equal(AwsContextException.InvalidCredentialObject, e.ErrorId);
-        Assert.Equal(ErrorCategory.InvalidArgument, e.Category);
+        Assert.Equal(ErrorCategory.InvalidArgument, ErrorRecordFactory.FromContextError(e).CategoryInfo.Category);
         Assert.StartsWith(where, e.Message);
         Assert.DoesNotContain(Secret, e.Message);
     }
@@ -319,7 +321,7 @@ public sealed class AwsContextResolverTests : IDisposable
 
         Assert.Equal(0, _imdsCalls);
         Assert.Equal(AwsContextException.RegionNotFound, e.ErrorId);
-        Assert.Equal(ErrorCategory.ObjectNotFound, e.Category);
+        Assert.Equal(ErrorCategory.ObjectNotFound, ErrorRecordFactory.FromContextError(e).CategoryInfo.Category);
         Assert.StartsWith("No region specified or obtained from persisted/shell defaults.", e.Message);
         foreach (var fix in new[] { "-Region", "Set-DefaultAWSRegion", "$env:AWS_REGION" })
             Assert.Contains(fix, e.RecommendedAction);
@@ -376,13 +378,13 @@ public sealed class AwsContextResolverTests : IDisposable
     {
         var e = Assert.Throws<AwsContextException>(() => AwsContextResolver.ValidateEndpointUrl(url));
         Assert.Equal(AwsContextException.InvalidEndpointUrl, e.ErrorId);
-        Assert.Equal(ErrorCategory.InvalidArgument, e.Category);
+        Assert.Equal(ErrorCategory.InvalidArgument, ErrorRecordFactory.FromContextError(e).CategoryInfo.Category);
     }
 
     [Fact]
     public void EndpointUrl_UserInfo_IsRedactedFromMessages()
     {
-        Assert.Equal("https://****@vpce.example.com/", AwsContextResolver.RedactUrl("https://user:pa55@vpce.example.com/"));
+        Assert.Equal("https://****@vpce.example.com/", AwsContext.RedactUrl("https://user:pa55@vpce.example.com/"));
     }
 
     [Fact]

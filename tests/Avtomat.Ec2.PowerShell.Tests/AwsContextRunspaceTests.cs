@@ -3,6 +3,7 @@ using System.Management.Automation.Runspaces;
 using Amazon.EC2.Model;
 using Amazon.Runtime;
 using Avtomat.Ec2.Context;
+using Avtomat.Ec2.Engine.Context;
 using Avtomat.Ec2.Emulator;
 using Avtomat.Ec2.Validation;
 

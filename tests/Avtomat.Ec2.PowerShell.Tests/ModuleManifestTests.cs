@@ -9,12 +9,35 @@ public sealed class ModuleManifestTests
     public void BuildOutput_IsAnImportableModuleFolder()
     {
         Assert.True(File.Exists(PowerShellHost.ModuleManifestPath), $"dotnet build should lay out {PowerShellHost.ModuleManifestPath}");
-        foreach (var dll in new[] { "Avtomat.Ec2.dll", "Avtomat.Ec2.Engine.dll", "AWSSDK.Core.dll", "AWSSDK.EC2.dll" })
+        foreach (var dll in new[] { "Avtomat.Ec2.dll", "Avtomat.Ec2.Loader.dll" })
         {
             Assert.True(File.Exists(Path.Combine(PowerShellHost.ModuleDirectory, dll)), $"module folder lacks {dll}");
         }
+        // The engine and its AWSSDK copy sit in Dependencies/, out of reach of the default load context's probing
+        // beside the cmdlet assembly: only the loader decides where they load.
+        foreach (var dll in new[] { "Avtomat.Ec2.Engine.dll", "AWSSDK.Core.dll", "AWSSDK.EC2.dll", "AWSSDK.SecurityToken.dll" })
+        {
+            Assert.True(File.Exists(Path.Combine(PowerShellHost.ModuleDirectory, "Dependencies", dll)), $"module folder lacks Dependencies/{dll}");
+            Assert.False(File.Exists(Path.Combine(PowerShellHost.ModuleDirectory, dll)), $"{dll} must not sit beside the cmdlet assembly");
+        }
         // The host supplies System.Management.Automation; shipping the reference assembly would break loading.
-        Assert.False(File.Exists(Path.Combine(PowerShellHost.ModuleDirectory, "System.Management.Automation.dll")));
+        Assert.Empty(Directory.GetFiles(PowerShellHost.ModuleDirectory, "System.Management.Automation.dll", SearchOption.AllDirectories));
+    }
+
+    [Theory]
+    [InlineData("Avtomat.Ec2.dll")]
+    [InlineData("Avtomat.Ec2.Loader.dll")]
+    public void AssembliesPowerShellLoads_ReferenceNoAwsSdk(string dll)
+    {
+        // What the default load context holds may name only the host, the runtime and (for the cmdlets) the engine:
+        // an AWSSDK reference there would pull the SDK into the default context, beside or against AWS.Tools' copy.
+        using var stream = File.OpenRead(Path.Combine(PowerShellHost.ModuleDirectory, dll));
+        using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+        var metadata = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+        var references = metadata.AssemblyReferences.Select(h => metadata.GetString(metadata.GetAssemblyReference(h).Name)).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+        var allowed = new[] { "netstandard", "System.Management.Automation", "Avtomat.Ec2.Engine", "System.Runtime.Loader", "System.Runtime", "System.Runtime.InteropServices.RuntimeInformation" };
+        Assert.All(references, name => Assert.Contains(name, allowed));
+        Assert.DoesNotContain(references, name => name.StartsWith("AWSSDK.", StringComparison.Ordinal) || name.StartsWith("Microsoft.Bcl.", StringComparison.Ordinal));
     }
 
     [Fact]

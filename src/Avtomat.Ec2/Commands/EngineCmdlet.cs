@@ -6,6 +6,7 @@ using System.Management.Automation;
 using System.Threading;
 using Avtomat.Ec2.Context;
 using Avtomat.Ec2.Engine;
+using Avtomat.Ec2.Engine.Context;
 using Avtomat.Ec2.Engine.Copy;
 using Avtomat.Ec2.Errors;
 using Avtomat.Ec2.Progress;

@@ -2,6 +2,8 @@ using System;
 using System.Management.Automation;
 using Avtomat.Ec2.Engine;
 using Avtomat.Ec2.Engine.Aws;
+using Avtomat.Ec2.Engine.Context;
+using Avtomat.Ec2.Errors;
 
 namespace Avtomat.Ec2.Context;
 
@@ -52,15 +54,15 @@ public abstract class AwsCmdlet : PSCmdlet
         AwsContext context;
         try
         {
-            context = new AwsContextResolver(inputs).Resolve();
+            context = SnapshotEngine.ResolveContext(inputs);
         }
         catch (AwsContextException e)
         {
-            ThrowTerminatingError(e.ToErrorRecord());
+            ThrowTerminatingError(ErrorRecordFactory.FromContextError(e));
             throw; // not reached: ThrowTerminatingError always throws
         }
 
-        var endpoint = context.EndpointUrl != null ? $"; endpoint {AwsContextResolver.RedactUrl(context.EndpointUrl)}" : "";
+        var endpoint = context.EndpointUrl != null ? $"; endpoint {AwsContext.RedactUrl(context.EndpointUrl)}" : "";
         WriteVerbose($"Using credentials from {context.CredentialSource}; region {context.Region} from {context.RegionSource}{endpoint}.");
         WarnIfUnknownRegion(context.Region, context.RegionSource);
         return context;
@@ -91,6 +93,7 @@ public abstract class AwsCmdlet : PSCmdlet
             EndpointUrl = EndpointUrl,
             Region = region,
             RegionParameterName = RegionParameterName(),
+            // PSObject-wrapped values are unwrapped by the engine, by shape (it has no PowerShell reference).
             GetVariable = name => state.PSVariable.GetValue(name),
         };
     }
@@ -114,6 +117,6 @@ public abstract class AwsCmdlet : PSCmdlet
     protected Ec2ClientSource CreateClientSource(AwsContext context)
     {
         if (context == null) throw new ArgumentNullException(nameof(context));
-        return new Ec2ClientSource(context.Credentials, context.EndpointUrl, ModuleInfo.UserAgentComponent);
+        return SnapshotEngine.OpenClients(context, ModuleInfo.UserAgentComponent);
     }
 }

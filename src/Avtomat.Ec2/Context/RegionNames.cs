@@ -2,35 +2,22 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using System.Text.RegularExpressions;
-using Amazon;
+using Avtomat.Ec2.Engine.Context;
 
 namespace Avtomat.Ec2.Context;
 
-/// <summary>AWS region names: the SDK's known list (Amazon.RegionEndpoint), and the shape any region name has, so a
+/// <summary>AWS region names: the SDK's known list (from the engine), and the shape any region name has, so a
 /// region newer than our SDK copy still works (with a warning) while a typo in the shape is rejected.</summary>
 public static class RegionNames
 {
-    // us-east-1, us-gov-west-1, cn-northwest-1, eu-isoe-west-1, ap-southeast-5, xx-newplace-9
-    private static readonly Regex Shape = new("^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$", RegexOptions.CultureInvariant);
-
-    private static readonly Lazy<IReadOnlyDictionary<string, string>> KnownRegions = new(() =>
-    {
-        var map = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var r in RegionEndpoint.EnumerableAllRegions)
-        {
-            if (!string.IsNullOrEmpty(r.SystemName) && Shape.IsMatch(r.SystemName)) map[r.SystemName] = r.DisplayName ?? r.SystemName;
-        }
-        return map;
-    });
-
-    /// <summary>Known region names (sorted) with their display names, e.g. us-west-2 → "US West (Oregon)".</summary>
-    public static IReadOnlyDictionary<string, string> Known => KnownRegions.Value;
+    /// <summary>Known region names (sorted) with their display names, e.g. us-west-2 → "US West (Oregon)" (the engine's
+    /// AWSSDK copy's list).</summary>
+    public static IReadOnlyDictionary<string, string> Known => AwsRegions.Known;
 
     public static bool IsKnown(string? region) => region != null && Known.ContainsKey(region);
 
     /// <summary>True when <paramref name="region"/> has the shape of a region name (lower case, e.g. us-east-1).</summary>
-    public static bool IsWellFormed(string? region) => region != null && Shape.IsMatch(region);
+    public static bool IsWellFormed(string? region) => AwsRegions.IsWellFormed(region);
 
     /// <summary>The display name of a known region, or null.</summary>
     public static string? DisplayName(string region) => Known.TryGetValue(region, out var name) ? name : null;
@@ -70,7 +57,7 @@ public sealed class ValidateRegionAttribute : ValidateEnumeratedArgumentsAttribu
 {
     protected override void ValidateElement(object element)
     {
-        var value = CredentialShapes.Unwrap(element);
+        var value = element is PSObject pso ? pso.BaseObject : element;
         RegionNames.Validate(value as string ?? value?.ToString());
     }
 }

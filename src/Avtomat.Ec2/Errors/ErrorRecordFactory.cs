@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation;
 using Avtomat.Ec2.Engine;
+using Avtomat.Ec2.Engine.Context;
 
 namespace Avtomat.Ec2.Errors;
 
@@ -66,6 +67,14 @@ internal static class ErrorRecordFactory
         Enum.TryParse<ErrorCategory>(category.ToString(), ignoreCase: false, out var mapped) && mapped != ErrorCategory.NotSpecified
             ? mapped
             : ErrorCategory.InvalidOperation;
+
+    /// <summary>The AWS context cannot be resolved (no region, no credentials, a bad profile): a terminating error whose
+    /// id, category, target and recommended action come from the engine's resolution.</summary>
+    public static ErrorRecord FromContextError(AwsContextException e) =>
+        new(e, e.ErrorId, MapCategory(e.Category), e.Target)
+        {
+            ErrorDetails = new ErrorDetails(e.Message) { RecommendedAction = e.RecommendedAction },
+        };
 
     /// <summary>A terminating error for a parameter value or combination that can never work (raised before any call).</summary>
     public static ErrorRecord InvalidParameter(string errorId, string parameterName, object? value, string message, string? recommendedAction = null)

@@ -1,12 +1,11 @@
 using System;
 using System.Collections.Generic;
-using System.Management.Automation;
 using Amazon.Runtime;
 using Amazon.Runtime.CredentialManagement;
 using Amazon.Runtime.Credentials;
 using Amazon.Util;
 
-namespace Avtomat.Ec2.Context;
+namespace Avtomat.Ec2.Engine.Context;
 
 /// <summary>Profiles by name from one location (a shared credentials file) or the SDK's default stores.</summary>
 internal interface IProfileStore
@@ -36,9 +35,10 @@ internal sealed class SdkProfileStore : IProfileStore
     public AWSCredentials GetCredentials(CredentialProfile profile) => AWSCredentialsFactory.GetAWSCredentials(profile, _chain);
 }
 
-/// <summary>Everything the resolution reads: the cmdlet's parameters, the caller's variables, the environment, the
-/// profile stores, the SDK's default chain and instance metadata. Tests replace the functions.</summary>
-internal sealed class AwsContextInputs
+/// <summary>Everything the resolution reads: the cmdlet's parameters, the caller's variables (unwrapped values), the
+/// environment, the profile stores, the SDK's default chain and instance metadata. Tests replace the functions; the
+/// SDK-typed ones are internal, so nothing typed by the engine's AWSSDK copy crosses to the caller.</summary>
+public sealed class AwsContextInputs
 {
     public string? AccessKey { get; set; }
     public string? SecretKey { get; set; }
@@ -56,11 +56,11 @@ internal sealed class AwsContextInputs
     public Func<string, object?> GetVariable { get; set; } = _ => null;
     public Func<string, string?> GetEnvironmentVariable { get; set; } = Environment.GetEnvironmentVariable;
     /// <summary>Opens the profile stores for a -ProfileLocation (null: the SDK's default locations).</summary>
-    public Func<string?, IProfileStore> OpenProfileStore { get; set; } = location => new SdkProfileStore(location);
+    internal Func<string?, IProfileStore> OpenProfileStore { get; set; } = location => new SdkProfileStore(location);
     /// <summary>The SDK's default credential chain; throws when it finds nothing.</summary>
-    public Func<AWSCredentials> DefaultCredentials { get; set; } = () => DefaultAWSCredentialsIdentityResolver.GetCredentials();
+    internal Func<AWSCredentials> DefaultCredentials { get; set; } = () => DefaultAWSCredentialsIdentityResolver.GetCredentials();
     /// <summary>The region of the EC2 instance we run on, or null. Only called when AWS_EC2_METADATA_DISABLED is not true.</summary>
-    public Func<string?> InstanceMetadataRegion { get; set; } = DefaultInstanceMetadataRegion;
+    internal Func<string?> InstanceMetadataRegion { get; set; } = DefaultInstanceMetadataRegion;
 
     private static string? DefaultInstanceMetadataRegion()
     {
@@ -112,7 +112,7 @@ internal sealed class AwsContextResolver
             if (accessKey == null || secretKey == null)
             {
                 var missing = accessKey == null ? "-AccessKey" : "-SecretKey";
-                throw new AwsContextException(AwsContextException.IncompleteCredentialParameters, ErrorCategory.InvalidArgument,
+                throw new AwsContextException(AwsContextException.IncompleteCredentialParameters, EngineErrorCategory.InvalidArgument,
                     $"{missing} is missing: -AccessKey and -SecretKey must be given together (with -SessionToken for temporary credentials).",
                     $"Pass both -AccessKey and -SecretKey, or use -ProfileName, -Credential or Set-AWSCredential instead.",
                     missing);
@@ -159,7 +159,7 @@ internal sealed class AwsContextResolver
         }
         catch (Exception e)
         {
-            throw new AwsContextException(AwsContextException.CredentialsNotFound, ErrorCategory.AuthenticationError,
+            throw new AwsContextException(AwsContextException.CredentialsNotFound, EngineErrorCategory.AuthenticationError,
                 "No AWS credentials were specified or found: no -AccessKey/-SecretKey, -ProfileName, -Credential or $StoredAWSCredentials, "
                 + "and the SDK's default chain (environment variables, AWS_PROFILE or the 'default' profile, web identity, container, instance metadata) found none. "
                 + $"SDK: {Redact(FirstLine(e.Message))}",
@@ -167,7 +167,7 @@ internal sealed class AwsContextResolver
                 null, null);
         }
         if (fromChain == null)
-            throw new AwsContextException(AwsContextException.CredentialsNotFound, ErrorCategory.AuthenticationError,
+            throw new AwsContextException(AwsContextException.CredentialsNotFound, EngineErrorCategory.AuthenticationError,
                 "No AWS credentials were specified or found.",
                 "Pass -AccessKey and -SecretKey, or -ProfileName, or run Set-AWSCredential (AWS.Tools.Common) first.");
         return (fromChain, "the SDK default chain: " + DescribeChainCredentials(fromChain));
@@ -183,13 +183,13 @@ internal sealed class AwsContextResolver
         }
         catch (Exception e)
         {
-            throw new AwsContextException(AwsContextException.ProfileCredentialsUnavailable, ErrorCategory.ReadError,
+            throw new AwsContextException(AwsContextException.ProfileCredentialsUnavailable, EngineErrorCategory.ReadError,
                 $"The profile stores{LocationText()} could not be read looking for profile '{name}' ({via}): {Redact(FirstLine(e.Message))}",
                 "Check the credentials and config files, or pass -ProfileLocation to point at the right file.", name, null);
         }
         if (profile == null)
         {
-            throw new AwsContextException(AwsContextException.ProfileNotFound, ErrorCategory.ObjectNotFound,
+            throw new AwsContextException(AwsContextException.ProfileNotFound, EngineErrorCategory.ObjectNotFound,
                 $"The AWS credentials profile '{name}' ({via}) was not found{LocationText()}.",
                 "Check the profile name (Get-AWSCredential -ListProfileDetail lists them), pass -ProfileLocation for another credentials file, "
                 + "or create it with Set-AWSCredential -StoreAs or 'aws configure --profile'.",
@@ -201,7 +201,7 @@ internal sealed class AwsContextResolver
         }
         catch (Exception e)
         {
-            throw new AwsContextException(AwsContextException.ProfileCredentialsUnavailable, ErrorCategory.AuthenticationError,
+            throw new AwsContextException(AwsContextException.ProfileCredentialsUnavailable, EngineErrorCategory.AuthenticationError,
                 $"The AWS credentials profile '{name}' ({via}) cannot provide credentials: {Redact(FirstLine(e.Message))}",
                 "Fix the profile (keys, role_arn/source_profile, credential_process or SSO settings; for SSO run 'aws sso login'), or use other credentials.",
                 name, null);
@@ -211,7 +211,7 @@ internal sealed class AwsContextResolver
     private AwsContextException InvalidCredentialObject(object value, string where)
     {
         var type = CredentialShapes.Unwrap(value)?.GetType().FullName ?? "null";
-        return new AwsContextException(AwsContextException.InvalidCredentialObject, ErrorCategory.InvalidArgument,
+        return new AwsContextException(AwsContextException.InvalidCredentialObject, EngineErrorCategory.InvalidArgument,
             $"{where} holds a {type}, which is not an AWS credentials object: expected an Amazon.Runtime.AWSCredentials "
             + "(from any AWSSDK copy), an AWSPSCredentials from Set-AWSCredential/Get-AWSCredential, or an object with a GetCredentials() method.",
             where == "-Credential"
@@ -274,7 +274,7 @@ internal sealed class AwsContextResolver
         }
 
         var parameter = "-" + _in.RegionParameterName;
-        throw new AwsContextException(AwsContextException.RegionNotFound, ErrorCategory.ObjectNotFound,
+        throw new AwsContextException(AwsContextException.RegionNotFound, EngineErrorCategory.ObjectNotFound,
             $"No region specified or obtained from persisted/shell defaults. Pass {parameter}, run Set-DefaultAWSRegion, or set $env:AWS_REGION.",
             $"Pass {parameter} (e.g. {parameter} us-east-1), run Set-DefaultAWSRegion -Region <region> (AWS.Tools.Common), "
             + "set $env:AWS_REGION, or add 'region = <region>' to the profile you use.",
@@ -318,19 +318,11 @@ internal sealed class AwsContextResolver
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
             || string.IsNullOrEmpty(uri.Host))
         {
-            throw new AwsContextException(AwsContextException.InvalidEndpointUrl, ErrorCategory.InvalidArgument,
-                $"-EndpointUrl '{RedactUrl(url)}' is not an absolute http or https URL.",
+            throw new AwsContextException(AwsContextException.InvalidEndpointUrl, EngineErrorCategory.InvalidArgument,
+                $"-EndpointUrl '{AwsContext.RedactUrl(url)}' is not an absolute http or https URL.",
                 "Pass a URL such as https://ec2.us-east-1.amazonaws.com or http://127.0.0.1:4566 (the region still comes from -Region or the defaults).",
-                RedactUrl(url));
+                AwsContext.RedactUrl(url));
         }
-        return url;
-    }
-
-    /// <summary>A URL fit for messages: user info (user:password@) removed.</summary>
-    public static string RedactUrl(string url)
-    {
-        if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && !string.IsNullOrEmpty(uri.UserInfo))
-            return url.Replace(uri.UserInfo + "@", "****@");
         return url;
     }
 

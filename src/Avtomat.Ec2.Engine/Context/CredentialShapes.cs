@@ -1,9 +1,8 @@
 using System;
-using System.Management.Automation;
 using System.Reflection;
 using Amazon.Runtime;
 
-namespace Avtomat.Ec2.Context;
+namespace Avtomat.Ec2.Engine.Context;
 
 /// <summary>
 /// Reads credentials objects by shape, never by type identity, because <c>-Credential</c> and
@@ -42,13 +41,17 @@ internal static class CredentialShapes
         return null;
     }
 
-    /// <summary>PSObject-wrapped values: the base object.</summary>
+    /// <summary>PSObject-wrapped values: the base object. Read by shape (the engine has no PowerShell reference): a
+    /// System.Management.Automation.PSObject gives its BaseObject, unless that is a PSCustomObject (then the wrapper is
+    /// the value).</summary>
     public static object? Unwrap(object? value)
     {
-        while (value is PSObject pso)
+        for (var depth = 0; value != null && depth < MaxDepth; depth++)
         {
-            var inner = pso.BaseObject;
-            if (ReferenceEquals(inner, pso) || inner is PSCustomObject) return pso;
+            var type = value.GetType();
+            if (type.FullName != "System.Management.Automation.PSObject") return value;
+            var inner = type.GetProperty("BaseObject", BindingFlags.Public | BindingFlags.Instance)?.GetValue(value, null);
+            if (inner is null || ReferenceEquals(inner, value) || inner.GetType().FullName == "System.Management.Automation.PSCustomObject") return value;
             value = inner;
         }
         return value;

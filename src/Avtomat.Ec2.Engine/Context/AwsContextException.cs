@@ -1,13 +1,13 @@
 using System;
-using System.Management.Automation;
+using Avtomat.Ec2.Engine;
 
-namespace Avtomat.Ec2.Context;
+namespace Avtomat.Ec2.Engine.Context;
 
-/// <summary>A context that cannot be resolved: carries everything a terminating <see cref="ErrorRecord"/> needs. Its
+/// <summary>A context that cannot be resolved: carries everything a terminating ErrorRecord needs (the cmdlets build it). Its
 /// message never contains a secret key or session token.</summary>
-internal sealed class AwsContextException : Exception
+public sealed class AwsContextException : Exception
 {
-    public AwsContextException(string errorId, ErrorCategory category, string message, string recommendedAction,
+    public AwsContextException(string errorId, EngineErrorCategory category, string message, string recommendedAction,
         object? target = null, Exception? innerException = null)
         : base(message, innerException)
     {
@@ -19,18 +19,10 @@ internal sealed class AwsContextException : Exception
 
     /// <summary>Stable FullyQualifiedErrorId prefix (no data in it), e.g. <c>AwsRegionNotFound</c>.</summary>
     public string ErrorId { get; }
-    public ErrorCategory Category { get; }
+    public EngineErrorCategory Category { get; }
     public string RecommendedAction { get; }
     public object? Target { get; }
 
-    public ErrorRecord ToErrorRecord()
-    {
-        var record = new ErrorRecord(this, ErrorId, Category, Target)
-        {
-            ErrorDetails = new ErrorDetails(Message) { RecommendedAction = RecommendedAction },
-        };
-        return record;
-    }
 
     // Stable error ids.
     public const string RegionNotFound = "AwsRegionNotFound";
