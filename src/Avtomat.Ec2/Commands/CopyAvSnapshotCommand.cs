@@ -25,7 +25,7 @@ namespace Avtomat.Ec2.Commands;
 /// poll and limit lives in the engine.
 /// </remarks>
 [Cmdlet(VerbsCommon.Copy, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
-    DefaultParameterSetName = ToRegionSet)]
+    DefaultParameterSetName = ToRegionSet, HelpUri = "https://github.com/avtomat/Avtomat.Ec2#usage")]
 [OutputType(typeof(SnapshotCopyResult))]
 public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, SnapshotCopyResult>
 {

@@ -23,7 +23,7 @@ namespace Avtomat.Ec2.Commands;
 /// duplicate protection and polling live in the engine.
 /// </remarks>
 [Cmdlet(VerbsCommon.New, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
-    DefaultParameterSetName = ByVolumeSet)]
+    DefaultParameterSetName = ByVolumeSet, HelpUri = "https://github.com/avtomat/Avtomat.Ec2#usage")]
 [OutputType(typeof(SnapshotResult))]
 public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
 {
