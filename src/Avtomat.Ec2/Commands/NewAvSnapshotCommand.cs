@@ -86,7 +86,7 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
 
     /// <summary>The pipeline object as a whole (hidden): lets the cmdlet read the region of objects that carry no Region
     /// property but an AvailabilityZone (Get-EC2Volume output), so volumes are snapshotted where they live.</summary>
-    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    [PipelineInput]
     public PSObject? InputObject { get; set; }
 
     // ---- State ------------------------------------------------------------------------------------------------
