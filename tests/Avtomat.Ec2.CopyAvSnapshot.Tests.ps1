@@ -268,8 +268,8 @@ Describe 'Copy-AvSnapshot errors, stopping, progress and output' {
     It 'shows results with the table view' {
         $ids = New-Snapshot 1
         $text = Copy-AvSnapshot @Aws $ids[0] -SourceRegion us-east-1 -DestinationRegion us-west-2 | Out-String -Width 220
-        $text | Should -Match 'SnapshotId\s+Region\s+SourceSnapshotId\s+SourceRegion\s+State\s+Progress'
-        $text | Should -Match '100%'
+        $text | Should -Match 'SnapshotId\s+SourceSnapshotId\s+Region\s+State\s+Duration'
+        $text | Should -Match 'Completed\s+\d\d:\d\d:\d\d'
     }
 }
 

@@ -25,7 +25,7 @@ namespace Avtomat.Ec2.Commands;
 /// poll and limit lives in the engine.
 /// </remarks>
 [Cmdlet(VerbsCommon.Copy, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
-    DefaultParameterSetName = ToRegionSet)]
+    DefaultParameterSetName = ToRegionSet, HelpUri = "https://github.com/avtomat/Avtomat.Ec2#usage")]
 [OutputType(typeof(SnapshotCopyResult))]
 public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, SnapshotCopyResult>
 {
@@ -121,7 +121,7 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     /// parameter (SourceRegion) over its alias (Region); for objects that carry a SnapshotId together with the Region it
     /// lives in — our own results, whose SourceRegion is where the *previous* copy came from — the snapshot must be
     /// read from Region. This parameter lets the cmdlet see the whole object to get that right.</summary>
-    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    [PipelineInput]
     public PSObject? InputObject { get; set; }
 
     // ---- State ------------------------------------------------------------------------------------------------

@@ -495,9 +495,16 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
         ThrowTerminatingError(ErrorRecordFactory.InvalidParameter(errorId, parameterName, value, message, recommendedAction));
 }
 
-/// <summary>What Copy-AvSnapshot and New-AvSnapshot share: they make snapshots, so they can be dry-run and need not wait.</summary>
-public abstract class StartCmdlet<TRequest, TResult> : EngineCmdlet<TRequest, TResult> where TRequest : class where TResult : class
+/// <summary>What Copy-AvSnapshot and New-AvSnapshot share: they make snapshots, so they can be dry-run and need not wait;
+/// each pipeline object reaches their <see cref="PipelineInputAttribute"/> property through the hidden -InputObject.</summary>
+public abstract class StartCmdlet<TRequest, TResult> : EngineCmdlet<TRequest, TResult>, IDynamicParameters where TRequest : class where TResult : class
 {
+    private PipelineInputParameters? _pipelineInput;
+
+    /// <summary>-InputObject, only when the command has pipeline input: Get-Command -Syntax (no input) leaves it out.</summary>
+    public object? GetDynamicParameters() =>
+        MyInvocation.ExpectingInput ? _pipelineInput ??= PipelineInputParameters.For(this) : null;
+
     /// <summary>Ask EC2 to check each call (DryRun=true) and make nothing.</summary>
     [Parameter]
     public SwitchParameter DryRun { get; set; }

@@ -23,7 +23,7 @@ namespace Avtomat.Ec2.Commands;
 /// duplicate protection and polling live in the engine.
 /// </remarks>
 [Cmdlet(VerbsCommon.New, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
-    DefaultParameterSetName = ByVolumeSet)]
+    DefaultParameterSetName = ByVolumeSet, HelpUri = "https://github.com/avtomat/Avtomat.Ec2#usage")]
 [OutputType(typeof(SnapshotResult))]
 public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
 {
@@ -86,7 +86,7 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
 
     /// <summary>The pipeline object as a whole (hidden): lets the cmdlet read the region of objects that carry no Region
     /// property but an AvailabilityZone (Get-EC2Volume output), so volumes are snapshotted where they live.</summary>
-    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    [PipelineInput]
     public PSObject? InputObject { get; set; }
 
     // ---- State ------------------------------------------------------------------------------------------------

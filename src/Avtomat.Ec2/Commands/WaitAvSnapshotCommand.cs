@@ -18,7 +18,7 @@ namespace Avtomat.Ec2.Commands;
 /// A thin cmdlet over the engine's <see cref="WaitJob"/>: every snapshot any cmdlet in the process tracks in a region is
 /// covered by one batched DescribeSnapshots call per tick (the shared poller).
 /// </remarks>
-[Cmdlet(VerbsLifecycle.Wait, "AvSnapshot")]
+[Cmdlet(VerbsLifecycle.Wait, "AvSnapshot", HelpUri = "https://github.com/avtomat/Avtomat.Ec2#usage")]
 [OutputType(typeof(SnapshotResult))]
 public sealed class WaitAvSnapshotCommand : EngineCmdlet<object, SnapshotResult>
 {
