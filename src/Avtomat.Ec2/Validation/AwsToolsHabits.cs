@@ -20,11 +20,11 @@ internal static class AwsToolsHabits
     /// <summary>The error id of a switch written with a separate Boolean value.</summary>
     public const string SwitchWithValueId = "SwitchWithValue";
 
-    /// <summary>Switches whose AWS.Tools namesake takes a Boolean (cmdlet → switch → the AWS.Tools cmdlet).</summary>
+    /// <summary>Switches whose AWS.Tools namesake takes a Boolean ("cmdlet -Switch" → the AWS.Tools cmdlet).</summary>
     private static readonly Dictionary<string, string> BooleanInAwsTools = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["Encrypted"] = "Copy-EC2Snapshot",
-        ["DryRun"] = "New-EC2Snapshot",
+        ["Copy-AvSnapshot -Encrypted"] = "Copy-EC2Snapshot",
+        ["New-AvSnapshot -DryRun"] = "New-EC2Snapshot",
     };
 
     /// <summary>A switch of <paramref name="command"/> written as "-Switch $true" (or with a variable holding a Boolean),
@@ -70,7 +70,7 @@ internal static class AwsToolsHabits
     {
         var (name, value, text) = found;
         var literal = value ? "$true" : "$false";
-        var habit = BooleanInAwsTools.TryGetValue(name, out var awsTools) ? $" (in {awsTools} it takes a Boolean)" : "";
+        var habit = BooleanInAwsTools.TryGetValue($"{commandName} -{name}", out var awsTools) ? $" (in {awsTools} it takes a Boolean)" : "";
         var effect = value
             ? $"PowerShell binds the switch and passes {literal} on to the next positional parameter (for example -Description)"
             : $"PowerShell binds the switch, so '{text}' would turn -{name} ON, and passes {literal} on to the next positional parameter";
