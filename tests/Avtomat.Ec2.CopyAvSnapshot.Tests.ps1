@@ -23,12 +23,24 @@ Describe 'Copy-AvSnapshot binding' {
         $piped.State | Should -Not -Contain 'Failed'
         $piped[0].PSObject.TypeNames[0] | Should -Be 'Avtomat.Ec2.SnapshotCopyResult'
 
+        # -Region is where the copy is made (as in Copy-EC2Snapshot); the source defaults to that region too.
         $positional = Copy-AvSnapshot $ids[2] @Aws -Region us-east-1
         $positional.Region | Should -Be 'us-east-1'
+        $positional.SourceRegion | Should -Be 'us-east-1'
         $positional.State | Should -Be 'Completed'
     }
 
-    It 'binds [pscustomobject]s by property name, with the Region and SourceSnapshotId aliases' {
+    It 'takes -Region as where the copy is made, and -SourceRegion and -Description by position (Copy-EC2Snapshot)' {
+        $ids = New-Snapshot 1 eu-west-1
+        $copy = Copy-AvSnapshot -SourceRegion eu-west-1 -SourceSnapshotId $ids[0] -Region us-west-2 @Aws
+        $copy.Region | Should -Be 'us-west-2'
+        $copy.SourceRegion | Should -Be 'eu-west-1'
+        $positional = Copy-AvSnapshot $ids[0] eu-west-1 'Positional description' -Region us-west-1 @Aws
+        $positional.Region | Should -Be 'us-west-1'
+        $positional.Description | Should -Be 'Positional description'
+    }
+
+    It 'binds [pscustomobject]s by property name: SnapshotId with Region, SourceSnapshotId with SourceRegion' {
         $east = New-Snapshot 1 us-east-1
         $west = New-Snapshot 1 us-west-2
         $results = [pscustomobject]@{ SnapshotId = $east[0]; Region = 'us-east-1' },
@@ -277,7 +289,10 @@ Describe 'Copy-AvSnapshot surface' {
     It 'declares the documented parameters, aliases and pipeline binding' {
         $command = Get-Command Copy-AvSnapshot
         $command.Parameters['SnapshotId'].Aliases | Should -Contain 'SourceSnapshotId'
-        $command.Parameters['SourceRegion'].Aliases | Should -Contain 'Region'
+        $command.Parameters['SourceRegion'].Aliases | Should -Not -Contain 'Region'
+        $command.Parameters['SourceRegion'].ParameterSets['ToRegion'].Position | Should -Be 1
+        $command.Parameters['Description'].ParameterSets['ToRegion'].Position | Should -Be 2
+        $command.Parameters['Region'].Aliases | Should -Contain 'RegionToCall'
         $command.Parameters['DestinationRegion'].Aliases | Should -Contain 'TargetRegion'
         $command.Parameters['ThrottleLimit'].Aliases | Should -Contain 'PendingLimit'
         $command.Parameters['Timeout'].Aliases | Should -Contain 'TimeoutSec'

@@ -58,6 +58,11 @@ public sealed class SnapshotEngine
     /// <exception cref="AwsContextException">Nothing resolves; the message names what fixes it and never a secret.</exception>
     public static AwsContext ResolveContext(AwsContextInputs inputs) => new AwsContextResolver(inputs).Resolve();
 
+    /// <summary>The region alone, in the same order as <see cref="ResolveContext"/> (for a cmdlet deciding what its own
+    /// region parameters default to), and where it came from.</summary>
+    /// <exception cref="AwsContextException">No region is set anywhere.</exception>
+    public static (string Region, string Source) ResolveRegion(AwsContextInputs inputs) => new AwsContextResolver(inputs).ResolveRegion();
+
     /// <summary>EC2 clients for a resolved context, with <paramref name="userAgentComponent"/> in every request's
     /// User-Agent. The caller disposes them at the end of its invocation.</summary>
     public static Ec2ClientSource OpenClients(AwsContext context, string userAgentComponent)

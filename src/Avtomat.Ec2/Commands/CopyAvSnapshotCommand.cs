@@ -8,6 +8,7 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using Avtomat.Ec2.Context;
 using Avtomat.Ec2.Engine;
+using Avtomat.Ec2.Engine.Context;
 using Avtomat.Ec2.Engine.Copy;
 using Avtomat.Ec2.Errors;
 using Avtomat.Ec2.Progress;
@@ -44,22 +45,35 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     // ---- Parameters -------------------------------------------------------------------------------------------
 
     /// <summary>The snapshots to copy. Binds strings, Amazon.EC2.Model.Snapshot objects (Get-EC2Snapshot), objects with
-    /// a SnapshotId or SourceSnapshotId property and the module's own results.</summary>
+    /// a SnapshotId or SourceSnapshotId property and the module's own results. Position 0, as in Copy-EC2Snapshot.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("SourceSnapshotId")]
+    [RejectBoolean]
     [ValidateNotNullOrEmpty]
     [ValidateSnapshotId]
     public string[] SnapshotId { get; set; } = Array.Empty<string>();
 
-    /// <summary>The region the snapshots are in. Default: the region of the AWS context (-Region rules of AWS Tools).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("Region")]
+    /// <summary>The region the snapshots are in. Default: the input object's region, else the region of the AWS context.
+    /// Position 1, as in Copy-EC2Snapshot.</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [RejectBoolean]
     [ValidateNotNullOrEmpty]
     [ValidateRegion]
     [ArgumentCompleter(typeof(RegionCompleter))]
     public string? SourceRegion { get; set; }
 
-    /// <summary>Where the copies go. Default: the source region. Several regions fan out, each with its own window.</summary>
+    /// <summary>Where the copy is made: the region the CopySnapshot call goes to, as in Copy-EC2Snapshot (and AWS Tools'
+    /// -Region: the AWS context's region). Default: the AWS context's region ($StoredAWSRegion, …). Never read from
+    /// input objects. With -DestinationRegion it must name that same one region.</summary>
+    [Parameter]
+    [Alias("RegionToCall")]
+    [ValidateNotNullOrEmpty]
+    [ValidateRegion]
+    [ArgumentCompleter(typeof(RegionCompleter))]
+    public string? Region { get; set; }
+
+    /// <summary>Where the copies go, several regions fanning out, each with its own window. Default: -Region, else the
+    /// AWS context's region.</summary>
     [Parameter]
     [Alias("TargetRegion")]
     [ValidateNotNullOrEmpty]
@@ -86,8 +100,9 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     [ValidateNotNullOrEmpty]
     public string? KmsKeyId { get; set; }
 
-    /// <summary>Description template: {SourceSnapshotId}, {SourceRegion}, {SourceDescription}.</summary>
-    [Parameter]
+    /// <summary>Description template: {SourceSnapshotId}, {SourceRegion}, {SourceDescription}. Position 2, as in
+    /// Copy-EC2Snapshot.</summary>
+    [Parameter(Position = 2)]
     [ValidateNotNull]
     public string? Description { get; set; }
 
@@ -100,8 +115,10 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     [Parameter]
     public SwitchParameter CopyTags { get; set; }
 
-    /// <summary>Time-based copy: complete within this many minutes (15..2880, in steps of 15).</summary>
+    /// <summary>Time-based copy: complete within this many minutes (15..2880, in steps of 15). AWS.Tools spells it
+    /// -CompletionDurationMinute.</summary>
     [Parameter]
+    [Alias("CompletionDurationMinute")]
     [ValidateRange(15, 2880)]
     [ValidateMultipleOf(15)]
     public int? CompletionDurationMinutes { get; set; }
@@ -112,15 +129,20 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     [ValidateRange(1, 100)]
     public int ThrottleLimit { get; set; } = 20;
 
-    /// <summary>Copy even when this module already copied the source to the destination. Without it the command resumes:
-    /// completed copies from earlier runs are output as Reused, pending ones are waited for.</summary>
+    /// <summary>Copy even when this module already copied the source to the destination, and do not ask for
+    /// confirmation (AWS.Tools' -Force). Without it the command resumes: completed copies from earlier runs are output as
+    /// Reused, pending ones are waited for.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>The pipeline object as a whole (hidden). By-property-name binding prefers a property named like the
-    /// parameter (SourceRegion) over its alias (Region); for objects that carry a SnapshotId together with the Region it
-    /// lives in — our own results, whose SourceRegion is where the *previous* copy came from — the snapshot must be
-    /// read from Region. This parameter lets the cmdlet see the whole object to get that right.</summary>
+    /// <summary>Copy-EC2Snapshot's presigned URL: not supported (hidden; an error says what to type instead).</summary>
+    [Parameter(DontShow = true)]
+    public string? PresignedUrl { get; set; }
+
+    /// <summary>The pipeline object as a whole (hidden). Objects that carry a SnapshotId together with the Region it
+    /// lives in — our own results, whose SourceRegion is where the *previous* copy came from — are copied from that
+    /// Region; objects with only a Region (no SourceRegion) are read from it too (-Region is where the copy is made,
+    /// never bound from input objects). This parameter lets the cmdlet see the whole object to get that right.</summary>
     [PipelineInput]
     public PSObject? InputObject { get; set; }
 
@@ -128,6 +150,7 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
 
     private readonly HashSet<string> _queued = new(StringComparer.Ordinal);
     private bool _sourceRegionFromCommandLine;
+    private bool _regionFromCommandLine;
     private string? _outpostRegion;
     private string? _localZoneRegion;
     private bool _encrypt;
@@ -137,7 +160,15 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
 
     protected override void BeginProcessing()
     {
+        CheckAwsToolsHabits("Copy-AvSnapshot ...");
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(PresignedUrl)))
+        {
+            ThrowTerminatingError(AwsToolsHabits.NotSupported(nameof(PresignedUrl), RedactedUrl(PresignedUrl), "Copy-AvSnapshot",
+                "the SDK signs a presigned URL for every copy itself (for the source region, as CopySnapshot needs).",
+                "Leave -PresignedUrl out; -SourceRegion names the region the snapshot is in."));
+        }
         _sourceRegionFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(SourceRegion));
+        _regionFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Region));
         ValidateParameterCombinations();
         if (DescriptionPlaceholders.Warning(Description, new[] { "{SourceSnapshotId}", "{SourceRegion}", "{SourceDescription}" }) is { } unknown)
         {
@@ -145,35 +176,41 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
         }
 
         // Start at once, so copying starts while upstream still produces. Two exceptions: under -WhatIf nothing is
-        // resolved and no AWS call is made; and when input objects may carry their own region (no -SourceRegion on the
-        // command line), the context waits for the first one, whose region then serves as the context's region, so
-        // `$copies | Copy-AvSnapshot` works without a default region.
-        if (!IsWhatIf() && (_sourceRegionFromCommandLine || !MyInvocation.ExpectingInput))
+        // resolved and no AWS call is made; and when input objects may carry their own region (no -Region or
+        // -SourceRegion on the command line), the context waits for the first one, whose region serves as the context's
+        // region when no default region is set, so `$copies | Copy-AvSnapshot` works without one.
+        if (!IsWhatIf() && (_regionFromCommandLine || _sourceRegionFromCommandLine || !MyInvocation.ExpectingInput))
         {
             EnsureJob(null);
+        }
+        if (Region is { } region)
+        {
+            WarnOnce(region.Trim(), "-Region");
         }
         if (SourceRegion is { } source)
         {
             WarnOnce(source.Trim(), "-SourceRegion");
         }
-        foreach (var region in DestinationRegion ?? Array.Empty<string>())
+        foreach (var destination in DestinationRegion ?? Array.Empty<string>())
         {
-            WarnOnce(region.Trim(), "-DestinationRegion");
+            WarnOnce(destination.Trim(), "-DestinationRegion");
         }
     }
 
     protected override void ProcessRecord() => Guarded(() =>
     {
-        var sourceRegion = RecordSourceRegion();
+        var (sourceRegion, sourceFrom) = RecordSourceRegion();
         if (sourceRegion is not null && !_sourceRegionFromCommandLine && !CheckInputRegion(sourceRegion, nameof(SourceRegion)))
         {
             return;
         }
+        var record = sourceRegion is null ? ((string, string)?)null : (sourceRegion, sourceFrom!);
         foreach (var id in SnapshotId)
         {
             var snapshotId = id.Trim();
-            var source = sourceRegion ?? EnsureContext(null).Region;
-            foreach (var destination in Destinations(source))
+            var source = sourceRegion ?? Context(record).Region;
+            WriteProvenance("Source region", source, sourceFrom ?? ContextLabel);
+            foreach (var destination in Destinations(source, record))
             {
                 var key = $"{source}/{snapshotId}→{destination}";
                 if (_queued.Contains(key))
@@ -181,11 +218,11 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
                     WriteWarning($"{snapshotId} ({source}) → {DestinationLabel(destination)} was already given; it is copied once.");
                     continue;
                 }
-                if (!ShouldProcess($"{snapshotId} ({source})", $"Copy to {DestinationLabel(destination)}"))
+                if (!ConfirmShouldProceed(Force.IsPresent, $"{snapshotId} ({source})", $"Copy to {DestinationLabel(destination)}"))
                 {
                     continue;
                 }
-                var job = EnsureJob(sourceRegion);
+                var job = EnsureJob(record);
                 _queued.Add(key);
                 job.Add(CreateRequest(snapshotId, source, destination));
                 Requests++;
@@ -214,47 +251,81 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
 
     // ---- Job ----------------------------------------------------------------------------------------------------
 
-    /// <param name="regionHint">The region of the current input object, used as the context's region when no
-    /// -SourceRegion was given on the command line.</param>
-    private CopyJob EnsureJob(string? regionHint) =>
-        StartOnce(_sourceRegionFromCommandLine ? SourceRegion : regionHint, ThrottleLimit,
+    /// <param name="record">The source region of the current input object and where it came from: the context's
+    /// region when no -Region (and no default region) is set.</param>
+    private CopyJob EnsureJob((string Region, string Source)? record) =>
+        StartOnce(() => Context(record), ThrottleLimit,
             new CopyJobOptions { ThrottleLimit = ThrottleLimit, DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent, Force = Force.IsPresent },
             SnapshotEngine.Shared.StartCopyJob);
 
+    /// <summary>The AWS context: its region is -Region (where the copy is made), else the defaults ($StoredAWSRegion, …),
+    /// else — with no default set — -SourceRegion or the first input object's region.</summary>
+    private AwsContext Context((string Region, string Source)? record) =>
+        EnsureContext(_regionFromCommandLine ? Region : null, "-Region",
+            _sourceRegionFromCommandLine ? (SourceRegion!.Trim(), "-SourceRegion") : record);
+
     // ---- Parameters → requests ----------------------------------------------------------------------------
 
-    /// <summary>The source region of the current pipeline record: -SourceRegion from the command line wins; an input
-    /// object with a SnapshotId and a Region lives in that Region (see <see cref="InputObject"/>); otherwise whatever
-    /// bound by property name (SourceRegion, then Region), else the context's region (null here).</summary>
-    private string? RecordSourceRegion()
+    /// <summary>The source region of the current pipeline record and where it came from: -SourceRegion from the command
+    /// line wins; an input object with a SnapshotId and a Region lives in that Region (see <see cref="InputObject"/>);
+    /// then its SourceRegion (bound by property name), then its Region; else the context's region (null here).</summary>
+    private (string? Region, string? Source) RecordSourceRegion()
     {
         if (_sourceRegionFromCommandLine)
         {
-            return SourceRegion;
+            return (SourceRegion!.Trim(), "-SourceRegion");
         }
         if (InputObjectRegion.Has(InputObject, "SnapshotId") && InputObjectRegion.Read(InputObject, fromAvailabilityZone: false) is { } region)
         {
-            return region;
+            return (region, PipedObject);
         }
-        return string.IsNullOrWhiteSpace(SourceRegion) ? null : SourceRegion!.Trim();
+        if (!string.IsNullOrWhiteSpace(SourceRegion))
+        {
+            return (SourceRegion!.Trim(), PipedObject);
+        }
+        return InputObjectRegion.Read(InputObject, fromAvailabilityZone: false) is { } own ? (own, PipedObject) : (null, null);
     }
 
-    private IEnumerable<string> Destinations(string sourceRegion)
+    /// <summary>Where the copies of a snapshot in <paramref name="sourceRegion"/> are made: -DestinationRegion (fan-out),
+    /// the Outpost's or Local Zone's region, -Region, else the AWS context's region — as Copy-EC2Snapshot makes it —
+    /// or, when no region is set anywhere, the source region itself.</summary>
+    private IEnumerable<string> Destinations(string sourceRegion, (string Region, string Source)? record)
     {
         if (DestinationRegion is { Length: > 0 } regions)
         {
-            return regions.Select(r => r.Trim()).Distinct(StringComparer.Ordinal);
+            return Provenance(regions.Select(r => r.Trim()).Distinct(StringComparer.Ordinal).ToArray(), "-DestinationRegion");
         }
         if (_outpostRegion is not null)
         {
-            return new[] { _outpostRegion };
+            return Provenance(new[] { _outpostRegion }, "-DestinationOutpostArn (the Outpost's region)");
         }
         if (_localZoneRegion is not null)
         {
-            return new[] { _localZoneRegion };
+            return Provenance(new[] { _localZoneRegion }, "-DestinationAvailabilityZone (the Local Zone's region)");
         }
-        return new[] { sourceRegion };
+        if (_regionFromCommandLine)
+        {
+            return Provenance(new[] { Region!.Trim() }, "-Region");
+        }
+        var context = Context(record);
+        return ContextRegionIsFallback
+            ? Provenance(new[] { sourceRegion }, "the source region (no -Region, -DestinationRegion or default region is set)")
+            : Provenance(new[] { context.Region }, ContextLabel);
     }
+
+    private string[] Provenance(string[] destinations, string source)
+    {
+        foreach (var destination in destinations)
+        {
+            WriteProvenance("Destination region", destination, source);
+        }
+        return destinations;
+    }
+
+    /// <summary>A URL for messages: scheme, host and path only (a presigned URL's query holds a signature and may hold a
+    /// session token).</summary>
+    private static string? RedactedUrl(string? url) =>
+        url is not null && Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Host}{uri.AbsolutePath}" : "(not a URL)";
 
     private string DestinationLabel(string destination) =>
         DestinationOutpostArn is { Length: > 0 } outpost ? $"{destination} (Outpost {outpost})"
@@ -276,12 +347,28 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
         CompletionDurationMinutes = CompletionDurationMinutes,
     };
 
-    /// <summary>Rules that can be checked before any call: Outpost and Local Zone destinations, KMS key region, tags,
-    /// region names. Violations are terminating InvalidArgument errors.</summary>
+    /// <summary>Rules that can be checked before any call: -Region with -DestinationRegion, Outpost and Local Zone
+    /// destinations, KMS key region, tags, region names. Violations are terminating InvalidArgument errors.</summary>
     private void ValidateParameterCombinations()
     {
         _encrypt = Encrypted.IsPresent || KmsKeyId is not null;
         var destinations = DestinationRegion?.Select(r => r.Trim()).Distinct(StringComparer.Ordinal).ToArray();
+        var destinationParameter = "-DestinationRegion";
+        if (_regionFromCommandLine)
+        {
+            var region = Region!.Trim();
+            // -Region is where the copy is made (the region Copy-EC2Snapshot calls); -DestinationRegion, in
+            // Copy-EC2Snapshot the region named in the presigned URL, may repeat it but not contradict it.
+            if (destinations is { Length: > 0 } && (destinations.Length != 1 || destinations[0] != region))
+            {
+                var sources = _sourceRegionFromCommandLine ? SourceRegion!.Trim() : region;
+                Fail("RegionConflictsWithDestinationRegion", nameof(Region), Region,
+                    $"-Region {region} names where the copy is made (the region Copy-EC2Snapshot calls), but -DestinationRegion names {string.Join(", ", destinations)}: give one or the other. (-Region is no longer an alias of -SourceRegion.)",
+                    $"To copy from {sources} to {string.Join(", ", destinations)}, type -SourceRegion {sources} -DestinationRegion {string.Join(", ", destinations)}; to make the copy in {region}, leave -DestinationRegion out.");
+            }
+            destinations ??= new[] { region };
+            destinationParameter = DestinationRegion is null ? "-Region" : destinationParameter;
+        }
 
         if (DestinationOutpostArn is { } outpostArn)
         {
@@ -295,8 +382,8 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
             if (destinations is { Length: > 0 } && (destinations.Length != 1 || destinations[0] != _outpostRegion))
             {
                 Fail("OutpostRegionMismatch", nameof(DestinationOutpostArn), outpostArn,
-                    $"The Outpost {outpostArn} belongs to {_outpostRegion}; -DestinationRegion must be that one region (or be left out).",
-                    $"Leave out -DestinationRegion or pass -DestinationRegion {_outpostRegion}.");
+                    $"The Outpost {outpostArn} belongs to {_outpostRegion}; {destinationParameter} must be that one region (or be left out).",
+                    $"Leave out {destinationParameter} or pass {destinationParameter} {_outpostRegion}.");
             }
             if (!_encrypt)
             {
@@ -321,7 +408,7 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
                 {
                     Fail("LocalZoneRegionMismatch", nameof(DestinationAvailabilityZone), zone,
                         $"The Local Zone {zone} is not in {string.Join(", ", destinations)}; a Local Zone belongs to exactly one region.",
-                        "Pass the one region the Local Zone belongs to as -DestinationRegion, or leave -DestinationRegion out.");
+                        $"Pass the one region the Local Zone belongs to as {destinationParameter}, or leave {destinationParameter} out.");
                 }
                 _localZoneRegion = destinations[0];
             }
@@ -340,7 +427,7 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
                 var targets = destinations is { Length: > 0 } ? destinations
                     : _outpostRegion is not null ? new[] { _outpostRegion }
                     : _localZoneRegion is not null ? new[] { _localZoneRegion }
-                    : null; // default destination = the source region: checked by EC2
+                    : null; // default destination = the context's region: checked by EC2
                 var foreign = targets?.Where(t => t != keyRegion).ToArray();
                 if (foreign is { Length: > 0 })
                 {
@@ -353,7 +440,7 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
 
         try
         {
-            _tags = TagParameter.Convert(Tag, ProvenanceTags, "each copy");
+            _tags = TagParameter.Convert(Tag, TagSpecification, ProvenanceTags, "each copy");
         }
         catch (ParameterValueException e)
         {

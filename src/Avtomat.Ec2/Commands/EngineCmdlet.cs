@@ -27,8 +27,12 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
     private static readonly TimeSpan DrainInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>How verbose lines name a region read from a pipeline input object.</summary>
+    private protected const string PipedObject = "the piped object";
+
     private readonly CancellationTokenSource _cancellation = new();
     private readonly HashSet<string> _checkedRegions = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _provenance = new(StringComparer.Ordinal);
     private readonly object _disposeGate = new();
     private AwsContext? _context;
     private IEc2ClientSourceLifetime? _clients;
@@ -77,17 +81,17 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
 
     private protected bool HasJob => _job is not null;
 
-    /// <summary>The invocation's job, started on first use: the AWS context (its region from
-    /// <paramref name="contextRegion"/> when no region parameter was given), the clients (and the account, learned
-    /// here), -Timeout and the tuned poll interval on <paramref name="options"/>, then <paramref name="start"/>.</summary>
-    private protected TJob StartOnce<TJob, TOptions>(string? contextRegion, int progressSlots, TOptions options,
+    /// <summary>The invocation's job, started on first use: the AWS context (<paramref name="context"/>, resolved first),
+    /// the clients (and the account, learned here), -Timeout and the tuned poll interval on <paramref name="options"/>,
+    /// then <paramref name="start"/>.</summary>
+    private protected TJob StartOnce<TJob, TOptions>(Func<AwsContext> context, int progressSlots, TOptions options,
         Func<IEc2ClientSource, TOptions, CancellationToken, TJob> start) where TJob : SnapshotJob<TRequest, TResult> where TOptions : JobOptions
     {
         if (_job is TJob existing)
         {
             return existing;
         }
-        var clients = OpenClients(EnsureContext(contextRegion), progressSlots);
+        var clients = OpenClients(context(), progressSlots);
         options.Timeout = Timeout > 0 ? TimeSpan.FromSeconds(Timeout) : null;
         if (EngineTuning.PollInterval is { } interval)
         {
@@ -265,17 +269,72 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
 
     // ---- Context, clients, release -------------------------------------------------------------------------
 
-    /// <summary>The invocation's AWS context, resolved once (the first call's region is the context's region when no
-    /// region parameter was given).</summary>
-    private protected AwsContext EnsureContext(string? region)
+    /// <summary>The invocation's AWS context, resolved once, its region in the AWS Tools order: the cmdlet's region
+    /// parameter from the command line (<paramref name="regionParameter"/>, named <paramref name="parameterLabel"/>),
+    /// then the defaults ($StoredAWSRegion, profiles, AWS_REGION, …). Only when no default is set either does
+    /// <paramref name="fallback"/> serve (a region known otherwise: -SourceRegion, the first piped object's), so a
+    /// pipeline of objects that carry their regions needs no default region; <see cref="ContextRegionIsFallback"/> tells.</summary>
+    private protected AwsContext EnsureContext(string? regionParameter, string parameterLabel, (string Region, string Source)? fallback)
     {
         if (_context is null)
         {
-            // Writes where credentials and region came from (never a secret) and warns about an unknown region.
-            _context = ResolveAwsContext(region);
+            // ResolveAwsContext writes where credentials and region came from (never a secret) and warns about an
+            // unknown region.
+            if (!string.IsNullOrWhiteSpace(regionParameter))
+            {
+                _context = ResolveAwsContext(regionParameter!.Trim(), parameterLabel);
+                ContextRegionSource = parameterLabel;
+            }
+            else if (fallback is not { } known)
+            {
+                _context = ResolveAwsContext(null);
+                ContextRegionSource = _context.RegionSource;
+            }
+            else if (TryResolveDefaultRegion(out var region, out var source))
+            {
+                _context = ResolveAwsContext(region, source);
+                ContextRegionSource = source;
+            }
+            else
+            {
+                _context = ResolveAwsContext(known.Region, known.Source);
+                ContextRegionSource = known.Source;
+                ContextRegionIsFallback = true;
+            }
             _checkedRegions.Add(_context.Region);
         }
         return _context;
+    }
+
+    /// <summary>Where the context's region came from ("-Region", "$StoredAWSRegion", "the piped object", …).</summary>
+    private protected string ContextRegionSource { get; private set; } = "";
+
+    /// <summary>No region parameter and no default region was set: the context's region is the fallback region (see
+    /// <see cref="EnsureContext"/>), not a region the user chose for the call.</summary>
+    private protected bool ContextRegionIsFallback { get; private set; }
+
+    /// <summary>Writes "<paramref name="what"/> <paramref name="region"/> from <paramref name="source"/>." once per
+    /// invocation (verbose): where each region a command uses came from.</summary>
+    private protected void WriteProvenance(string what, string region, string source)
+    {
+        var line = $"{what} {region} from {source}.";
+        if (_provenance.Add(line))
+        {
+            WriteVerbose(line);
+        }
+    }
+
+    /// <summary>The context's region as a source label for <see cref="WriteProvenance"/>.</summary>
+    private protected string ContextLabel => ContextRegionIsFallback ? ContextRegionSource : $"{ContextRegionSource} (the AWS context's region)";
+
+    /// <summary>Stops with SwitchWithValue when a switch was written with a separate Boolean ("-Encrypted $true"): see
+    /// <see cref="AwsToolsHabits"/>.</summary>
+    private protected void CheckSwitchValues()
+    {
+        if (AwsToolsHabits.FindSwitchWithValue(MyInvocation, MyInvocation.MyCommand, SessionState) is { } found)
+        {
+            ThrowTerminatingError(AwsToolsHabits.SwitchWithValue(MyInvocation.MyCommand.Name, found));
+        }
     }
 
     /// <summary>The client source for the job (owned here, disposed after the job) and a progress writer with
@@ -496,7 +555,9 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
 }
 
 /// <summary>What Copy-AvSnapshot and New-AvSnapshot share: they make snapshots, so they can be dry-run and need not wait;
-/// each pipeline object reaches their <see cref="PipelineInputAttribute"/> property through the hidden -InputObject.</summary>
+/// they take -TagSpecification and -Force as Copy-EC2Snapshot and New-EC2Snapshot do, and say what to type instead of
+/// the AWS.Tools parameters they do not have (-Select, -PassThru, -ClientConfig); each pipeline object reaches their
+/// <see cref="PipelineInputAttribute"/> property through the hidden -InputObject.</summary>
 public abstract class StartCmdlet<TRequest, TResult> : EngineCmdlet<TRequest, TResult>, IDynamicParameters where TRequest : class where TResult : class
 {
     private PipelineInputParameters? _pipelineInput;
@@ -514,4 +575,68 @@ public abstract class StartCmdlet<TRequest, TResult> : EngineCmdlet<TRequest, TR
     /// results to Wait-AvSnapshot to wait later.</summary>
     [Parameter]
     public SwitchParameter NoWait { get; set; }
+
+    /// <summary>Tags as AWS.Tools passes them: Amazon.EC2.Model.TagSpecification objects, or hashtables and
+    /// [pscustomobject]s of that shape (ResourceType 'snapshot', Tags of Key/Value), read by shape. Beside -Tag.</summary>
+    [Parameter]
+    [Alias("TagSpecifications")]
+    [ValidateNotNull]
+    public object[]? TagSpecification { get; set; }
+
+    /// <summary>AWS.Tools' output selector: not supported (hidden; an error says what to type instead).</summary>
+    [Parameter(DontShow = true)]
+    public string? Select { get; set; }
+
+    /// <summary>AWS.Tools' deprecated -PassThru: not supported (hidden; an error says what to type instead).</summary>
+    [Parameter(DontShow = true)]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <summary>AWS.Tools' AmazonEC2Config: not supported (hidden; an error says what to type instead).</summary>
+    [Parameter(DontShow = true)]
+    public object? ClientConfig { get; set; }
+
+    /// <summary>Catches a value no positional parameter takes (hidden), so "-Encrypted $true" after -SnapshotId,
+    /// -SourceRegion and -Description were named gives SwitchWithValue, not PowerShell's PositionalParameterNotFound.</summary>
+    [Parameter(Position = 99, DontShow = true)]
+    public object? UnexpectedArgument { get; set; }
+
+    /// <summary>The AWS.Tools habits checked before anything else: a switch written with a value, an extra positional
+    /// value, and -Select, -PassThru and -ClientConfig.</summary>
+    private protected void CheckAwsToolsHabits(string outputExample)
+    {
+        CheckSwitchValues();
+        var bound = MyInvocation.BoundParameters;
+        var command = MyInvocation.MyCommand.Name;
+        if (bound.ContainsKey(nameof(UnexpectedArgument)))
+        {
+            var value = UnexpectedArgument is PSObject pso ? pso.BaseObject : UnexpectedArgument;
+            var message = $"A positional parameter cannot be found that accepts argument '{value}'.";
+            ThrowTerminatingError(ErrorRecordFactory.InvalidParameter("PositionalParameterNotFound", nameof(UnexpectedArgument), value,
+                value is bool ? $"{message} {AwsToolsHabits.BooleanHint(value)}" : message,
+                value is bool ? "Type the switch alone (-Encrypted), or with a colon (-Encrypted:$true)." : $"Name the parameter the value is for (Get-Help {command} -Parameter *)."));
+        }
+        if (bound.ContainsKey(nameof(Select)))
+        {
+            ThrowTerminatingError(AwsToolsHabits.NotSupported(nameof(Select), Select, command,
+                $"{command} writes one result object per snapshot, with SnapshotId, Region, State and more.",
+                $"For the ids only type ({outputExample}).SnapshotId or pipe to Select-Object -ExpandProperty SnapshotId; for everything leave -Select out."));
+        }
+        if (bound.ContainsKey(nameof(PassThru)))
+        {
+            ThrowTerminatingError(AwsToolsHabits.NotSupported(nameof(PassThru), true, command,
+                "each result already carries what was given (SourceSnapshotId, VolumeId or InstanceId) beside the new SnapshotId.",
+                "Leave -PassThru out and read the input id from the results."));
+        }
+        if (bound.ContainsKey(nameof(ClientConfig)))
+        {
+            ThrowTerminatingError(AwsToolsHabits.NotSupported(nameof(ClientConfig), ClientConfig, command,
+                "the module makes its own EC2 clients (retries, timeouts and pacing are its own).",
+                "For another endpoint type -EndpointUrl <url>; for the region -Region <region>; leave -ClientConfig out."));
+        }
+    }
+
+    /// <summary>AWS.Tools' ConfirmShouldProceed: -WhatIf always wins; otherwise -Force goes ahead without asking, and
+    /// without it ShouldProcess asks as $ConfirmPreference and -Confirm say.</summary>
+    private protected bool ConfirmShouldProceed(bool force, string target, string action) =>
+        IsWhatIf() ? ShouldProcess(target, action) : force || ShouldProcess(target, action);
 }

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Management.Automation;
 using Avtomat.Ec2.Context;
 using Avtomat.Ec2.Engine;
+using Avtomat.Ec2.Engine.Context;
 using Avtomat.Ec2.Engine.Copy;
 using Avtomat.Ec2.Engine.Create;
 using Avtomat.Ec2.Progress;
@@ -38,6 +39,7 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
     /// <summary>The volumes to snapshot. Binds strings, Get-EC2Volume output (Amazon.EC2.Model.Volume), objects with a
     /// VolumeId property and the module's own results.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ByVolumeSet)]
+    [RejectBoolean]
     [ValidateNotNullOrEmpty]
     [ValidateVolumeId]
     public string[] VolumeId { get; set; } = Array.Empty<string>();
@@ -52,16 +54,19 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
     [Parameter(ParameterSetName = ByInstanceSet)]
     public SwitchParameter ExcludeBootVolume { get; set; }
 
-    /// <summary>The region of the volumes or instances. Default: the input object's Region (or the region of its
-    /// AvailabilityZone), else the region of the AWS context.</summary>
+    /// <summary>The region of the volumes or instances: the region the calls go to, as in New-EC2Snapshot. From the command
+    /// line it wins; default: the input object's Region (or the region of its AvailabilityZone), else the region of the
+    /// AWS context.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("RegionToCall")]
     [ValidateNotNullOrEmpty]
     [ValidateRegion]
     [ArgumentCompleter(typeof(RegionCompleter))]
     public string? Region { get; set; }
 
-    /// <summary>Description template: {VolumeId}, {VolumeName} (the Name tag), {InstanceId}.</summary>
-    [Parameter]
+    /// <summary>Description template: {VolumeId}, {VolumeName} (the Name tag), {InstanceId}. Position 1, as in
+    /// New-EC2Snapshot.</summary>
+    [Parameter(Position = 1)]
     [ValidateNotNull]
     public string? Description { get; set; }
 
@@ -83,6 +88,10 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
     [Parameter]
     [ValidateSet("regional", "local")]
     public string? Location { get; set; }
+
+    /// <summary>Do not ask for confirmation (AWS.Tools' -Force); -WhatIf still wins.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
 
     /// <summary>The pipeline object as a whole (hidden): lets the cmdlet read the region of objects that carry no Region
     /// property but an AvailabilityZone (Get-EC2Volume output), so volumes are snapshotted where they live.</summary>
@@ -108,6 +117,7 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
 
     protected override void BeginProcessing()
     {
+        CheckAwsToolsHabits("New-AvSnapshot ...");
         _regionFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Region));
         if (DescriptionPlaceholders.Warning(Description, new[] { "{VolumeId}", "{VolumeName}", "{InstanceId}" }) is { } unknown)
         {
@@ -120,7 +130,7 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
         }
         try
         {
-            _tags = TagParameter.Convert(Tag, ProvenanceTags, "each snapshot");
+            _tags = TagParameter.Convert(Tag, TagSpecification, ProvenanceTags, "each snapshot");
         }
         catch (ParameterValueException e)
         {
@@ -138,16 +148,18 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
 
     protected override void ProcessRecord() => Guarded(() =>
     {
-        var inputRegion = RecordRegion();
+        var (inputRegion, inputFrom) = RecordRegion();
         if (inputRegion is not null && !_regionFromCommandLine && !CheckInputRegion(inputRegion, nameof(Region)))
         {
             return;
         }
+        var record = inputRegion is null ? ((string, string)?)null : (inputRegion, inputFrom!);
         var byInstance = ParameterSetName == ByInstanceSet;
         foreach (var raw in byInstance ? InstanceId : VolumeId)
         {
             var id = raw.Trim();
-            var region = inputRegion ?? EnsureContext(null).Region;
+            var region = inputRegion ?? Context(record).Region;
+            WriteProvenance(byInstance ? "Instance region" : "Volume region", region, inputFrom ?? ContextLabel);
             if (!_queued.Add($"{region}/{id}"))
             {
                 WriteWarning($"{id} ({region}) was already given; it is snapshotted once.");
@@ -156,12 +168,12 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
             var action = byInstance
                 ? ExcludeBootVolume ? "Create snapshots of all volumes except the boot volume (crash-consistent set)" : "Create snapshots of all volumes (crash-consistent set)"
                 : "Create snapshot";
-            if (!ShouldProcess($"{id} ({region})", action))
+            if (!ConfirmShouldProceed(Force.IsPresent, $"{id} ({region})", action))
             {
                 _queued.Remove($"{region}/{id}");
                 continue;
             }
-            var job = EnsureJob(inputRegion);
+            var job = EnsureJob(record);
             if (byInstance)
             {
                 job.Add(new InstanceSnapshotRequest
@@ -206,22 +218,28 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
 
     // ---- Job ----------------------------------------------------------------------------------------------------
 
-    /// <summary>The region of the current record: -Region from the command line wins; then the input object's Region,
-    /// or the region of its AvailabilityZone; then -Region bound by property name; else null (the context's region).</summary>
-    private string? RecordRegion()
+    /// <summary>The region of the current record and where it came from: -Region from the command line wins; then the
+    /// input object's Region, or the region of its AvailabilityZone; then -Region bound by property name; else null (the
+    /// context's region).</summary>
+    private (string? Region, string? Source) RecordRegion()
     {
         if (_regionFromCommandLine)
         {
-            return Region;
+            return (Region!.Trim(), "-Region");
         }
         if (InputObjectRegion.Read(InputObject, fromAvailabilityZone: true) is { } region)
         {
-            return region;
+            return (region, PipedObject);
         }
-        return string.IsNullOrWhiteSpace(Region) ? null : Region!.Trim();
+        return string.IsNullOrWhiteSpace(Region) ? (null, null) : (Region!.Trim(), PipedObject);
     }
 
-    private CreateJob EnsureJob(string? regionHint) =>
-        StartOnce(_regionFromCommandLine ? Region : regionHint, SnapshotProgressSlots,
+    private CreateJob EnsureJob((string Region, string Source)? record) =>
+        StartOnce(() => Context(record), SnapshotProgressSlots,
             new CreateJobOptions { DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent }, SnapshotEngine.Shared.StartCreateJob);
+
+    /// <summary>The AWS context: its region is -Region from the command line, else the defaults ($StoredAWSRegion, …),
+    /// else — with no default set — the first input object's region.</summary>
+    private AwsContext Context((string Region, string Source)? record) =>
+        EnsureContext(_regionFromCommandLine ? Region : null, "-Region", _regionFromCommandLine ? null : record);
 }

@@ -48,7 +48,9 @@ public abstract class AwsCmdlet : PSCmdlet
     /// $StoredAWSCredentials and $StoredAWSRegion from the caller's session state. A missing region or missing
     /// credentials is a terminating error naming the parameter, variable or cmdlet that fixes it.</summary>
     /// <param name="region">The cmdlet's own -Region (or -SourceRegion) value, or null.</param>
-    protected AwsContext ResolveAwsContext(string? region)
+    /// <param name="regionSource">Where <paramref name="region"/> came from when that is not the parameter the resolver
+    /// would name (e.g. "the piped object", "$StoredAWSRegion"), for the verbose line; null: the resolver's own.</param>
+    protected AwsContext ResolveAwsContext(string? region, string? regionSource = null)
     {
         var inputs = CreateContextInputs(region);
         AwsContext context;
@@ -63,9 +65,26 @@ public abstract class AwsCmdlet : PSCmdlet
         }
 
         var endpoint = context.EndpointUrl != null ? $"; endpoint {AwsContext.RedactUrl(context.EndpointUrl)}" : "";
-        WriteVerbose($"Using credentials from {context.CredentialSource}; region {context.Region} from {context.RegionSource}{endpoint}.");
-        WarnIfUnknownRegion(context.Region, context.RegionSource);
+        var regionFrom = region != null && regionSource != null ? regionSource : context.RegionSource;
+        WriteVerbose($"Using credentials from {context.CredentialSource}; region {context.Region} from {regionFrom}{endpoint}.");
+        WarnIfUnknownRegion(context.Region, regionFrom);
         return context;
+    }
+
+    /// <summary>The region the AWS Tools defaults give when no region parameter is passed ($StoredAWSRegion, profiles,
+    /// AWS_REGION, …, instance metadata), and where it came from; false when none is set. Reads no credentials.</summary>
+    protected bool TryResolveDefaultRegion(out string region, out string source)
+    {
+        try
+        {
+            (region, source) = SnapshotEngine.ResolveRegion(CreateContextInputs(null));
+            return true;
+        }
+        catch (AwsContextException)
+        {
+            region = source = "";
+            return false;
+        }
     }
 
     /// <summary>Writes a warning when <paramref name="region"/> is well-formed but not in the SDK's region list (it may be

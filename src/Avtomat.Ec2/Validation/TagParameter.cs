@@ -24,15 +24,34 @@ internal static class TagParameter
     /// <param name="provenanceTags">How many tags the engine adds to each resource.</param>
     /// <param name="what">What gets the tags ("each copy", "each snapshot"), for the message.</param>
     /// <param name="parameterName">The parameter the tags came from.</param>
-    public static Dictionary<string, string> Convert(Hashtable? table, int provenanceTags, string what, string parameterName = "Tag")
+    public static Dictionary<string, string> Convert(Hashtable? table, int provenanceTags, string what, string parameterName = "Tag") =>
+        Convert(Entries(table, parameterName), provenanceTags, what);
+
+    /// <summary>The tags of -Tag and -TagSpecification together (a key given in both is a DuplicateTagKey error).</summary>
+    public static Dictionary<string, string> Convert(Hashtable? table, object[]? tagSpecifications, int provenanceTags, string what) =>
+        Convert(Entries(table, "Tag").Concat(TagSpecificationParameter.Read(tagSpecifications)), provenanceTags, what);
+
+    /// <summary>A -Tag hashtable as (key, value, parameter) entries.</summary>
+    private static IEnumerable<TagEntry> Entries(Hashtable? table, string parameterName)
     {
-        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
         if (table is null)
         {
-            return tags;
+            yield break;
         }
         foreach (DictionaryEntry entry in table)
         {
+            yield return new TagEntry(entry.Key, entry.Value, parameterName);
+        }
+    }
+
+    /// <summary>Checks and collects the entries (see the class summary).</summary>
+    internal static Dictionary<string, string> Convert(IEnumerable<TagEntry> entries, int provenanceTags, string what)
+    {
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        var parameterName = "Tag";
+        foreach (var entry in entries)
+        {
+            parameterName = entry.Parameter;
             var key = entry.Key is PSObject pk ? pk.BaseObject?.ToString() : entry.Key?.ToString();
             var value = entry.Value is null ? "" : LanguagePrimitives.ConvertTo<string>(entry.Value) ?? "";
             if (string.IsNullOrWhiteSpace(key))
@@ -56,7 +75,7 @@ internal static class TagParameter
             }
             if (tags.ContainsKey(key))
             {
-                throw Invalid("DuplicateTagKey", parameterName, key, $"The tag key '{key}' is given twice.");
+                throw Invalid("DuplicateTagKey", parameterName, key, $"The tag key '{key}' is given twice (-Tag and -TagSpecification together hold each key once).");
             }
             tags.Add(key, value);
         }
@@ -69,8 +88,16 @@ internal static class TagParameter
         return tags;
     }
 
-    private static ParameterValueException Invalid(string errorId, string parameterName, object? value, string message, string? recommendedAction = null) =>
+    internal static ParameterValueException Invalid(string errorId, string parameterName, object? value, string message, string? recommendedAction = null) =>
         new(ErrorRecordFactory.InvalidParameter(errorId, parameterName, value, message, recommendedAction));
+}
+
+/// <summary>One tag as given: its key and value (any objects, read as text) and the parameter it came from.</summary>
+internal readonly struct TagEntry(object? key, object? value, string parameter)
+{
+    public object? Key { get; } = key;
+    public object? Value { get; } = value;
+    public string Parameter { get; } = parameter;
 }
 
 /// <summary>Carries the terminating error for a parameter value that can never work; the cmdlet rethrows its record

@@ -5,7 +5,8 @@ using Amazon.EC2.Model;
 namespace Avtomat.Ec2.PowerShell.Tests.CopyAvSnapshot;
 
 /// <summary>What binds to -SnapshotId and -SourceRegion: strings, objects shaped like Get-EC2Snapshot output, real
-/// Amazon.EC2.Model.Snapshot objects, [pscustomobject]s and the module's own results.</summary>
+/// Amazon.EC2.Model.Snapshot objects, [pscustomobject]s and the module's own results. An object's Region is where its
+/// snapshot is read from (-Region, where the copy is made, never binds from objects).</summary>
 public sealed class CopyAvSnapshotBindingTests
 {
     [Fact]
@@ -30,7 +31,8 @@ public sealed class CopyAvSnapshotBindingTests
         var positional = bed.Invoke("Copy-AvSnapshot $args[0] @aws -Region us-east-1", ids[2]);
         var result = Assert.Single(positional.Results);
         Assert.Equal(ids[2], result.SourceSnapshotId);
-        Assert.Equal("us-east-1", result.Region); // destination defaults to the source region
+        Assert.Equal("us-east-1", result.Region); // -Region is where the copy is made (as in Copy-EC2Snapshot)...
+        Assert.Equal("us-east-1", result.SourceRegion); // ...and, without -SourceRegion, where the snapshot is looked for
         Assert.Equal("Completed", result.State);
     }
 
@@ -46,7 +48,7 @@ public sealed class CopyAvSnapshotBindingTests
     }
 
     [Fact]
-    public async Task PSCustomObjects_BindByPropertyName_IncludingRegionAlias()
+    public async Task PSCustomObjects_BindByPropertyName_SnapshotIdWithRegion_SourceSnapshotIdWithSourceRegion()
     {
         await using var bed = await CopyTestBed.StartAsync();
         var east = bed.Seed(1, "us-east-1");

@@ -34,8 +34,17 @@ public sealed class CopyAvSnapshotMetadataTests
             Assert.True(set.ValueFromPipelineByPropertyName);
         }
 
-        Assert.Contains("Region", p["SourceRegion"].Aliases);
-        Assert.All(p["SourceRegion"].ParameterSets.Values, s => Assert.True(s.ValueFromPipelineByPropertyName));
+        // As in Copy-EC2Snapshot: -SourceRegion is position 1, -Description position 2, and -Region (alias -RegionToCall)
+        // is its own parameter, where the copy is made (no longer an alias of -SourceRegion), never bound from objects.
+        Assert.DoesNotContain("Region", p["SourceRegion"].Aliases);
+        Assert.All(p["SourceRegion"].ParameterSets.Values, s => { Assert.True(s.ValueFromPipelineByPropertyName); Assert.Equal(1, s.Position); });
+        Assert.All(p["Description"].ParameterSets.Values, s => Assert.Equal(2, s.Position));
+        Assert.Equal(typeof(string), p["Region"].ParameterType);
+        Assert.Contains("RegionToCall", p["Region"].Aliases);
+        Assert.All(p["Region"].ParameterSets.Values, s => { Assert.False(s.ValueFromPipelineByPropertyName); Assert.Equal(int.MinValue, s.Position); });
+        Assert.Equal(typeof(object[]), p["TagSpecification"].ParameterType);
+        Assert.Contains("TagSpecifications", p["TagSpecification"].Aliases);
+        Assert.Contains("CompletionDurationMinute", p["CompletionDurationMinutes"].Aliases);
         Assert.Equal(typeof(string[]), p["DestinationRegion"].ParameterType);
         Assert.Contains("TargetRegion", p["DestinationRegion"].Aliases);
         Assert.Contains("PendingLimit", p["ThrottleLimit"].Aliases);
@@ -123,7 +132,7 @@ public sealed class CopyAvSnapshotMetadataTests
     public void RegionParameters_CompleteRegionNames()
     {
         using var host = new PowerShellHost();
-        foreach (var input in new[] { "Copy-AvSnapshot -DestinationRegion us-we", "Copy-AvSnapshot -SourceRegion us-we", "Copy-AvSnapshot -TargetRegion us-we" })
+        foreach (var input in new[] { "Copy-AvSnapshot -DestinationRegion us-we", "Copy-AvSnapshot -SourceRegion us-we", "Copy-AvSnapshot -TargetRegion us-we", "Copy-AvSnapshot -Region us-we" })
         {
             using var ps = host.Create("");
             var completion = CommandCompletion.CompleteInput(input, input.Length, new Hashtable(), ps);

@@ -49,7 +49,12 @@ public sealed class SnapshotCmdletMetadataTests
         Assert.Equal(new[] { "ByInstance" }, p["ExcludeBootVolume"].ParameterSets.Keys);
 
         Assert.Equal(new[] { "InstanceId", "Region", "VolumeId" }, ByPropertyName(command));
-        foreach (var name in new[] { "NoWait", "DryRun", "CopyVolumeTags", "ExcludeBootVolume" })
+        // As in New-EC2Snapshot: -Description is position 1 and -Region has the alias -RegionToCall.
+        Assert.All(p["Description"].ParameterSets.Values, s => Assert.Equal(1, s.Position));
+        Assert.Contains("RegionToCall", p["Region"].Aliases);
+        Assert.Equal(typeof(object[]), p["TagSpecification"].ParameterType);
+        Assert.Contains("TagSpecifications", p["TagSpecification"].Aliases);
+        foreach (var name in new[] { "NoWait", "DryRun", "CopyVolumeTags", "ExcludeBootVolume", "Force" })
         {
             Assert.Equal(typeof(SwitchParameter), p[name].ParameterType);
         }
@@ -86,8 +91,9 @@ public sealed class SnapshotCmdletMetadataTests
         Assert.True(id.ValueFromPipelineByPropertyName);
         // Only the id and the region bind from input objects: a copy result's SourceSnapshotId/SourceRegion never do.
         Assert.Equal(new[] { "Region", "SnapshotId" }, ByPropertyName(command));
-        Assert.Empty(p["SnapshotId"].Aliases);
-        Assert.Empty(p["Region"].Aliases);
+        // The AWS CLI waiter's --snapshot-ids and AWS Tools' -RegionToCall.
+        Assert.Equal(new[] { "SnapshotIds" }, p["SnapshotId"].Aliases);
+        Assert.Equal(new[] { "RegionToCall" }, p["Region"].Aliases);
         Assert.Contains("TimeoutSec", p["Timeout"].Aliases);
         Assert.Equal(typeof(int), p["Timeout"].ParameterType);
         Assert.Equal(typeof(SwitchParameter), p["Any"].ParameterType);
