@@ -11,7 +11,7 @@ namespace Avtomat.Ec2.Pester.Tests;
 /// .config/dotnet-tools.json (`dotnet tool restore` once, then `dotnet tool run pwsh`), with the Pester version pinned
 /// in Directory.Packages.props imported by path from the NuGet package folder, against the built module folder and the
 /// built emulator program. A case passes only when Pester ran at least one test and nothing failed; otherwise it fails
-/// with the failing Pester tests' names and messages and the end of pwsh's output.
+/// with the failing Pester tests' names and messages (and pwsh's output, all of it in the test output).
 /// </summary>
 /// <remarks>
 /// Each file's NUnit XML result goes to AVTOMAT_PESTER_RESULTS (else artifacts/pester-results), where .ci/run counts
