@@ -4,11 +4,16 @@
     Builds, tests, demonstrates and packages Avtomat.Ec2 with the same dotnet commands CI uses.
 .DESCRIPTION
     Build   : dotnet build; MSBuild lays out the importable module in artifacts/module/Avtomat.Ec2.
-    Test    : dotnet test Avtomat.Ec2.sln (the README's test command).
+    Test    : dotnet test Avtomat.Ec2.sln (the README's test command), which also runs the Pester files tests/*.Tests.ps1,
+              each in a fresh pwsh 7.6.9 from the tool manifest .config/dotnet-tools.json with the pinned Pester.
     Demo    : runs samples/Avtomat.Ec2.Demo when it exists (emulator + hosted PowerShell), else starts the emulator.
     Package : builds Release and zips the module folder into artifacts/Avtomat.Ec2-<version>.zip.
 .EXAMPLE
     ./build.ps1 -Task Test
+.EXAMPLE
+    dotnet tool restore; dotnet tool run pwsh -- -File build.ps1 -Task Test
+
+    Without a pwsh of your own: the same, in the pwsh the repository pins.
 #>
 [CmdletBinding()]
 param(

@@ -27,9 +27,11 @@ BeforeAll {
     $env:AWS_SHARED_CREDENTIALS_FILE = $CredentialsFile
     $env:AWS_CONFIG_FILE = $ConfigFile
 
-    # The emulator, on a free port; its first stdout line is the base URL.
+    # The emulator, on a free port; its first stdout line is the base URL. AVTOMAT_EC2_EMULATOR names the built
+    # Avtomat.Ec2.Emulator.dll (tests/Avtomat.Ec2.Pester.Tests sets it); else `dotnet run` builds and runs it.
     $start = New-Object System.Diagnostics.ProcessStartInfo -ArgumentList 'dotnet'
-    $start.Arguments = 'run --project "{0}" -- --port 0' -f (Join-Path $RepoRoot 'tests/Avtomat.Ec2.Emulator')
+    if ($env:AVTOMAT_EC2_EMULATOR) { $start.Arguments = '"{0}" --port 0' -f $env:AVTOMAT_EC2_EMULATOR }
+    else { $start.Arguments = 'run --project "{0}" -- --port 0' -f (Join-Path $RepoRoot 'tests/Avtomat.Ec2.Emulator') }
     $start.RedirectStandardOutput = $true
     $start.UseShellExecute = $false
     $script:Emulator = [System.Diagnostics.Process]::Start($start)

@@ -204,11 +204,16 @@ Describe 'Copy-AvSnapshot errors, stopping, progress and output' {
     }
 
     It 'stops at the first error with -ErrorAction Stop and starts no further copies' {
-        Reset-Emulator -CopySeconds 4
+        # A source in the error state fails at the first look. (A missing one fails only after the 30 s visibility grace,
+        # since EC2 may not list a snapshot it has just accepted yet, and by then these copies would all be done.)
+        Reset-Emulator -CopySeconds 1
+        $bad = @((Invoke-Emulator seed POST @{ region = 'us-east-1'; snapshots = 1; state = 'error' }).snapshotIds)
         $ids = New-Snapshot 5
-        { @($Missing) + $ids | Copy-AvSnapshot @Aws -SourceRegion us-east-1 -DestinationRegion us-west-2 -ThrottleLimit 1 -ErrorAction Stop } |
-            Should -Throw -ErrorId 'SnapshotNotFound,Avtomat.Ec2.Commands.CopyAvSnapshotCommand'
-        Start-Sleep -Milliseconds 1500
+        { @($bad) + $ids | Copy-AvSnapshot @Aws -SourceRegion us-east-1 -DestinationRegion us-west-2 -ThrottleLimit 1 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'SourceSnapshotFailed,Avtomat.Ec2.Commands.CopyAvSnapshotCommand'
+        # A copy to another region takes 1.5 s here, seen done at the next 2 s poll: a job still running would have
+        # started a second one by now.
+        Start-Sleep -Seconds 5
         Get-CopyCount us-west-2 | Should -BeLessOrEqual 1
     }
 
@@ -296,7 +301,10 @@ Describe 'Copy-AvSnapshot surface' {
         $command.Parameters['DestinationRegion'].Aliases | Should -Contain 'TargetRegion'
         $command.Parameters['ThrottleLimit'].Aliases | Should -Contain 'PendingLimit'
         $command.Parameters['Timeout'].Aliases | Should -Contain 'TimeoutSec'
-        $set = $command.Parameters['SnapshotId'].ParameterSets['ToRegion']
+        # -SnapshotId belongs to every parameter set (ToRegion, ToOutpost, ToLocalZone), so its one entry is __AllParameterSets.
+        $sets = $command.Parameters['SnapshotId'].ParameterSets
+        @($sets.Keys) | Should -Be @([System.Management.Automation.ParameterAttribute]::AllParameterSets)
+        $set = $sets[[System.Management.Automation.ParameterAttribute]::AllParameterSets]
         $set.IsMandatory | Should -BeTrue
         $set.Position | Should -Be 0
         $set.ValueFromPipeline | Should -BeTrue

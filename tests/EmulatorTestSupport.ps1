@@ -9,10 +9,16 @@ $env:AWS_EC2_METADATA_DISABLED = 'true'
 Import-Module -Name $ManifestPath -Force -ErrorAction Stop
 
 function script:Start-AvTestEmulator([string] $Arguments = '') {
-    # The emulator program prints its base URL alone on the first line of standard output.
+    # The emulator program prints its base URL alone on the first line of standard output. AVTOMAT_EC2_EMULATOR names
+    # the built Avtomat.Ec2.Emulator.dll (tests/Avtomat.Ec2.Pester.Tests sets it); else `dotnet run` builds and runs it.
     $start = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
     # Arguments as one string: ProcessStartInfo.ArgumentList does not exist in Windows PowerShell's .NET Framework.
-    $start.Arguments = 'run --project "{0}" -- --port 0 {1}' -f (Join-Path $RepoRoot 'tests/Avtomat.Ec2.Emulator'), $Arguments
+    if ($env:AVTOMAT_EC2_EMULATOR) {
+        $start.Arguments = '"{0}" --port 0 {1}' -f $env:AVTOMAT_EC2_EMULATOR, $Arguments
+    }
+    else {
+        $start.Arguments = 'run --project "{0}" -- --port 0 {1}' -f (Join-Path $RepoRoot 'tests/Avtomat.Ec2.Emulator'), $Arguments
+    }
     $start.RedirectStandardOutput = $true
     $start.UseShellExecute = $false
     $script:Emulator = [System.Diagnostics.Process]::Start($start)
@@ -46,18 +52,22 @@ function script:Reset-Emulator([double] $CopySeconds = 0.3, [string[]] $Inaccess
     Invoke-Emulator config PUT $config | Out-Null
 }
 
+# New-Snapshot and New-Volume return their ids as one string array, whatever the count, so `$ids[0]` is always an id.
+# A function's output is unrolled: `@(...)` alone would hand back a single id as a bare string (`$ids[0]` = 's'), so the
+# comma operator wraps the array and the caller receives the array itself. Piping the call (`New-Volume 2 | ...`) sends
+# that array as one input object, which binds to a [string[]] parameter like the ids piped one by one.
 function script:New-Snapshot([int] $Count = 1, [string] $Region = 'us-east-1', [hashtable] $Tags, [string] $Description) {
     $body = @{ region = $Region; snapshots = $Count }
     if ($Tags) { $body.tags = $Tags }
     if ($Description) { $body.description = $Description }
-    @((Invoke-Emulator seed POST $body).snapshotIds)
+    , [string[]] @((Invoke-Emulator seed POST $body).snapshotIds)
 }
 
 function script:New-Volume([int] $Count = 1, [string] $Region = 'us-east-1', [hashtable] $Tags, [string] $NamePrefix) {
     $body = @{ region = $Region; volumes = $Count; availabilityZone = "$($Region)a" }
     if ($Tags) { $body.tags = $Tags }
     if ($NamePrefix) { $body.namePrefix = $NamePrefix }
-    @((Invoke-Emulator seed POST $body).volumeIds)
+    , [string[]] @((Invoke-Emulator seed POST $body).volumeIds)
 }
 
 function script:New-Instance([int] $Count = 1, [int] $DataVolumes = 1, [string] $State = 'running') {

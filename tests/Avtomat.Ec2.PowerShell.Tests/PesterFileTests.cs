@@ -2,8 +2,9 @@ using System.Management.Automation.Language;
 
 namespace Avtomat.Ec2.PowerShell.Tests;
 
-/// <summary>The Pester files run only on a real pwsh outside our machines: at least make sure they parse here, and stay
-/// ASCII (Windows PowerShell reads a BOM-less file as ANSI).</summary>
+/// <summary>The Pester files under tests/ run on a real pwsh in tests/Avtomat.Ec2.Pester.Tests; here, in the hosted engine,
+/// make sure each parses and stays ASCII (Windows PowerShell 5.1, which they also target, reads a BOM-less file as
+/// ANSI), and that every exported cmdlet has its own Pester file.</summary>
 public sealed class PesterFileTests
 {
     public static TheoryData<string> Scripts()

@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+using System.Xml.Linq;
+using Xunit.Abstractions;
+
+namespace Avtomat.Ec2.Pester.Tests;
+
+/// <summary>
+/// Runs each Pester file tests/*.Tests.ps1 in a fresh real pwsh: the PowerShell dotnet tool pinned in
+/// .config/dotnet-tools.json (`dotnet tool restore` once, then `dotnet tool run pwsh`), with the Pester version pinned
+/// in Directory.Packages.props imported by path from the NuGet package folder, against the built module folder and the
+/// built emulator program. A case passes only when Pester ran at least one test and nothing failed; otherwise it fails
+/// with the failing Pester tests' names and messages (and pwsh's output, all of it in the test output).
+/// </summary>
+/// <remarks>
+/// Each file's NUnit XML result goes to AVTOMAT_PESTER_RESULTS (else artifacts/pester-results), where .ci/run counts
+/// the individual Pester tests in place of these cases. A case that fails without a failed test in that XML (pwsh
+/// missing or crashed, a time-out, no test run, a failed block or container) also writes NAME.error.txt there, which
+/// .ci/run counts as one failure.
+/// </remarks>
+public sealed class PesterFileRunTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan ToolRestoreTimeout = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan FileTimeout = TimeSpan.FromMinutes(10);
+    private static readonly SemaphoreSlim ToolRestoreLock = new(1, 1);
+    private static bool toolRestored;
+
+    private static readonly string RepositoryRoot = Metadata("RepositoryRoot");
+    private static readonly string PesterManifestPath = Metadata("PesterManifestPath");
+    private static readonly string PesterVersion = Metadata("PesterVersion");
+    private static readonly string ModuleManifestPath = Metadata("ModuleManifestPath");
+    private static readonly string EmulatorPath = Metadata("EmulatorPath");
+    private static readonly string TestsDirectory = Path.Combine(RepositoryRoot, "tests");
+    private static readonly string Runner = Path.Combine(TestsDirectory, "Avtomat.Ec2.Pester.Tests", "Invoke-PesterFile.ps1");
+
+    public static TheoryData<string> PesterFiles()
+    {
+        var data = new TheoryData<string>();
+        foreach (var file in Directory.GetFiles(TestsDirectory, "*.Tests.ps1").OrderBy(f => f, StringComparer.Ordinal))
+        {
+            data.Add(Path.GetFileName(file));
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PesterFiles))]
+    public async Task PesterFile_PassesOnRealPwsh(string file)
+    {
+        var resultsDirectory = ResultsDirectory();
+        var name = Path.GetFileNameWithoutExtension(file);
+        var resultPath = Path.Combine(resultsDirectory, name + ".xml");
+        var errorPath = Path.Combine(resultsDirectory, name + ".error.txt");
+        File.Delete(resultPath);
+        File.Delete(errorPath);
+
+        Run? run = null;
+        PesterResults? results = null;
+        var problem = MissingPrerequisite();
+        if (problem is null)
+        {
+            try
+            {
+                await RestoreToolsOnce();
+                run = await RunPwsh(file, resultPath);
+                results = File.Exists(resultPath) ? PesterResults.Read(resultPath) : null;
+                problem = Verdict(run, results);
+            }
+            catch (Exception e)
+            {
+                // pwsh or the tool missing, a result that does not parse: still a failure .ci/run counts.
+                problem = $"{e.GetType().Name}: {e.Message}";
+            }
+        }
+
+        if (run is not null) output.WriteLine(run.Output);
+        if (problem is null) return;
+
+        if (results is null || results.Failed.Count == 0)
+        {
+            // Not visible as a failed Pester test: .ci/run counts this file as one failure.
+            File.WriteAllText(errorPath, problem + Environment.NewLine);
+        }
+        var message = new StringBuilder();
+        message.AppendLine($"{file}: {problem}");
+        foreach (var failure in results?.Failed ?? [])
+        {
+            message.AppendLine($"  [-] {failure.Name}");
+            message.AppendLine(Indent(failure.Message, "      "));
+            if (failure.Location is not null) message.AppendLine($"      {failure.Location}");
+        }
+        // A failed BeforeAll/AfterAll or file is not a test case in the XML: the runner prints them one a line.
+        foreach (var line in (run?.Output ?? "").Split('\n'))
+        {
+            if (line.StartsWith("Failed block: ", StringComparison.Ordinal) || line.StartsWith("Failed container: ", StringComparison.Ordinal))
+            {
+                message.AppendLine("  " + line.TrimEnd());
+            }
+        }
+        if (run is not null && (results is null || results.Failed.Count == 0))
+        {
+            // Nothing in the XML says what went wrong: the end of pwsh's output does (all of it is in the test output).
+            message.AppendLine("--- pwsh output (the end) ---");
+            message.AppendLine(Tail(run.Output, 120));
+        }
+        Assert.Fail(message.ToString());
+    }
+
+    private static string? MissingPrerequisite() =>
+        !File.Exists(PesterManifestPath) ? $"Pester {PesterVersion} is not in the NuGet package folder: {PesterManifestPath} (restore fetches it)"
+        : !File.Exists(ModuleManifestPath) ? $"the module folder was not built: {ModuleManifestPath}"
+        : !File.Exists(EmulatorPath) ? $"the emulator program was not built: {EmulatorPath}"
+        : null;
+
+    /// <summary>Why the file failed, or null when Pester ran tests and none failed.</summary>
+    private static string? Verdict(Run run, PesterResults? results)
+    {
+        if (run.TimedOut) return $"pwsh did not finish within {FileTimeout.TotalSeconds:0} s and was ended (with its child processes)";
+        var counts = results is null ? "no Pester result was written" : $"{results.Passed} passed, {results.Failed.Count} failed, {results.Skipped} skipped";
+        if (results is null) return $"pwsh exited with {run.ExitCode}; {counts}";
+        if (results.Failed.Count > 0) return $"{counts} (pwsh exit code {run.ExitCode})";
+        if (results.Passed == 0) return $"Pester ran no test; {counts} (pwsh exit code {run.ExitCode})";
+        if (run.ExitCode != 0) return $"{counts}, but pwsh exited with {run.ExitCode} (a failed block or container, see the output)";
+        return null;
+    }
+
+    private static async Task RestoreToolsOnce()
+    {
+        await ToolRestoreLock.WaitAsync();
+        try
+        {
+            if (toolRestored) return;
+            var restore = await RunProcess(["tool", "restore"], ToolRestoreTimeout, environment: null);
+            if (restore.TimedOut || restore.ExitCode != 0)
+            {
+                throw new InvalidOperationException(
+                    $"`dotnet tool restore` in {RepositoryRoot} {(restore.TimedOut ? "timed out" : $"exited with {restore.ExitCode}")}:{Environment.NewLine}{restore.Output}");
+            }
+            toolRestored = true;
+        }
+        finally
+        {
+            ToolRestoreLock.Release();
+        }
+    }
+
+    private async Task<Run> RunPwsh(string file, string resultPath)
+    {
+        // Isolated like the hosted tests: no ambient AWS credentials, region or profile, no ~/.aws files, no metadata.
+        var awsDirectory = Directory.CreateTempSubdirectory("avtomat-pester-aws-").FullName;
+        File.WriteAllText(Path.Combine(awsDirectory, "credentials"), "");
+        File.WriteAllText(Path.Combine(awsDirectory, "config"), "");
+        var environment = new Dictionary<string, string?>
+        {
+            ["AVTOMAT_EC2_EMULATOR"] = EmulatorPath,
+            ["AWS_EC2_METADATA_DISABLED"] = "true",
+            ["AWS_SHARED_CREDENTIALS_FILE"] = Path.Combine(awsDirectory, "credentials"),
+            ["AWS_CONFIG_FILE"] = Path.Combine(awsDirectory, "config"),
+            ["POWERSHELL_TELEMETRY_OPTOUT"] = "1",
+            ["POWERSHELL_UPDATECHECK"] = "Off",
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            ["DOTNET_NOLOGO"] = "1",
+        };
+        foreach (var name in new[]
+                 {
+                     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+                     "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 })
+        {
+            environment[name] = null;
+        }
+        output.WriteLine($"pwsh -File {Path.GetRelativePath(RepositoryRoot, Runner)} -Path tests/{file} (Pester {PesterVersion}, result {resultPath})");
+        try
+        {
+            return await RunProcess(
+                ["tool", "run", "pwsh", "--", "-NoProfile", "-NonInteractive", "-File", Runner,
+                 "-Path", Path.Combine(TestsDirectory, file), "-PesterManifest", PesterManifestPath,
+                 "-ResultPath", resultPath, "-PesterVersion", PesterVersion],
+                FileTimeout, environment);
+        }
+        finally
+        {
+            TryDelete(awsDirectory);
+        }
+    }
+
+    /// <summary>Runs `dotnet ARGS` in the repository root; the process tree is always ended (time-out, failure).</summary>
+    private static async Task<Run> RunProcess(IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = RepositoryRoot,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) start.Environment.Remove(key);
+            else start.Environment[key] = value;
+        }
+
+        var text = new StringBuilder();
+        void Append(string? line)
+        {
+            if (line is null) return;
+            lock (text) text.AppendLine(line);
+        }
+
+        using var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        var clock = Stopwatch.StartNew();
+        process.Start();
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var timedOut = false;
+        try
+        {
+            using var cancel = new CancellationTokenSource(timeout);
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            timedOut = true;
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            }
+        }
+        // Waits for the redirected streams to be read to their end too.
+        await process.WaitForExitAsync();
+        Append($"[dotnet {string.Join(' ', arguments.Take(3))} {(timedOut ? "ended after the time-out" : $"exited with {process.ExitCode}")} after {clock.Elapsed.TotalSeconds:0.0} s]");
+        lock (text) return new Run(timedOut ? -1 : process.ExitCode, timedOut, text.ToString());
+    }
+
+    private static string ResultsDirectory()
+    {
+        var configured = Environment.GetEnvironmentVariable("AVTOMAT_PESTER_RESULTS");
+        var directory = string.IsNullOrEmpty(configured) ? Path.Combine(RepositoryRoot, "artifacts", "pester-results") : Path.GetFullPath(configured);
+        Directory.CreateDirectory(directory);
+        return directory;
+    }
+
+    private static string Tail(string text, int lines)
+    {
+        var all = text.Split('\n');
+        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+    }
+
+    private static string Indent(string text, string indent) =>
+        indent + text.Replace("\n", "\n" + indent, StringComparison.Ordinal);
+
+    private static void TryDelete(string directory)
+    {
+        try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private static string Metadata(string key) =>
+        typeof(PesterFileRunTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value
+        ?? throw new InvalidOperationException($"Assembly metadata {key} is missing.");
+
+    private sealed record Run(int ExitCode, bool TimedOut, string Output);
+
+    private sealed record Failure(string Name, string Message, string? Location);
+
+    /// <summary>The test cases of a Pester NUnit 2.5 result: Success, Failure, Ignored (skipped), Inconclusive.</summary>
+    private sealed record PesterResults(int Passed, int Skipped, IReadOnlyList<Failure> Failed)
+    {
+        public static PesterResults Read(string path)
+        {
+            var cases = XDocument.Load(path).Descendants("test-case").ToList();
+            var failed = cases.Where(c => (string?)c.Attribute("result") is "Failure" or "Error")
+                .Select(c => new Failure(
+                    (string?)c.Attribute("name") ?? "?",
+                    ((string?)c.Element("failure")?.Element("message") ?? "").Trim(),
+                    ((string?)c.Element("failure")?.Element("stack-trace"))?.Trim().Split('\n')[0]))
+                .ToList();
+            return new PesterResults(
+                cases.Count(c => (string?)c.Attribute("result") == "Success"),
+                cases.Count(c => (string?)c.Attribute("result") is "Ignored" or "Skipped" or "Inconclusive" or "NotRunnable"),
+                failed);
+        }
+    }
+}
