@@ -7,6 +7,12 @@
 BeforeAll {
     $script:RepoRoot = Split-Path -Parent $PSScriptRoot
     $script:ManifestPath = Join-Path $RepoRoot 'artifacts/module/Avtomat.Ec2/Avtomat.Ec2.psd1'
+    # The credentials objects below come from an AWSSDK of the session's own, as AWS.Tools brings one: the module's
+    # copy is private to it (its own load context on PowerShell 7). The older pair tests/Avtomat.Ec2.ForeignSdk
+    # restores stands in for AWS.Tools' build.
+    if (-not ('Amazon.Runtime.AWSCredentials' -as [type])) {
+        Add-Type -Path (Join-Path $RepoRoot 'artifacts/foreign-sdk/AWSSDK.Core.dll')
+    }
     Import-Module -Name $ManifestPath -Force -ErrorAction Stop
 
     $script:Secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYPESTERSECRET'

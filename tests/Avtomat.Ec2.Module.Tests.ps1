@@ -15,10 +15,26 @@ BeforeAll {
 
 Describe 'Avtomat.Ec2 module folder' {
     It 'contains the module and its dependencies but not System.Management.Automation' {
-        foreach ($dll in 'Avtomat.Ec2.dll', 'Avtomat.Ec2.Engine.dll', 'AWSSDK.Core.dll', 'AWSSDK.EC2.dll') {
+        foreach ($dll in 'Avtomat.Ec2.dll', 'Avtomat.Ec2.Loader.dll') {
             Join-Path $ModuleDir $dll | Should -Exist
         }
-        Join-Path $ModuleDir 'System.Management.Automation.dll' | Should -Not -Exist
+        # The engine and its AWSSDK copy sit in Dependencies/, where only the module's loader reaches them.
+        foreach ($dll in 'Avtomat.Ec2.Engine.dll', 'AWSSDK.Core.dll', 'AWSSDK.EC2.dll', 'AWSSDK.SecurityToken.dll') {
+            Join-Path $ModuleDir "Dependencies/$dll" | Should -Exist
+            Join-Path $ModuleDir $dll | Should -Not -Exist
+        }
+        Get-ChildItem -Path $ModuleDir -Recurse -Filter 'System.Management.Automation.dll' | Should -BeNullOrEmpty
+    }
+
+    It 'loads the engine and its AWSSDK copy into its own load context on PowerShell 7' -Skip:($PSVersionTable.PSEdition -ne 'Core') {
+        Import-Module -Name $ManifestPath -Force
+        [Avtomat.Ec2.Loader.ModuleDependencies]::EngineLoad | Should -Be 'isolated'
+        # Nothing from Dependencies/ is in the default context, so another AWSSDK build can still load there.
+        $dependencies = (Resolve-Path -LiteralPath (Join-Path $ModuleDir 'Dependencies')).Path
+        [System.Runtime.Loader.AssemblyLoadContext]::Default.Assemblies |
+            Where-Object { $_.Location -and $_.Location.StartsWith($dependencies) } | Should -BeNullOrEmpty
+        $ours = [System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object { $_.GetType().Name -eq 'ModuleLoadContext' }
+        $ours.Assemblies.GetName().Name | Should -Contain 'AWSSDK.EC2'
     }
 
     It 'carries the root manifest unchanged' {
