@@ -295,8 +295,8 @@ Describe 'Copy-AvSnapshot surface' {
         $command = Get-Command Copy-AvSnapshot
         $command.Parameters['SnapshotId'].Aliases | Should -Contain 'SourceSnapshotId'
         $command.Parameters['SourceRegion'].Aliases | Should -Not -Contain 'Region'
-        $command.Parameters['SourceRegion'].ParameterSets['ToRegion'].Position | Should -Be 1
-        $command.Parameters['Description'].ParameterSets['ToRegion'].Position | Should -Be 2
+        $command.Parameters['SourceRegion'].ParameterSets['__AllParameterSets'].Position | Should -Be 1
+        $command.Parameters['Description'].ParameterSets['__AllParameterSets'].Position | Should -Be 2
         $command.Parameters['Region'].Aliases | Should -Contain 'RegionToCall'
         $command.Parameters['DestinationRegion'].Aliases | Should -Contain 'TargetRegion'
         $command.Parameters['ThrottleLimit'].Aliases | Should -Contain 'PendingLimit'
