@@ -29,6 +29,10 @@ Describe 'Avtomat.Ec2 module folder' {
     It 'loads the engine and its AWSSDK copy into its own load context on PowerShell 7' -Skip:($PSVersionTable.PSEdition -ne 'Core') {
         Import-Module -Name $ManifestPath -Force
         [Avtomat.Ec2.Loader.ModuleDependencies]::EngineLoad | Should -Be 'isolated'
+        # The AWSSDK loads on first use: one call (to a closed port, ended by the one-second timeout) loads it.
+        $env:AWS_EC2_METADATA_DISABLED = 'true'
+        Copy-AvSnapshot -SnapshotId snap-0123456789abcdef0 -SourceRegion us-east-1 -Region us-east-1 -AccessKey AKIDMODULE `
+            -SecretKey module-secret -EndpointUrl 'http://127.0.0.1:9/' -Timeout 1 -ErrorAction SilentlyContinue | Out-Null
         # Nothing from Dependencies/ is in the default context, so another AWSSDK build can still load there.
         $dependencies = (Resolve-Path -LiteralPath (Join-Path $ModuleDir 'Dependencies')).Path
         [System.Runtime.Loader.AssemblyLoadContext]::Default.Assemblies |
