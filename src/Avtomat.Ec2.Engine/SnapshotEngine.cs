@@ -38,6 +38,15 @@ public sealed class SnapshotEngine
 
     internal AccountRegistry Registry { get; }
 
+    /// <summary>How long a copy that finds a free slot waits for the copies checked with it to join the queue, so the free
+    /// slots go to the longest expected copies first (see <see cref="Copy.CopyWindow"/>).</summary>
+    internal TimeSpan CopyOrderingDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    private long _inputOrder;
+
+    /// <summary>The next number in the order requests reached the engine (all jobs): ties in the copy windows go by it.</summary>
+    internal long NextInputOrder() => System.Threading.Interlocked.Increment(ref _inputOrder);
+
     /// <summary>How often a copy window shrunk by ResourceLimitExceeded grows back by one slot while in use.</summary>
     internal TimeSpan CopyWindowRecovery { get; set; } = TimeSpan.FromSeconds(30);
 

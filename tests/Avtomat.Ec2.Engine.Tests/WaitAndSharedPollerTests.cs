@@ -125,7 +125,7 @@ public sealed class WaitAndSharedPollerTests
         Assert.All(outcomeA.Finished.Concat(outcomeB.Finished), f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         var polls = _ec2.CallsOf("DescribeSnapshots", East);
         Assert.Equal(polls.Count, polls.Select(p => p.At).Distinct().Count()); // one per tick
-        Assert.InRange(polls.Count, 6, 8);
+        Assert.InRange(polls.Count, 1, 8); // adaptive: never more than a fixed 1 s tick would make
         Assert.All(polls.Take(5), p => Assert.Equal(6, ((DescribeSnapshotsRequest)p.Request).Filters.Single(f => f.Name == "snapshot-id").Values.Count));
         // Both jobs count the shared call.
         Assert.Equal(polls.Count, outcomeA.Statistics.Calls["DescribeSnapshots"]);
@@ -227,7 +227,9 @@ public sealed class WaitAndSharedPollerTests
         var outcome = await VirtualTime.RunAsync(job, _clock, step: TimeSpan.FromMilliseconds(500));
 
         Assert.Equal(SnapshotState.Completed, Assert.Single(outcome.Finished).Result.State);
-        Assert.InRange(_ec2.CallsOf("CopySnapshot").Single().At - start, TimeSpan.FromMinutes(3), TimeSpan.FromMinutes(3) + TimeSpan.FromSeconds(2));
+        // Nothing was learned about snapshots here yet: the source's end is estimated from its progress (EC2 shows whole
+        // percents), and it is seen completed within a tenth of its duration at worst.
+        Assert.InRange(_ec2.CallsOf("CopySnapshot").Single().At - start, TimeSpan.FromMinutes(3), TimeSpan.FromMinutes(3) + TimeSpan.FromSeconds(18));
         Assert.Contains(outcome.Messages, m => m.Contains("waiting for it to complete"));
     }
 }

@@ -22,7 +22,7 @@ internal sealed class AccountRegion : IDisposable
         _engine = engine;
         Key = key;
         Region = region;
-        CopyWindow = new CopyWindow(key, engine.RegionCopyLimit, engine.TimeProvider, engine.CopyWindowRecovery);
+        CopyWindow = new CopyWindow(key, engine.RegionCopyLimit, engine.TimeProvider, engine.CopyWindowRecovery, engine.CopyOrderingDelay);
         Poller = new SnapshotStatePoller(key, region, engine.TimeProvider);
     }
 
@@ -30,6 +30,8 @@ internal sealed class AccountRegion : IDisposable
     public string Key { get; }
     public string Region { get; }
     public CopyWindow CopyWindow { get; }
+    /// <summary>What copies into this account and region took: the copy window's order.</summary>
+    public CopyDurations CopyDurations { get; } = new();
     public SnapshotStatePoller Poller { get; }
 
     /// <summary>Jobs holding it (guarded by the registry).</summary>

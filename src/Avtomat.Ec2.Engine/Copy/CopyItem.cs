@@ -24,6 +24,8 @@ internal sealed class CopyItem : JobItem
     }
 
     public SnapshotCopyRequest Copy { get; }
+    /// <summary>Where the request came in among every job's (ties in the copy windows go by it).</summary>
+    public long InputOrder { get; set; }
     public SnapshotCopyResult Result { get; }
     public override ISnapshotOutcome Outcome => Result;
     public override string SourceRegion => Copy.SourceRegion;

@@ -36,13 +36,13 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
     public void Add(SnapshotCopyRequest request)
     {
         if (request is null) throw new ArgumentNullException(nameof(request));
-        var item = new CopyItem(request, NextSequence, StopToken);
+        var item = new CopyItem(request, NextSequence, StopToken) { InputOrder = Engine.NextInputOrder() };
         Admit(item, () => _worker.RunAsync(item));
     }
 
     /// <summary>This job's own window towards a destination (its ThrottleLimit).</summary>
     internal CopyWindow JobWindow(string destination)
-        => _jobWindows.GetOrAdd(destination, region => new CopyWindow("job|" + region, ThrottleLimit));
+        => _jobWindows.GetOrAdd(destination, region => new CopyWindow("job|" + region, ThrottleLimit, Time, collect: Engine.CopyOrderingDelay));
 
     // ------------------------------------------------------------------ what a copy job reports
 

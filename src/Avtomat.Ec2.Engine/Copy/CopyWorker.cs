@@ -61,8 +61,15 @@ internal sealed class CopyWorker
                 return;
             }
             var copyRequest = BuildRequest(item, check.Snapshot!);
-            jobSlot = await _job.JobWindow(destination).AcquireAsync(stop).ConfigureAwait(false);
-            start = new CopyStart(_job, item, copyRequest);
+            // The windows start the longest expected copies first, so no long copy is left to run alone at the end.
+            var durations = _job.Shared(destination).CopyDurations;
+            var volumeId = check.Snapshot!.VolumeId;
+            var sizeGiB = check.Snapshot.VolumeSize;
+            // Re-encrypting with a new key makes a full copy even where the lineage has one.
+            var incremental = durations.HasLineage(volumeId) && request.KmsKeyId is null && (sourceEncrypted || !request.Encrypted);
+            var expected = durations.ExpectedSeconds(incremental ? volumeId : null, sizeGiB);
+            jobSlot = await _job.JobWindow(destination).AcquireAsync(stop, priority: expected, order: item.InputOrder).ConfigureAwait(false);
+            start = new CopyStart(_job, item, copyRequest, expected);
             if (_job.DryRun && earlier is not null)
             {
                 _job.Finish(item, SnapshotState.DryRun, null, $"An earlier copy {earlier.SnapshotId} is still pending: it would be waited for, not copied again.");
@@ -114,14 +121,14 @@ internal sealed class CopyWorker
                 using var watch = CancellationTokenSource.CreateLinkedTokenSource(stop, _job.BackgroundToken);
                 try
                 {
-                    await _job.WaitForFinalStateAsync(destination, copyId, s => _job.Observe(item, s), watch.Token).ConfigureAwait(false);
+                    await _job.WaitForFinalStateAsync(destination, copyId, s => _job.Observe(item, s), watch.Token, "copy").ConfigureAwait(false);
                     start.Finished();
                 }
                 catch (RegionFailedException ex) { _job.FailRegion(ex.Region, ex.Error); }
                 catch (Exception) { /* ended, stopped, or not visible: the slot is released as abandoned below */ }
                 return;
             }
-            var final = await _job.WaitForFinalStateAsync(destination, copyId, s => _job.Observe(item, s), stop).ConfigureAwait(false);
+            var final = await _job.WaitForFinalStateAsync(destination, copyId, s => _job.Observe(item, s), stop, "copy").ConfigureAwait(false);
             // Only where another run has been at work (its copies were found): then a twin of ours may not have been
             // visible when this run looked. Elsewhere results are not held back.
             if (earlier is null && !_job.Force && final.State?.Value == "completed" && _job.Earlier.SawEarlierCopies(destination)
@@ -129,6 +136,8 @@ internal sealed class CopyWorker
                 final = kept;
             start.Finished(); // refill the window the moment the copy is seen finished
             _job.Observe(item, final);
+            if (final.State?.Value == "completed" && earlier is null && final.StartTime is { } began)
+                durations.Completed(volumeId, sizeGiB, _job.Time.GetUtcNow().UtcDateTime - DateTime.SpecifyKind(began, DateTimeKind.Utc), incremental);
             if (final.State?.Value == "completed") _job.Finish(item, SnapshotState.Completed, null);
             else _job.Finish(item, SnapshotState.Failed, EngineErrors.SnapshotCopyFailed(copyId, destination, final.StateMessage), final.StateMessage);
         }
@@ -218,7 +227,7 @@ internal sealed class CopyWorker
         }
         return twin.State?.Value == "completed"
             ? twin
-            : await _job.WaitForFinalStateAsync(request.DestinationRegion, twin.SnapshotId, s => _job.Observe(item, s), stop).ConfigureAwait(false);
+            : await _job.WaitForFinalStateAsync(request.DestinationRegion, twin.SnapshotId, s => _job.Observe(item, s), stop, "copy").ConfigureAwait(false);
     }
 
     private static string? TokenOf(Snapshot snapshot) => snapshot.Tags?.FirstOrDefault(t => t.Key == CopyTagNames.RequestToken)?.Value;
@@ -300,14 +309,16 @@ internal sealed class CopyWorker
         private readonly CopyItem _item;
         private readonly CopySnapshotRequest _request;
         private readonly CopyWindow _window;
+        private readonly double _expectedSeconds;
         private CopySlot? _slot;
 
-        public CopyStart(CopyJob job, CopyItem item, CopySnapshotRequest request)
+        public CopyStart(CopyJob job, CopyItem item, CopySnapshotRequest request, double expectedSeconds)
         {
             _job = job;
             _item = item;
             _request = request;
             _window = job.Shared(item.Region).CopyWindow;
+            _expectedSeconds = expectedSeconds;
         }
 
         public string Action => "CopySnapshot";
@@ -321,7 +332,7 @@ internal sealed class CopyWorker
         public async Task AdmitAsync(bool requeued, CancellationToken stop)
         {
             // A dry run makes nothing: only the job's own window applies to it.
-            if (_slot is null && _request.DryRun != true) _slot = await _window.AcquireAsync(stop, atFront: requeued).ConfigureAwait(false);
+            if (_slot is null && _request.DryRun != true) _slot = await _window.AcquireAsync(stop, atFront: requeued, priority: _expectedSeconds, order: _item.InputOrder).ConfigureAwait(false);
         }
 
         public void EndAttempt()

@@ -25,7 +25,7 @@ internal sealed class VolumeGate
 {
     private readonly object _gate = new();
     private readonly TimeProvider _time;
-    private readonly FifoWaiters<VolumeTicket> _waiters;
+    private readonly OrderedWaiters<VolumeTicket> _waiters;
     private readonly Dictionary<string, DateTimeOffset> _ours = new(StringComparer.Ordinal);
     private readonly HashSet<string> _external = new(StringComparer.Ordinal);
     private readonly HashSet<string> _errored = new(StringComparer.Ordinal);
@@ -39,7 +39,7 @@ internal sealed class VolumeGate
         _time = time;
         Limit = Math.Max(1, limit);
         Spacing = spacing;
-        _waiters = new FifoWaiters<VolumeTicket>(_gate);
+        _waiters = new OrderedWaiters<VolumeTicket>(_gate);
     }
 
     public string VolumeId { get; }
@@ -60,13 +60,13 @@ internal sealed class VolumeGate
     /// <summary>Sets the limit from the volume type (st1/sc1: 1).</summary>
     public void SetLimit(int limit)
     {
-        List<FifoWaiters<VolumeTicket>.Waiter> granted;
+        List<OrderedWaiters<VolumeTicket>.Waiter> granted;
         lock (_gate)
         {
             Limit = Math.Max(1, limit);
             granted = GrantLocked();
         }
-        FifoWaiters<VolumeTicket>.Complete(granted);
+        OrderedWaiters<VolumeTicket>.Complete(granted);
     }
 
     /// <summary>Waits for a free slot, first come first served (<paramref name="atFront"/> re-queues ahead of newer ones).</summary>
@@ -99,14 +99,14 @@ internal sealed class VolumeGate
     /// <summary>The ticket was not used (the call failed, a dry run, a stop).</summary>
     public void Release(VolumeTicket ticket)
     {
-        List<FifoWaiters<VolumeTicket>.Waiter> granted;
+        List<OrderedWaiters<VolumeTicket>.Waiter> granted;
         lock (_gate)
         {
             if (!ticket.TryUse()) return;
             _reserved--;
             granted = GrantLocked();
         }
-        FifoWaiters<VolumeTicket>.Complete(granted);
+        OrderedWaiters<VolumeTicket>.Complete(granted);
     }
 
     /// <summary>EC2 said SnapshotCreationPerVolumeRateExceeded: someone else started one just now.</summary>
@@ -118,14 +118,14 @@ internal sealed class VolumeGate
     /// <summary>A snapshot of the volume was seen final (or is no longer watched). Errored ones keep counting.</summary>
     public void Finished(string snapshotId, bool errored)
     {
-        List<FifoWaiters<VolumeTicket>.Waiter> granted;
+        List<OrderedWaiters<VolumeTicket>.Waiter> granted;
         lock (_gate)
         {
             var known = _ours.Remove(snapshotId) | _external.Remove(snapshotId);
             if (errored && known) _errored.Add(snapshotId);
             granted = GrantLocked();
         }
-        FifoWaiters<VolumeTicket>.Complete(granted);
+        OrderedWaiters<VolumeTicket>.Complete(granted);
     }
 
     /// <summary>What EC2 says now: the volume's snapshots in <c>pending</c> or <c>error</c> (owned by the account).
@@ -134,7 +134,7 @@ internal sealed class VolumeGate
     public List<string> Refresh(IEnumerable<Snapshot> pendingOrError, TimeSpan visibilityGrace)
     {
         var newlyExternal = new List<string>();
-        List<FifoWaiters<VolumeTicket>.Waiter> granted;
+        List<OrderedWaiters<VolumeTicket>.Waiter> granted;
         lock (_gate)
         {
             var now = _time.GetUtcNow();
@@ -160,7 +160,7 @@ internal sealed class VolumeGate
             _external.UnionWith(external);
             granted = GrantLocked();
         }
-        FifoWaiters<VolumeTicket>.Complete(granted);
+        OrderedWaiters<VolumeTicket>.Complete(granted);
         return newlyExternal;
     }
 
@@ -174,7 +174,7 @@ internal sealed class VolumeGate
         return new VolumeTicket();
     }
 
-    private List<FifoWaiters<VolumeTicket>.Waiter> GrantLocked() => _waiters.GrantWhile(() => UsedLocked < Limit, GrantOne);
+    private List<OrderedWaiters<VolumeTicket>.Waiter> GrantLocked() => _waiters.GrantWhile(() => UsedLocked < Limit, GrantOne);
 }
 
 /// <summary>One reserved slot of a <see cref="VolumeGate"/>, used (accepted) or released once.</summary>

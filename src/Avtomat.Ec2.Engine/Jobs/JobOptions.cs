@@ -8,9 +8,16 @@ public abstract class JobOptions
     /// <summary>How long to wait for the job overall; null (or ≤ 0) waits as long as it takes. What is still unfinished
     /// then finishes TimedOut with an OperationTimeout error (and keeps running in EC2 if it started).</summary>
     public TimeSpan? Timeout { get; set; }
-    /// <summary>Interval between batched DescribeSnapshots calls per region (the shared poller ticks at the smallest
-    /// interval of the jobs it serves).</summary>
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>The ceiling's default: long copies are looked at at least this often (their progress keeps the estimates
+    /// of their end current).</summary>
+    public static readonly TimeSpan DefaultMaxPollInterval = TimeSpan.FromMinutes(5);
+
+    /// <summary>The shortest interval between batched DescribeSnapshots calls per region (the floor). The shared poller
+    /// looks when the earliest watched snapshot is expected to be finished, within the floor and the ceiling
+    /// (<see cref="MaxPollInterval"/>) of the jobs it serves.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>The longest interval between batched DescribeSnapshots calls while something is watched (the ceiling).</summary>
+    public TimeSpan MaxPollInterval { get; set; } = DefaultMaxPollInterval;
     /// <summary>How long a new snapshot (or one found after a lost response) may stay invisible to DescribeSnapshots.</summary>
     public TimeSpan VisibilityGrace { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>Engine retries per call after 5xx or I/O errors (on top of the SDK's own). Throttling is retried for as

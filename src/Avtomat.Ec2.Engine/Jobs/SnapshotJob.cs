@@ -63,7 +63,8 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
         Time = engine.TimeProvider;
         StartedAt = Time.GetUtcNow();
         Timeout = options.Timeout is { } t && t > TimeSpan.Zero && t != System.Threading.Timeout.InfiniteTimeSpan ? t : null;
-        PollInterval = options.PollInterval > TimeSpan.Zero ? options.PollInterval : TimeSpan.FromSeconds(2);
+        PollInterval = options.PollInterval > TimeSpan.Zero ? options.PollInterval : TimeSpan.FromSeconds(1);
+        MaxPollInterval = options.MaxPollInterval > PollInterval ? options.MaxPollInterval : PollInterval;
         VisibilityGrace = options.VisibilityGrace >= TimeSpan.Zero ? options.VisibilityGrace : TimeSpan.FromSeconds(30);
         MaxRetries = Math.Max(0, options.MaxRetries);
         DryRun = options is StartJobOptions { DryRun: true };
@@ -93,6 +94,7 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
     internal DateTimeOffset StartedAt { get; }
     internal TimeSpan? Timeout { get; }
     internal TimeSpan PollInterval { get; }
+    internal TimeSpan MaxPollInterval { get; }
     internal TimeSpan VisibilityGrace { get; }
     internal int MaxRetries { get; }
     /// <summary>Check each call with EC2 and make nothing (jobs that make snapshots).</summary>
@@ -366,11 +368,13 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
     /// <summary>Waits on the process-wide poller of <paramref name="region"/> (one batched Describe per tick for every
     /// job in the process in the same account). Throws <see cref="RegionFailedException"/> when this job's calls there
     /// cannot succeed any more.</summary>
-    internal Task<Snapshot> WaitForFinalStateAsync(string region, string snapshotId, Action<Snapshot>? onUpdate, CancellationToken cancellationToken)
+    /// <param name="kind">"copy" or "snapshot": the poller learns how long each kind takes apart.</param>
+    internal Task<Snapshot> WaitForFinalStateAsync(string region, string snapshotId, Action<Snapshot>? onUpdate, CancellationToken cancellationToken,
+        string kind = "snapshot")
     {
         var subscriber = _subscribers.GetOrAdd(region, r => new PollSubscriber(() => Clients.For(r), Calls,
-            PollInterval, VisibilityGrace, message => Verbose(message), StopToken));
-        return Shared(region).Poller.WaitForFinalStateAsync(snapshotId, subscriber, onUpdate, cancellationToken);
+            PollInterval, VisibilityGrace, message => Verbose(message), StopToken, MaxPollInterval));
+        return Shared(region).Poller.WaitForFinalStateAsync(snapshotId, subscriber, onUpdate, cancellationToken, kind);
     }
 
     /// <summary>Snapshots in <paramref name="region"/> tagged with any of <paramref name="tokens"/> (Owner self). Null

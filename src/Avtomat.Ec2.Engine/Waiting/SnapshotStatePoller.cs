@@ -14,11 +14,12 @@ namespace Avtomat.Ec2.Engine.Waiting;
 internal sealed class PollSubscriber
 {
     public PollSubscriber(Func<IAmazonEC2> client, Ec2Calls calls, TimeSpan interval, TimeSpan visibilityGrace,
-        Action<string> verbose, CancellationToken stop)
+        Action<string> verbose, CancellationToken stop, TimeSpan? maxInterval = null)
     {
         Client = client;
         Calls = calls;
         Interval = interval > TimeSpan.Zero ? interval : TimeSpan.FromMilliseconds(100);
+        MaxInterval = maxInterval is { } max && max > Interval ? max : Interval > JobOptions.DefaultMaxPollInterval ? Interval : JobOptions.DefaultMaxPollInterval;
         VisibilityGrace = visibilityGrace >= TimeSpan.Zero ? visibilityGrace : TimeSpan.FromSeconds(30);
         Verbose = verbose;
         Stop = stop;
@@ -26,7 +27,10 @@ internal sealed class PollSubscriber
 
     public Func<IAmazonEC2> Client { get; }
     public Ec2Calls Calls { get; }
+    /// <summary>The shortest time between two polls (the floor).</summary>
     public TimeSpan Interval { get; }
+    /// <summary>The longest time between two polls while something is watched (the ceiling).</summary>
+    public TimeSpan MaxInterval { get; }
     public TimeSpan VisibilityGrace { get; }
     public Action<string> Verbose { get; }
     /// <summary>The job's stop: once cancelled its client is not used any more.</summary>
@@ -37,8 +41,9 @@ internal sealed class PollSubscriber
 /// The process-wide poller of one (endpoint, account, region): every snapshot that any job in the process
 /// waits for there is covered by ONE DescribeSnapshots call per tick (the <c>snapshot-id</c> filter, up to 200 ids per
 /// call; a missing id only returns fewer items, where <c>SnapshotId.N</c> would fail the whole batch). No Owner filter,
-/// so snapshots shared with the account (copy sources) are covered too. The tick is the smallest poll interval of the
-/// jobs it serves. The call goes out with the client of a job that has ids in the batch (the same one while it stays;
+/// so snapshots shared with the account (copy sources) are covered too. It polls when the earliest watched snapshot is
+/// expected to be finished (<see cref="PollSchedule"/>), no sooner than the smallest poll interval of the jobs it serves
+/// and no later than their smallest ceiling. The call goes out with the client of a job that has ids in the batch (the same one while it stays;
 /// another once it ends) and is counted in every such job's statistics. A snapshot not visible yet is waited for
 /// within its job's grace period (eventual consistency). What a failed Describe means is the failure policy's call:
 /// what it retries, the next tick tries again (backing off while it keeps failing); anything else (expired credentials,
@@ -53,9 +58,12 @@ internal sealed class SnapshotStatePoller
     private readonly TimeProvider _time;
     private readonly object _gate = new();
     private readonly Dictionary<string, List<Watch>> _watches = new(StringComparer.Ordinal);
+    private readonly PollSchedule _schedule = new();
     private PollSubscriber? _current;
     private bool _running;
     private int _consecutiveFailures;
+    private DateTimeOffset _lastPoll;
+    private TaskCompletionSource<bool> _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public SnapshotStatePoller(string key, string region, TimeProvider time)
     {
@@ -76,11 +84,12 @@ internal sealed class SnapshotStatePoller
     /// <summary>Completes with the snapshot once it is <c>completed</c> or <c>error</c>; <paramref name="onUpdate"/> sees
     /// every observation (progress). Throws <see cref="SnapshotNotVisibleException"/> when it stays invisible past the
     /// subscriber's grace; cancelled by <paramref name="cancellationToken"/>.</summary>
+    /// <param name="kind">What the snapshot is ("copy", "snapshot"): durations are learned per kind.</param>
     public Task<Snapshot> WaitForFinalStateAsync(string snapshotId, PollSubscriber subscriber, Action<Snapshot>? onUpdate,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string kind = "snapshot")
     {
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<Snapshot>(cancellationToken);
-        var watch = new Watch(snapshotId, subscriber, onUpdate, _time.GetUtcNow());
+        var watch = new Watch(snapshotId, subscriber, onUpdate, _time.GetUtcNow(), kind);
         lock (_gate)
         {
             if (!_watches.TryGetValue(snapshotId, out var list)) _watches[snapshotId] = list = new List<Watch>();
@@ -88,7 +97,13 @@ internal sealed class SnapshotStatePoller
             if (!_running)
             {
                 _running = true;
+                _lastPoll = _time.GetUtcNow();
                 _ = Task.Run(RunAsync);
+            }
+            else
+            {
+                // It may be due before the poller's next look (nothing learned about it yet).
+                _wake.TrySetResult(true);
             }
         }
         if (cancellationToken.CanBeCanceled)
@@ -117,27 +132,61 @@ internal sealed class SnapshotStatePoller
         {
             try
             {
-                TimeSpan interval;
+                DateTimeOffset due;
+                Task wake;
                 lock (_gate)
                 {
                     if (_watches.Count == 0) { _running = false; return; }
-                    interval = _watches.Values.SelectMany(l => l).Min(w => w.Subscriber.Interval);
+                    due = NextPollLocked();
+                    if (_wake.Task.IsCompleted) _wake = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wake = _wake.Task;
                 }
-                await _time.Delay(interval).ConfigureAwait(false);
+                var wait = due - _time.GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    using var sleep = new CancellationTokenSource();
+                    var delay = _time.Delay(wait, sleep.Token);
+                    if (await Task.WhenAny(delay, wake).ConfigureAwait(false) != delay)
+                    {
+                        sleep.Cancel();
+                        continue; // a new watch: work out the next look again
+                    }
+                }
                 List<string> ids;
                 lock (_gate)
                 {
                     if (_watches.Count == 0) { _running = false; return; }
                     ids = _watches.Keys.ToList();
                 }
+                _lastPoll = _time.GetUtcNow();
                 for (var i = 0; i < ids.Count; i += MaxIdsPerCall)
                     await PollAsync(ids.Skip(i).Take(MaxIdsPerCall).ToList()).ConfigureAwait(false);
             }
             catch (Exception)
             {
-                // A bug must not leave waiters hanging forever nor kill the process: tick again.
+                // A bug must not leave waiters hanging forever nor kill the process: look again after the floor.
+                await _time.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>The earliest time any watch is due, within the floor and the ceiling of the jobs served.</summary>
+    private DateTimeOffset NextPollLocked()
+    {
+        var watches = _watches.Values.SelectMany(l => l).ToList();
+        var floor = watches.Min(w => w.Subscriber.Interval);
+        var ceiling = watches.Min(w => w.Subscriber.MaxInterval);
+        var now = _time.GetUtcNow();
+        var due = _lastPoll + ceiling;
+        foreach (var watch in watches)
+        {
+            var expected = _schedule.ExpectedDuration(watch.Kind, watch.SizeGiB, watch.Progress, watch.ObservedAt - watch.Started);
+            watch.ExpectedEnd = expected.Duration is { } total ? (watch.Started ?? watch.Since) + total : null;
+            var at = PollSchedule.Due(watch.Started ?? watch.Since, expected, watch.OverdueLooks, _lastPoll, now, floor);
+            if (at < due) due = at;
+        }
+        var earliest = _lastPoll + floor;
+        return due < earliest ? earliest : due;
     }
 
     private async Task PollAsync(List<string> ids)
@@ -197,9 +246,15 @@ internal sealed class SnapshotStatePoller
             if (seen.TryGetValue(watch.SnapshotId, out var snapshot))
             {
                 watch.LastSeen = now;
+                if (watch.ExpectedEnd is { } end && now >= end) watch.OverdueLooks++;
+                var lastRunning = watch.ObservedAt;
+                watch.Observe(snapshot, now);
                 try { watch.OnUpdate?.Invoke(snapshot); }
                 catch { /* an observer's bug must not stop the poller */ }
                 var state = snapshot.State?.Value;
+                // It ended between the last look that saw it running and this one: take the middle.
+                if (state == "completed" && watch.Started is { } started)
+                    _schedule.Finished(watch.Kind, watch.SizeGiB, (lastRunning is { } before ? before + TimeSpan.FromTicks((now - before).Ticks / 2) : now) - started);
                 if (state == "completed" || state == "error") Finish(watch, () => watch.Completion.TrySetResult(snapshot));
             }
             else if (now - (watch.LastSeen ?? watch.Since) > watch.Subscriber.VisibilityGrace)
@@ -219,12 +274,34 @@ internal sealed class SnapshotStatePoller
 
     private sealed class Watch
     {
-        public Watch(string snapshotId, PollSubscriber subscriber, Action<Snapshot>? onUpdate, DateTimeOffset since)
+        public Watch(string snapshotId, PollSubscriber subscriber, Action<Snapshot>? onUpdate, DateTimeOffset since, string kind)
         {
             SnapshotId = snapshotId;
             Subscriber = subscriber;
             OnUpdate = onUpdate;
             Since = since;
+            Kind = kind;
+        }
+
+        public string Kind { get; }
+        /// <summary>EC2's StartTime once seen.</summary>
+        public DateTimeOffset? Started { get; private set; }
+        public int? SizeGiB { get; private set; }
+        /// <summary>EC2's progress (percent) at <see cref="ObservedAt"/>.</summary>
+        public double? Progress { get; private set; }
+        public DateTimeOffset? ObservedAt { get; private set; }
+        /// <summary>When the schedule last expected it to end, and how many looks since found it still running.</summary>
+        public DateTimeOffset? ExpectedEnd { get; set; }
+        public int OverdueLooks { get; set; }
+
+        public void Observe(Snapshot snapshot, DateTimeOffset now)
+        {
+            if (snapshot.StartTime is { } start) Started = new DateTimeOffset(DateTime.SpecifyKind(start, DateTimeKind.Utc));
+            if (snapshot.VolumeSize is > 0) SizeGiB = snapshot.VolumeSize;
+            if (snapshot.Progress is { } text && double.TryParse(text.TrimEnd('%', ' '), System.Globalization.NumberStyles.Float,
+                    System.Globalization.CultureInfo.InvariantCulture, out var percent))
+                Progress = percent;
+            ObservedAt = now;
         }
 
         public string SnapshotId { get; }

@@ -1,0 +1,177 @@
+using Amazon.EC2.Model;
+using Avtomat.Ec2.Engine.Copy;
+using Avtomat.Ec2.Engine.Waiting;
+using Avtomat.Ec2.Engine.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Avtomat.Ec2.Engine.Tests;
+
+/// <summary>Which copy the window starts next (the longest expected first) and when the shared poller looks (at the
+/// expected end of the earliest watched snapshot), in virtual time against the in-memory EC2.</summary>
+[Collection(VirtualTimeCollection.Name)]
+public sealed class StartOrderAndPollScheduleTests
+{
+    private const string East = "us-east-1";
+    private const string West = "us-west-2";
+
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
+    private readonly FakeEc2 _ec2;
+    private readonly FakeClientSource _clients;
+    private readonly SnapshotEngine _engine;
+
+    public StartOrderAndPollScheduleTests()
+    {
+        _ec2 = new FakeEc2(_clock);
+        _clients = new FakeClientSource(_ec2);
+        // The ordering delay lets requests checked together join the queue before free slots are granted; here virtual
+        // time moves a step for every millisecond of real time the workers take, so it spans a few steps.
+        _engine = new SnapshotEngine(_clock) { CopyOrderingDelay = TimeSpan.FromSeconds(5) };
+    }
+
+    private static CopyJobOptions Options() => new() { PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromSeconds(5) };
+
+    private static SnapshotCopyRequest Request(string id) => new() { SourceSnapshotId = id, SourceRegion = East, DestinationRegion = West };
+
+    /// <summary>Sources of the given sizes; each copy takes <paramref name="secondsPerGiB"/> per GiB of its source.</summary>
+    private List<string> Sources(IEnumerable<int> sizes, double secondsPerGiB = 1)
+    {
+        var ids = new List<string>();
+        foreach (var size in sizes)
+        {
+            var id = _ec2.Seed(East);
+            _ec2.Snapshots[id].VolumeSize = size;
+            ids.Add(id);
+        }
+        _ec2.OnCopyCreated = copy => copy.Duration = TimeSpan.FromSeconds(copy.VolumeSize * secondsPerGiB);
+        return ids;
+    }
+
+    private List<int> StartedSizes() =>
+        _ec2.CallsOf("CopySnapshot").Select(c => _ec2.Snapshots[((CopySnapshotRequest)c.Request).SourceSnapshotId].VolumeSize).ToList();
+
+    [Fact]
+    public async Task LargestSourcesStartFirst_AcrossTheWholeQueue_TiesInInputOrder()
+    {
+        // 60 sources in a shuffled order of sizes; the window of 20 starts the 20 largest, then always the largest left.
+        var random = new Random(7);
+        var sizes = Enumerable.Range(1, 60).Select(i => i * 10).OrderBy(_ => random.Next()).ToList();
+        var ids = Sources(sizes);
+
+        using var job = _engine.StartCopyJob(_clients, Options(), default);
+        foreach (var id in ids) job.Add(Request(id));
+        job.CompleteAdding();
+        var outcome = await VirtualTime.RunAsync(job, _clock, step: TimeSpan.FromSeconds(1), maxVirtual: TimeSpan.FromHours(1));
+
+        Assert.Equal(60, outcome.Finished.Count(f => f.Result.State == SnapshotState.Completed));
+        var started = StartedSizes();
+        Assert.Equal(sizes.OrderByDescending(s => s).Take(20).OrderBy(s => s), started.Take(20).OrderBy(s => s));
+        Assert.Equal(sizes.OrderByDescending(s => s).Skip(20), started.Skip(20));
+    }
+
+    [Fact]
+    public async Task EqualSizes_StartInInputOrder()
+    {
+        var ids = Sources(Enumerable.Repeat(50, 30));
+
+        using var job = _engine.StartCopyJob(_clients, Options(), default);
+        foreach (var id in ids) job.Add(Request(id));
+        job.CompleteAdding();
+        await VirtualTime.RunAsync(job, _clock);
+
+        var order = _ec2.CallsOf("CopySnapshot").Select(c => ((CopySnapshotRequest)c.Request).SourceSnapshotId).ToList();
+        Assert.Equal(ids.Skip(20), order.Skip(20));
+    }
+
+    [Fact]
+    public async Task TwoJobsSharingTheWindow_TheLargerCopiesOfTheLaterJobGoAheadOfTheSmallerQueuedOnes()
+    {
+        var small = Sources(Enumerable.Repeat(20, 30));
+        var large = Sources(Enumerable.Repeat(200, 5));
+
+        using var first = _engine.StartCopyJob(_clients, Options(), default);
+        foreach (var id in small) first.Add(Request(id));
+        first.CompleteAdding();
+        var firstRun = VirtualTime.RunAsync(first, _clock);
+        // The second job arrives while 20 small copies run and 10 wait.
+        while (_ec2.CallsOf("CopySnapshot").Count < 20) await Task.Delay(5);
+        using var second = _engine.StartCopyJob(_clients, Options(), default);
+        foreach (var id in large) second.Add(Request(id));
+        second.CompleteAdding();
+        var secondOutcome = new JobOutcome();
+        while (!second.IsFinished)
+        {
+            while (second.TryTake(out var e, TimeSpan.Zero)) secondOutcome.Events.Add(e!);
+            await Task.Delay(2);
+            if (firstRun.IsCompleted && !second.IsFinished) _clock.Advance(TimeSpan.FromMilliseconds(500));
+        }
+        await firstRun;
+
+        var started = StartedSizes();
+        Assert.Equal(35, started.Count);
+        // After the first 20 small ones, the 5 large ones take the next free slots, then the 10 small ones left.
+        Assert.Equal(Enumerable.Repeat(200, 5), started.Skip(20).Take(5));
+        Assert.Equal(20, _ec2.MaxPending[West]);
+    }
+
+    [Fact]
+    public async Task LongCopies_AreLookedAtNearTheirEnd_NotEverySecond()
+    {
+        // Two waves of 20 copies of 20 minutes (all 200 GiB): a fixed 1 s tick would poll about 2,400 times.
+        var ids = Sources(Enumerable.Repeat(200, 40), secondsPerGiB: 6);
+
+        var start = _clock.GetUtcNow();
+        using var job = _engine.StartCopyJob(_clients, Options(), default);
+        foreach (var id in ids) job.Add(Request(id));
+        job.CompleteAdding();
+        // Virtual steps of 2 s: lags below are measured to within a step.
+        var outcome = await VirtualTime.RunAsync(job, _clock, step: TimeSpan.FromSeconds(2), maxVirtual: TimeSpan.FromHours(2));
+
+        Assert.Equal(40, outcome.Finished.Count(f => f.Result.State == SnapshotState.Completed));
+        var polls = _ec2.CallsOf("DescribeSnapshots", West).Count;
+        Assert.InRange(polls, 2, 80);
+        // The second wave starts within 1 % of a copy's duration (12 s) of the first wave's end (what the poller
+        // learned from the first wave puts its next look there).
+        var copies = _ec2.CallsOf("CopySnapshot");
+        var firstWaveEnd = copies[0].At + TimeSpan.FromMinutes(20);
+        // (plus the ordering delay this test sets, 5 s)
+        Assert.True(copies[20].At - firstWaveEnd <= TimeSpan.FromSeconds(12 + 2 + 5), $"second wave started {copies[20].At - firstWaveEnd} after the first ended");
+        // And the second wave's end is seen as promptly.
+        var lastSeen = start + outcome.Elapsed - (copies[39].At + TimeSpan.FromMinutes(20));
+        Assert.True(lastSeen <= TimeSpan.FromSeconds(12 + 2), $"the last copy was seen {lastSeen} after it ended");
+    }
+
+    [Fact]
+    public void Schedule_LooksAtTheExpectedEnd_ThenAtGrowingStepsPastIt_AndAtATenthOfTheAgeWithNothingLearned()
+    {
+        var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var floor = TimeSpan.FromSeconds(1);
+        var schedule = new PollSchedule();
+
+        // Nothing learned, no progress: a tenth of the age.
+        var cold = schedule.ExpectedDuration("copy", 100, null, null);
+        Assert.Null(cold.Duration);
+        Assert.Equal(t0 + TimeSpan.FromMinutes(10) + TimeSpan.FromMinutes(1),
+            PollSchedule.Due(t0, cold, 0, t0 + TimeSpan.FromMinutes(10), t0 + TimeSpan.FromMinutes(10), floor));
+
+        // Learned 6 s per GiB: a 100 GiB copy is expected to take 10 minutes; the first look is at its end.
+        schedule.Finished("copy", 200, TimeSpan.FromMinutes(20));
+        var learned = schedule.ExpectedDuration("copy", 100, null, null);
+        Assert.Equal(TimeSpan.FromMinutes(10), learned.Duration);
+        Assert.True(learned.Firm);
+        Assert.Equal(t0 + TimeSpan.FromMinutes(10), PollSchedule.Due(t0, learned, 0, t0 + TimeSpan.FromMinutes(1), t0 + TimeSpan.FromMinutes(1), floor));
+        // Still running at its end: 1 % of its duration (6 s), then 12 s, then 24 s, ... up to 10 % (60 s).
+        var end = t0 + TimeSpan.FromMinutes(10);
+        Assert.Equal(end + TimeSpan.FromSeconds(6), PollSchedule.Due(t0, learned, 0, end, end, floor));
+        Assert.Equal(end + TimeSpan.FromSeconds(12), PollSchedule.Due(t0, learned, 1, end, end, floor));
+        Assert.Equal(end + TimeSpan.FromSeconds(60), PollSchedule.Due(t0, learned, 9, end, end, floor));
+        // Learned apart per kind.
+        Assert.Null(schedule.ExpectedDuration("snapshot", 100, null, null).Duration);
+
+        // Progress alone, early: halfway to the end it implies first (whole percents: the middle of the percent).
+        var early = new PollSchedule().ExpectedDuration("copy", 100, 9, TimeSpan.FromMinutes(1));
+        Assert.False(early.Firm);
+        Assert.Equal(TimeSpan.FromSeconds(60 * 100 / 9.5), early.Duration);
+        var now = t0 + TimeSpan.FromMinutes(1);
+        Assert.Equal(now + TimeSpan.FromTicks((t0 + early.Duration!.Value - now).Ticks / 2), PollSchedule.Due(t0, early, 0, now, now, floor));
+    }
+}
