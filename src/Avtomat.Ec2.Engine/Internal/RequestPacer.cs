@@ -5,10 +5,11 @@ using System.Threading.Tasks;
 namespace Avtomat.Ec2.Engine.Internal;
 
 /// <summary>
-/// A client-side token bucket mirroring EC2's per-account, per-region, per-action bucket (for CreateSnapshot: 100 burst,
-/// 5 per second), shared by every job in the process that uses the same endpoint, region and credentials. Callers wait
-/// their turn (first come, first served) instead of collecting RequestLimitExceeded. After a throttle anyway (other
-/// clients in the account use the same bucket) <see cref="Drain"/> empties it so every caller slows down together.
+/// A client-side token bucket mirroring one of EC2's per-account, per-region, per-action buckets (<see cref="Ec2Buckets"/>;
+/// e.g. CopySnapshot: 50 burst, 5 per second), shared by every job in the process that uses the same endpoint, account
+/// and region. Callers wait their turn (first come, first served; cancellable) instead of collecting
+/// RequestLimitExceeded. After a throttle anyway (other clients in the account use the same bucket) <see cref="Drain"/>
+/// empties it so every caller slows down together.
 /// </summary>
 internal sealed class RequestPacer
 {
@@ -72,6 +73,9 @@ internal sealed class RequestPacer
             _tokens = Math.Min(_tokens, 0);
         }
     }
+
+    /// <summary>Full again: indistinguishable from a new bucket, so it can be forgotten.</summary>
+    public bool IsFull => Available >= Burst;
 
     /// <summary>Tokens available now (for tests and diagnostics).</summary>
     public double Available { get { lock (_gate) { Refill(); return _tokens; } } }
