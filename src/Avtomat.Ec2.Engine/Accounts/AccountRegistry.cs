@@ -29,8 +29,8 @@ internal sealed class AccountRegistry
     /// <summary>Account-regions in use now.</summary>
     public int Count { get { lock (_gate) return _entries.Count; } }
 
-    /// <summary>Account-regions nobody uses whose request buckets are still refilling (tests).</summary>
-    internal int Refilling { get { lock (_gate) return _refilling.Count(p => p.Value.Values.Any(b => !b.IsFull)); } }
+    /// <summary>Account-regions nobody uses whose request buckets are kept until they are full again (tests).</summary>
+    internal int Refilling { get { lock (_gate) return _refilling.Count; } }
 
     /// <summary>The shared state of (endpoint, account, region), created on first use; dispose the lease when done.</summary>
     public AccountRegionLease Lease(string endpointKey, string account, string region)

@@ -18,6 +18,7 @@ internal sealed class RequestPacer
     private readonly object _gate = new();
     private double _tokens;
     private DateTimeOffset _last;
+    private int _waiting;
 
     public RequestPacer(string name, TimeProvider time, int burst, double refillPerSecond)
     {
@@ -38,7 +39,16 @@ internal sealed class RequestPacer
     /// <summary>Waits for a token (FIFO) and takes it.</summary>
     public async Task WaitAsync(CancellationToken cancellationToken)
     {
-        await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _waiting);
+            throw;
+        }
         try
         {
             while (true)
@@ -61,8 +71,12 @@ internal sealed class RequestPacer
         finally
         {
             _turn.Release();
+            Interlocked.Decrement(ref _waiting);
         }
     }
+
+    /// <summary>Callers waiting for a token now (for tests and diagnostics).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>EC2 throttled a call anyway: someone else uses the same bucket. Start again from empty.</summary>
     public void Drain()

@@ -55,6 +55,8 @@ public sealed partial class FakeEc2
     /// <summary>RequestLimitExceeded answers from the buckets (not injected ones), in all and per bucket.</summary>
     public int Throttles { get { lock (_bucketGate) return ThrottlesByBucket.Values.Sum(); } }
     public Dictionary<string, int> ThrottlesByBucket { get; } = new();
+    /// <summary>When each bucket throttle happened.</summary>
+    public List<DateTimeOffset> ThrottledAt { get; } = new();
 
     public List<CallRecord> Calls { get; } = new();
     public Dictionary<string, int> MaxPending { get; } = new();
@@ -105,6 +107,24 @@ public sealed partial class FakeEc2
         lock (_gate) return Snapshots.Values.Count(s => s.Region == region && s.IsCopy && s.StateAt(Clock.GetUtcNow()) == "pending");
     }
 
+    /// <summary>A second snapshot made by the same request (a re-send nobody saw): same tags and source, started a
+    /// moment later. No call, no token.</summary>
+    public FakeSnapshot Twin(FakeSnapshot original)
+    {
+        lock (_gate)
+        {
+            var twin = new FakeSnapshot
+            {
+                Id = NewId(), Account = original.Account, Region = original.Region, StartTime = original.StartTime + TimeSpan.FromMilliseconds(10), Duration = original.Duration,
+                FinalState = original.FinalState, IsCopy = original.IsCopy, SourceId = original.SourceId, VolumeId = original.VolumeId,
+                Description = original.Description, Encrypted = original.Encrypted, KmsKeyId = original.KmsKeyId, VolumeSize = original.VolumeSize,
+                VisibleFrom = original.VisibleFrom, Tags = new(original.Tags),
+            };
+            Snapshots[twin.Id] = twin;
+            return twin;
+        }
+    }
+
     public List<FakeSnapshot> CopiesOf(string sourceId)
     {
         lock (_gate) return Snapshots.Values.Where(s => s.IsCopy && s.SourceId == sourceId).ToList();
@@ -131,6 +151,7 @@ public sealed partial class FakeEc2
             {
                 _buckets[key] = (tokens, now);
                 ThrottlesByBucket[bucket] = ThrottlesByBucket.GetValueOrDefault(bucket) + 1;
+                ThrottledAt.Add(now);
                 throw Error("RequestLimitExceeded", HttpStatusCode.ServiceUnavailable, "Request limit exceeded.");
             }
             _buckets[key] = (tokens - 1, now);
@@ -177,12 +198,12 @@ public sealed partial class FakeEc2
                 throw Error("InvalidSnapshot.NotFound");
             if (request.DryRun == true) throw Error("DryRunOperation", HttpStatusCode.PreconditionFailed, "Request would have succeeded, but DryRun flag is set.");
             var now = Clock.GetUtcNow();
-            var pending = Snapshots.Values.Count(s => s.Region == region && s.IsCopy && s.StateAt(now) == "pending") + ExternalPending(region);
+            var pending = Snapshots.Values.Count(s => s.Account == account && s.Region == region && s.IsCopy && s.StateAt(now) == "pending") + ExternalPending(region);
             if (pending >= CopyLimit)
                 throw Error("ResourceLimitExceeded", message: $"Too many snapshot copies in progress. The limit is {CopyLimit} for this destination region.");
             copy = new FakeSnapshot
             {
-                Id = NewId(), Region = region, StartTime = now, Duration = CopyDuration, FinalState = "completed", IsCopy = true,
+                Id = NewId(), Account = account, Region = region, StartTime = now, Duration = CopyDuration, FinalState = "completed", IsCopy = true,
                 SourceId = source.Id, Description = request.Description, Encrypted = request.Encrypted == true || source.Encrypted,
                 KmsKeyId = request.KmsKeyId, VisibleFrom = now, VolumeSize = source.VolumeSize,
                 Tags = (request.TagSpecifications ?? []).SelectMany(t => t.Tags ?? []).ToDictionary(t => t.Key, t => t.Value ?? ""),
@@ -236,6 +257,8 @@ public sealed partial class FakeEc2
 public sealed class FakeSnapshot
 {
     public string Id { get; set; } = "";
+    /// <summary>The account that made it (the 20-copy limit is per account).</summary>
+    public string Account { get; set; } = FakeEc2.DefaultAccount;
     public string Region { get; set; } = "";
     public DateTimeOffset StartTime { get; set; }
     public TimeSpan Duration { get; set; }
