@@ -50,10 +50,8 @@ public sealed class SnapshotEngine
     /// <summary>How often a copy window shrunk by ResourceLimitExceeded grows back by one slot while in use.</summary>
     internal TimeSpan CopyWindowRecovery { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>EC2's token bucket for CreateSnapshot and CreateSnapshots per account and region (100 burst, 5/s). The
-    /// client-side bucket keeps <see cref="PacingMargin"/> tokens in reserve for network jitter.</summary>
-    internal int CreateBurst { get; set; } = 100;
-    internal double CreateRefillPerSecond { get; set; } = 5;
+    /// <summary>Tokens of each of EC2's request buckets (<see cref="Internal.Ec2Buckets"/>) the client-side buckets keep in
+    /// reserve, for other clients in the account and network jitter.</summary>
     internal int PacingMargin { get; set; } = 5;
     /// <summary>EC2's per-volume rules: pending (and error) snapshots per volume, 1 for st1/sc1, and the spacing.</summary>
     internal int MaxPendingPerVolume { get; set; } = 5;

@@ -218,7 +218,7 @@ public sealed class CopyEngineTests
         {
             if (n != 1) return;
             _clock.Advance(TimeSpan.FromMilliseconds(10));
-            _ec2.Copy(West, request);
+            _ec2.Copy(FakeEc2.DefaultAccount, West, request);
             throw new IOException("connection closed");
         };
 
@@ -237,7 +237,7 @@ public sealed class CopyEngineTests
     {
         var id = _ec2.Seed(East);
         // A re-send nobody noticed: the client got a normal answer for the second copy.
-        _ec2.AfterCopy = (request, copy, n) => { if (n == 1) { _ec2.AfterCopy = null; _ec2.Copy(West, request); } };
+        _ec2.AfterCopy = (request, copy, n) => { if (n == 1) { _ec2.AfterCopy = null; _ec2.Copy(FakeEc2.DefaultAccount, West, request); } };
 
         var outcome = await RunAsync([Request(id)]);
 

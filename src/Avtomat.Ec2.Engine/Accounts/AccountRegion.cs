@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
 using Avtomat.Ec2.Engine.Copy;
 using Avtomat.Ec2.Engine.Create;
 using Avtomat.Ec2.Engine.Internal;
@@ -8,8 +10,9 @@ using Avtomat.Ec2.Engine.Waiting;
 namespace Avtomat.Ec2.Engine.Accounts;
 
 /// <summary>What every job in the process shares in one account and region: the copy window (EC2's 20 pending copies),
-/// the batched poller, a token bucket per paced action, a rate per throttled action and the per-volume rule keepers. Lives while a job leases it
-/// (see <see cref="AccountRegistry"/>).</summary>
+/// the batched poller, a client-side token bucket per EC2 bucket (<see cref="Ec2Buckets"/>), a rate per throttled bucket
+/// and the per-volume rule keepers. Lives while a job leases it (see <see cref="AccountRegistry"/>); buckets not full
+/// again outlive it there.</summary>
 internal sealed class AccountRegion : IDisposable
 {
     private readonly SnapshotEngine _engine;
@@ -37,12 +40,28 @@ internal sealed class AccountRegion : IDisposable
     /// <summary>Jobs holding it (guarded by the registry).</summary>
     internal int Leases { get; set; }
 
-    /// <summary>EC2's token bucket for <paramref name="action"/> here, less a small reserve for other clients.</summary>
-    public RequestPacer Pacer(string action) => _pacers.GetOrAdd(action,
-        a => new RequestPacer(Key + "|" + a, _engine.TimeProvider, Math.Max(1, _engine.CreateBurst - _engine.PacingMargin), _engine.CreateRefillPerSecond));
+    /// <summary>EC2's token bucket <paramref name="bucket"/> here (a name from <see cref="Ec2Buckets.NameOf"/>), less
+    /// <see cref="SnapshotEngine.PacingMargin"/> tokens kept in reserve for other clients and network jitter.</summary>
+    public RequestPacer Pacer(string bucket) => _pacers.GetOrAdd(bucket, b =>
+    {
+        var size = Ec2Buckets.Of(b);
+        return new RequestPacer(Key + "|" + b, _engine.TimeProvider, Math.Max(1, size.Burst - _engine.PacingMargin), size.RefillPerSecond);
+    });
 
-    /// <summary>How fast <paramref name="action"/> may be called here, learned from EC2's throttling.</summary>
-    public AdaptiveRate Rate(string action) => _rates.GetOrAdd(action, _ => new AdaptiveRate(_engine.TimeProvider));
+    /// <summary>How fast calls drawing from <paramref name="bucket"/> may be sent here, learned from EC2's throttling.</summary>
+    public AdaptiveRate Rate(string bucket) => _rates.GetOrAdd(bucket, _ => new AdaptiveRate(_engine.TimeProvider));
+
+    /// <summary>The buckets not full again yet (by name): EC2's do not refill any faster because this process stopped
+    /// using them, so the registry keeps these for the next job here.</summary>
+    internal Dictionary<string, RequestPacer> Refilling() =>
+        _pacers.Where(p => !p.Value.IsFull).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+
+    /// <summary>Takes over the buckets an earlier lease left refilling (before any job here used them).</summary>
+    internal void Resume(Dictionary<string, RequestPacer> refilling)
+    {
+        foreach (var pair in refilling)
+            if (!pair.Value.IsFull) _pacers.TryAdd(pair.Key, pair.Value);
+    }
 
     /// <summary>The per-volume rule keeper (pending count, spacing) of one volume.</summary>
     public VolumeGate Volume(string volumeId) => _volumes.GetOrAdd(volumeId,

@@ -121,7 +121,7 @@ internal sealed class EarlierCopies
                 NextToken = next,
             };
             var response = await _job.Calls.WithRetriesAsync("DescribeSnapshots", destination,
-                ct => _job.Clients.For(destination).DescribeSnapshotsAsync(request, ct), _job.StopToken).ConfigureAwait(false);
+                ct => _job.Clients.For(destination).DescribeSnapshotsAsync(request, ct), _job.StopToken, request).ConfigureAwait(false);
             found.AddRange(response.Snapshots ?? new List<Snapshot>());
             next = response.NextToken;
         } while (!string.IsNullOrEmpty(next));

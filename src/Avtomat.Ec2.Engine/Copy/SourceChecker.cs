@@ -128,7 +128,7 @@ internal sealed class SourceChecker
                 Filters = new List<Filter> { new() { Name = "snapshot-id", Values = batch } },
             };
             response = await _job.Calls.WithRetriesAsync("DescribeSnapshots", queue.Region,
-                ct => _job.Clients.For(queue.Region).DescribeSnapshotsAsync(request, ct), Stop).ConfigureAwait(false);
+                ct => _job.Clients.For(queue.Region).DescribeSnapshotsAsync(request, ct), Stop, request).ConfigureAwait(false);
         }
         catch (Exception ex) when (!Stop.IsCancellationRequested)
         {

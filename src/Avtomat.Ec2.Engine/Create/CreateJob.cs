@@ -102,11 +102,12 @@ public sealed class CreateJob : SnapshotJob<object, SnapshotResult>
     private protected override TimeSpan? Estimate(string region, List<InFlightItem> inFlight, int queued)
     {
         if (inFlight.Count == 0 && queued == 0) return TimeSpan.Zero;
-        if (NoWait) return queued == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(queued / Engine.CreateRefillPerSecond);
+        var perSecond = Ec2Buckets.Of("CreateSnapshot").RefillPerSecond;
+        if (NoWait) return queued == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(queued / perSecond);
         if (Durations.AverageSeconds(region) is not { } average) return null;
         var now = Time.GetUtcNow().UtcDateTime;
         var inFlightLeft = inFlight.Select(c => ObservedDurations.RemainingSeconds(average, c, now)).DefaultIfEmpty(0).Max();
-        var queueLeft = queued == 0 ? 0 : queued / Engine.CreateRefillPerSecond + average;
+        var queueLeft = queued == 0 ? 0 : queued / perSecond + average;
         return TimeSpan.FromSeconds(Math.Max(0, Math.Max(inFlightLeft, queueLeft)));
     }
 }

@@ -269,7 +269,7 @@ internal sealed class CreateWorker
                 },
             };
             var response = await _job.Calls.WithRetriesAsync("DescribeSnapshots", region,
-                ct => _job.Clients.For(region).DescribeSnapshotsAsync(request, ct), Stop).ConfigureAwait(false);
+                ct => _job.Clients.For(region).DescribeSnapshotsAsync(request, ct), Stop, request).ConfigureAwait(false);
             var snapshots = response.Snapshots ?? new List<Snapshot>();
             foreach (var gate in gates) ApplyRefresh(region, gate, snapshots.Where(s => s.VolumeId == gate.VolumeId).ToList());
         }
@@ -394,8 +394,9 @@ internal sealed class CreateWorker
 
     /// <summary>
     /// CreateSnapshot or CreateSnapshots as the tokened start sees it. Admission queues on every volume's gate (volume-id
-    /// order, so sets never deadlock), holds their start locks, waits out the per-volume spacing and the token bucket's
-    /// pace. Throttled: the bucket is drained so every caller slows down. ConcurrentSnapshotLimitExceeded (snapshots
+    /// order, so sets never deadlock), holds their start locks and waits out the per-volume spacing; the token bucket is
+    /// then waited for in <see cref="Ec2Calls.OnceAsync{T}"/>, as for every call (and drained there after a throttle, so
+    /// every caller slows down). ConcurrentSnapshotLimitExceeded (snapshots
     /// started elsewhere): the volume slots go back, the volumes' snapshots are re-read and the request re-queued at the
     /// front after a delay. SnapshotCreationPerVolumeRateExceeded: the spacing starts again.
     /// </summary>
@@ -408,7 +409,6 @@ internal sealed class CreateWorker
         private readonly CreateWorker _worker;
         private readonly IReadOnlyList<VolumeGate> _gates;
         private readonly VolumeTicket?[] _tickets;
-        private readonly RequestPacer _pacer;
         private readonly bool _dryRun;
         private readonly Func<CancellationToken, Task<List<CreatedSnapshot>>> _call;
         private int _locked;
@@ -427,7 +427,6 @@ internal sealed class CreateWorker
             Items = items;
             _dryRun = dryRun;
             _call = call;
-            _pacer = _job.Shared(region).Pacer(action);
         }
 
         public string Action { get; }
@@ -439,14 +438,11 @@ internal sealed class CreateWorker
 
         public async Task AdmitAsync(bool requeued, CancellationToken stop)
         {
-            if (!_dryRun)
-            {
-                for (var i = 0; i < _gates.Count; i++) _tickets[i] ??= await _gates[i].AcquireAsync(stop, requeued).ConfigureAwait(false);
-                for (; _locked < _gates.Count; _locked++) await _gates[_locked].StartLock.WaitAsync(stop).ConfigureAwait(false);
-                while (_gates.Max(g => g.SpacingWait()) is var wait && wait > TimeSpan.Zero)
-                    await _job.Time.Delay(wait, stop).ConfigureAwait(false);
-            }
-            await _pacer.WaitAsync(stop).ConfigureAwait(false);
+            if (_dryRun) return;
+            for (var i = 0; i < _gates.Count; i++) _tickets[i] ??= await _gates[i].AcquireAsync(stop, requeued).ConfigureAwait(false);
+            for (; _locked < _gates.Count; _locked++) await _gates[_locked].StartLock.WaitAsync(stop).ConfigureAwait(false);
+            while (_gates.Max(g => g.SpacingWait()) is var wait && wait > TimeSpan.Zero)
+                await _job.Time.Delay(wait, stop).ConfigureAwait(false);
         }
 
         public void EndAttempt()
@@ -471,8 +467,6 @@ internal sealed class CreateWorker
         }
 
         public Task<List<CreatedSnapshot>> CallAsync(CancellationToken cancellationToken) => _call(cancellationToken);
-
-        public void Throttled() => _pacer.Drain();
 
         public async Task WaitForCapacityAsync(string? code, int hits, CancellationToken stop)
         {

@@ -32,7 +32,7 @@ internal sealed class VolumeInfo
         do
         {
             var request = new DescribeVolumesRequest { Filters = new List<Filter> { new() { Name = "volume-id", Values = volumeIds } }, NextToken = next };
-            var response = await job.Calls.WithRetriesAsync("DescribeVolumes", region, ct => client.DescribeVolumesAsync(request, ct), job.StopToken).ConfigureAwait(false);
+            var response = await job.Calls.WithRetriesAsync("DescribeVolumes", region, ct => client.DescribeVolumesAsync(request, ct), job.StopToken, request).ConfigureAwait(false);
             volumes.AddRange(response.Volumes ?? new List<Volume>());
             next = response.NextToken;
         } while (!string.IsNullOrEmpty(next));
@@ -57,7 +57,7 @@ internal sealed class VolumeInfo
                     },
                     NextToken = next,
                 };
-                var response = await job.Calls.WithRetriesAsync("DescribeSnapshots", region, ct => client.DescribeSnapshotsAsync(request, ct), job.StopToken).ConfigureAwait(false);
+                var response = await job.Calls.WithRetriesAsync("DescribeSnapshots", region, ct => client.DescribeSnapshotsAsync(request, ct), job.StopToken, request).ConfigureAwait(false);
                 snapshots.AddRange(response.Snapshots ?? new List<Snapshot>());
                 next = response.NextToken;
             } while (!string.IsNullOrEmpty(next));
@@ -102,7 +102,7 @@ internal sealed class VolumeInfo
         do
         {
             var request = new DescribeInstancesRequest { Filters = new List<Filter> { new() { Name = "instance-id", Values = instanceIds } }, NextToken = next };
-            var response = await job.Calls.WithRetriesAsync("DescribeInstances", region, ct => client.DescribeInstancesAsync(request, ct), job.StopToken).ConfigureAwait(false);
+            var response = await job.Calls.WithRetriesAsync("DescribeInstances", region, ct => client.DescribeInstancesAsync(request, ct), job.StopToken, request).ConfigureAwait(false);
             foreach (var reservation in response.Reservations ?? new List<Reservation>())
                 foreach (var instance in reservation.Instances ?? new List<Instance>())
                     if (instance.InstanceId is not null) result[instance.InstanceId] = instance;

@@ -5,10 +5,11 @@ using System.Threading.Tasks;
 namespace Avtomat.Ec2.Engine.Internal;
 
 /// <summary>
-/// A client-side token bucket mirroring EC2's per-account, per-region, per-action bucket (for CreateSnapshot: 100 burst,
-/// 5 per second), shared by every job in the process that uses the same endpoint, region and credentials. Callers wait
-/// their turn (first come, first served) instead of collecting RequestLimitExceeded. After a throttle anyway (other
-/// clients in the account use the same bucket) <see cref="Drain"/> empties it so every caller slows down together.
+/// A client-side token bucket mirroring one of EC2's per-account, per-region, per-action buckets (<see cref="Ec2Buckets"/>;
+/// e.g. CopySnapshot: 50 burst, 5 per second), shared by every job in the process that uses the same endpoint, account
+/// and region. Callers wait their turn (first come, first served; cancellable) instead of collecting
+/// RequestLimitExceeded. After a throttle anyway (other clients in the account use the same bucket) <see cref="Drain"/>
+/// empties it so every caller slows down together.
 /// </summary>
 internal sealed class RequestPacer
 {
@@ -17,6 +18,7 @@ internal sealed class RequestPacer
     private readonly object _gate = new();
     private double _tokens;
     private DateTimeOffset _last;
+    private int _waiting;
 
     public RequestPacer(string name, TimeProvider time, int burst, double refillPerSecond)
     {
@@ -37,7 +39,16 @@ internal sealed class RequestPacer
     /// <summary>Waits for a token (FIFO) and takes it.</summary>
     public async Task WaitAsync(CancellationToken cancellationToken)
     {
-        await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _waiting);
+            throw;
+        }
         try
         {
             while (true)
@@ -60,8 +71,12 @@ internal sealed class RequestPacer
         finally
         {
             _turn.Release();
+            Interlocked.Decrement(ref _waiting);
         }
     }
+
+    /// <summary>Callers waiting for a token now (for tests and diagnostics).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>EC2 throttled a call anyway: someone else uses the same bucket. Start again from empty.</summary>
     public void Drain()
@@ -72,6 +87,9 @@ internal sealed class RequestPacer
             _tokens = Math.Min(_tokens, 0);
         }
     }
+
+    /// <summary>Full again: indistinguishable from a new bucket, so it can be forgotten.</summary>
+    public bool IsFull => Available >= Burst;
 
     /// <summary>Tokens available now (for tests and diagnostics).</summary>
     public double Available { get { lock (_gate) { Refill(); return _tokens; } } }

@@ -32,7 +32,7 @@ internal static class RequestTokenLookup
                     },
                 };
                 var response = await calls.WithRetriesAsync("DescribeSnapshots", region,
-                    ct => clients.For(region).DescribeSnapshotsAsync(request, ct), cancellationToken).ConfigureAwait(false);
+                    ct => clients.For(region).DescribeSnapshotsAsync(request, ct), cancellationToken, request).ConfigureAwait(false);
                 if (response.Snapshots is not null) result.AddRange(response.Snapshots);
             }
             return result;
@@ -60,9 +60,9 @@ internal static class RequestTokenLookup
     {
         try
         {
+            var request = new DeleteSnapshotRequest { SnapshotId = snapshotId };
             await calls.WithRetriesAsync("DeleteSnapshot", region,
-                ct => clients.For(region).DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshotId }, ct),
-                cancellationToken).ConfigureAwait(false);
+                ct => clients.For(region).DeleteSnapshotAsync(request, ct), cancellationToken, request).ConfigureAwait(false);
             return (DuplicateDeletion.Deleted, null);
         }
         catch (Exception ex) when (FailurePolicy.CodeOf(ex) == "InvalidSnapshot.NotFound")

@@ -83,7 +83,7 @@ public abstract class SnapshotJob<TRequest, TResult> : IDisposable, IStartingJob
         });
         _tokenLookups = new TokenLookups(this);
         Counters = new JobCounters();
-        Calls = new Ec2Calls(Time, Counters, MaxRetries, message => Verbose(message), (region, action) => Shared(region).Rate(action),
+        Calls = new Ec2Calls(Time, Counters, MaxRetries, message => Verbose(message), Shared,
             new EndpointHealth(Time, options.UnreachableAfter > TimeSpan.Zero ? options.UnreachableAfter : TimeSpan.FromMinutes(2), clients.EndpointKey));
     }
 

@@ -23,9 +23,10 @@ internal interface ISnapshotStart<TCreated>
     string Token { get; }
     object Request { get; }
 
-    /// <summary>Waits for what EC2's limits require before an attempt (a copy window slot; volume slots, spacing and
-    /// the token bucket). What is already held from an earlier attempt is kept. <paramref name="requeued"/>: after a
-    /// limit on pending work, wait ahead of newer requests.</summary>
+    /// <summary>Waits for what EC2's limits on pending work require before an attempt (a copy window slot; volume slots
+    /// and spacing). What is already held from an earlier attempt is kept. <paramref name="requeued"/>: after a limit on
+    /// pending work, wait ahead of newer requests. The request bucket is waited for after this, in
+    /// <see cref="Ec2Calls.OnceAsync{T}"/>, as for every call.</summary>
     Task AdmitAsync(bool requeued, CancellationToken stop);
 
     /// <summary>After every attempt, whatever its outcome (e.g. per-volume start locks). Idempotent.</summary>
@@ -36,9 +37,6 @@ internal interface ISnapshotStart<TCreated>
     void Release();
 
     Task<TCreated> CallAsync(CancellationToken cancellationToken);
-
-    /// <summary>EC2 throttled the call: slow down everyone sharing the bucket.</summary>
-    void Throttled();
 
     /// <summary>A limit on pending work was hit (<paramref name="code"/>): give back what waits for capacity, and wait.</summary>
     Task WaitForCapacityAsync(string? code, int hits, CancellationToken stop);
@@ -65,7 +63,8 @@ internal sealed class StartOutcome<TCreated>
 
 /// <summary>
 /// The one way the engine starts work that creates snapshots, without ever leaving a second one behind: wait for what
-/// EC2's limits require, call once (no SDK retries) with a request token tagged on, and ask the failure policy what an
+/// EC2's limits require (the start's own, then the request bucket in <see cref="Ec2Calls.OnceAsync{T}"/>, both ended by
+/// the stop), call once (no SDK retries) with a request token tagged on, and ask the failure policy what an
 /// error means — throttled: back off and call again; no definite answer: look the token up (within the visibility
 /// grace), adopt what was made, else call again with the same token; a limit on pending work: wait for capacity and
 /// queue again at the front; a failure of the account and region: end them (<see cref="RegionFailedException"/>);
@@ -100,22 +99,28 @@ internal sealed class TokenedStart
             requeued = false;
             var callToken = _job.SentCallToken;
             stop.ThrowIfCancellationRequested();
+            var sent = false;
             try
             {
-                TCreated created;
-                _job.CallSent();
-                try
+                // The request bucket is waited for under the stop (Ctrl+C ends the wait at once, and nothing is sent
+                // after it); once sent, the call has the grace for calls already sent.
+                var created = await _job.Calls.OnceAsync(start.Action, start.Region, async ct =>
                 {
-                    created = await _job.Calls.OnceAsync(start.Action, start.Region, start.CallAsync, callToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _job.CallReturned();
-                }
+                    sent = true;
+                    _job.CallSent();
+                    try { return await start.CallAsync(ct).ConfigureAwait(false); }
+                    finally { _job.CallReturned(); }
+                }, callToken, waitToken: stop).ConfigureAwait(false);
                 // An earlier attempt may have made one too, not visible yet when it was looked for: look again once
                 // the visibility grace is over, in the background (the slot is not held for it).
                 if (uncertain) _job.RunLater(_job.VisibilityGrace, () => RemoveDuplicatesAsync(start, created));
                 return StartOutcome<TCreated>.Started(created, adopted: false);
+            }
+            catch (OperationCanceledException) when (!sent)
+            {
+                // Stopped while waiting for the request bucket: nothing was sent, as when stopped while admitted.
+                start.Release();
+                throw;
             }
             catch (Exception ex) when (!(ex is OperationCanceledException && callToken.IsCancellationRequested))
             {
@@ -124,11 +129,7 @@ internal sealed class TokenedStart
                     case FailureAction.Retry:
                         // Throttled, or no connection made: nothing happened. Retried for as long as the job runs (the
                         // action's rate slows down; an endpoint that stays unreachable ends the region instead).
-                        if (FailurePolicy.IsThrottle(ex))
-                        {
-                            _job.Counters.Throttled();
-                            start.Throttled();
-                        }
+                        if (FailurePolicy.IsThrottle(ex)) _job.Counters.Throttled(); // the bucket was drained in Ec2Calls
                         var delay = Backoff.Delay(Math.Min(throttled++, 5), ThrottleBaseDelay, MaxThrottleDelay);
                         _job.Counters.Retry();
                         _job.Verbose($"{start.Action} of {start.SourceId} in {start.Region} did not reach EC2 ({FailurePolicy.Describe(ex)}); retrying in {delay.TotalSeconds:0.0} s.", start.Request);
@@ -210,7 +211,7 @@ internal sealed class TokenedStart
                 // A dry run makes nothing, so any transient failure is simply tried again; throttling for as long as the job runs.
                 if (action == FailureAction.Retry || (action == FailureAction.LookUpToken && retries < _job.MaxRetries))
                 {
-                    if (FailurePolicy.IsThrottle(ex)) { _job.Counters.Throttled(); start.Throttled(); }
+                    if (FailurePolicy.IsThrottle(ex)) _job.Counters.Throttled();
                     _job.Counters.Retry();
                     start.EndAttempt();
                     await _job.Time.Delay(Backoff.Delay(Math.Min(retries, 5), ThrottleBaseDelay, MaxThrottleDelay), stop).ConfigureAwait(false);

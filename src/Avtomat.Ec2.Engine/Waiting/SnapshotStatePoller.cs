@@ -209,7 +209,7 @@ internal sealed class SnapshotStatePoller
             Polls++;
             // One attempt per tick: the next tick is the retry, so a failing Describe never stalls or aborts a job.
             response = await chosen.Calls.OnceAsync("DescribeSnapshots", Region,
-                ct => chosen.Client().DescribeSnapshotsAsync(request, ct), chosen.Stop).ConfigureAwait(false);
+                ct => chosen.Client().DescribeSnapshotsAsync(request, ct), chosen.Stop, request /* pacing: the request picks the filtered bucket */).ConfigureAwait(false);
             _consecutiveFailures = 0;
         }
         catch (Exception ex)

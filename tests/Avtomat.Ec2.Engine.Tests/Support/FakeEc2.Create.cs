@@ -4,23 +4,17 @@ using Amazon.EC2.Model;
 
 namespace Avtomat.Ec2.Engine.Tests.Support;
 
-/// <summary>The volume and instance side of the fake: CreateSnapshot/CreateSnapshots with EC2's per-volume rules and
-/// its token bucket (evaluated exactly in virtual time), DescribeVolumes and DescribeInstances with the id filters.</summary>
+/// <summary>The volume and instance side of the fake: CreateSnapshot/CreateSnapshots with EC2's per-volume rules,
+/// DescribeVolumes and DescribeInstances with the id filters.</summary>
 public sealed partial class FakeEc2
 {
-    private readonly object _createGate = new();
-    private readonly Dictionary<string, (double Tokens, DateTimeOffset Last)> _buckets = new();
-
     public Dictionary<string, FakeVolume> Volumes { get; } = new();
     public Dictionary<string, FakeInstance> Instances { get; } = new();
-    public int CreateBurst { get; set; } = 100;
-    public double CreateRefillPerSecond { get; set; } = 5;
     public TimeSpan SnapshotDuration { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>Adjusts a new snapshot (final state, duration, visibility).</summary>
     public Action<FakeSnapshot>? OnSnapshotCreated { get; set; }
     /// <summary>Runs before a CreateSnapshot(s) is performed: throw to fail it. Args: volume or instance id, call number.</summary>
     public Action<string, int>? BeforeCreate { get; set; }
-    public int Throttles { get; private set; }
     public int RuleRejections { get; private set; }
     public Dictionary<string, int> MaxActivePerVolume { get; } = new();
     public Dictionary<string, List<DateTimeOffset>> StartsPerVolume { get; } = new();
@@ -83,24 +77,6 @@ public sealed partial class FakeEc2
         lock (_gate) return Snapshots.Values.Where(s => s.VolumeId == volumeId).ToList();
     }
 
-    private void TakeToken(string region, string action)
-    {
-        lock (_createGate)
-        {
-            var key = region + "|" + action;
-            var now = Clock.GetUtcNow();
-            var (tokens, last) = _buckets.TryGetValue(key, out var b) ? b : (CreateBurst, now);
-            tokens = Math.Min(CreateBurst, tokens + (now - last).TotalSeconds * CreateRefillPerSecond);
-            if (tokens < 1)
-            {
-                _buckets[key] = (tokens, now);
-                Throttles++;
-                throw Error("RequestLimitExceeded", HttpStatusCode.ServiceUnavailable, "Request limit exceeded.");
-            }
-            _buckets[key] = (tokens - 1, now);
-        }
-    }
-
     /// <summary>Checks the rules for <paramref name="volume"/> (caller holds _gate).</summary>
     private void CheckRules(FakeVolume volume, DateTimeOffset now)
     {
@@ -135,15 +111,15 @@ public sealed partial class FakeEc2
         return s;
     }
 
-    internal CreateSnapshotResponse CreateSnapshot(string region, CreateSnapshotRequest request)
+    internal CreateSnapshotResponse CreateSnapshot(string account, string region, CreateSnapshotRequest request)
     {
         int callNumber;
         lock (_gate)
         {
-            Record("CreateSnapshot", region, request);
+            Record("CreateSnapshot", region, request, account);
             callNumber = Calls.Count(c => c.Action == "CreateSnapshot");
         }
-        TakeToken(region, "CreateSnapshot");
+        TakeToken(account, region, "CreateSnapshot");
         BeforeCreate?.Invoke(request.VolumeId, callNumber);
         lock (_gate)
         {
@@ -156,15 +132,15 @@ public sealed partial class FakeEc2
         }
     }
 
-    internal CreateSnapshotsResponse CreateSnapshots(string region, CreateSnapshotsRequest request)
+    internal CreateSnapshotsResponse CreateSnapshots(string account, string region, CreateSnapshotsRequest request)
     {
         int callNumber;
         lock (_gate)
         {
-            Record("CreateSnapshots", region, request);
+            Record("CreateSnapshots", region, request, account);
             callNumber = Calls.Count(c => c.Action == "CreateSnapshots");
         }
-        TakeToken(region, "CreateSnapshots");
+        TakeToken(account, region, "CreateSnapshots");
         var instanceId = request.InstanceSpecification.InstanceId;
         BeforeCreate?.Invoke(instanceId, callNumber);
         lock (_gate)
@@ -190,9 +166,10 @@ public sealed partial class FakeEc2
         }
     }
 
-    internal DescribeVolumesResponse DescribeVolumes(string region, DescribeVolumesRequest request)
+    internal DescribeVolumesResponse DescribeVolumes(string account, string region, DescribeVolumesRequest request)
     {
-        Record("DescribeVolumes", region, request);
+        Record("DescribeVolumes", region, request, account);
+        TakeToken(account, region, DescribeBucket("DescribeVolumes", request.Filters, request.MaxResults, request.NextToken));
         lock (_gate)
         {
             IEnumerable<FakeVolume> items = Volumes.Values.Where(v => v.Region == region);
@@ -205,9 +182,10 @@ public sealed partial class FakeEc2
         }
     }
 
-    internal DescribeInstancesResponse DescribeInstances(string region, DescribeInstancesRequest request)
+    internal DescribeInstancesResponse DescribeInstances(string account, string region, DescribeInstancesRequest request)
     {
-        Record("DescribeInstances", region, request);
+        Record("DescribeInstances", region, request, account);
+        TakeToken(account, region, DescribeBucket("DescribeInstances", request.Filters, request.MaxResults, request.NextToken));
         lock (_gate)
         {
             IEnumerable<FakeInstance> items = Instances.Values.Where(i => i.Region == region);

@@ -7,11 +7,16 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Avtomat.Ec2.Engine.Tests.Support;
 
-/// <summary>An in-memory EC2 in virtual time: snapshots, copies that finish by the clock, the 20-copy limit, and hooks
-/// to inject failures. Reached through a DispatchProxy over IAmazonEC2 (only the three calls the engine makes).</summary>
+/// <summary>An in-memory EC2 in virtual time: snapshots, copies that finish by the clock, the 20-copy limit, EC2's API
+/// token buckets per account, region and action (evaluated exactly in virtual time), and hooks to inject failures.
+/// Reached through a DispatchProxy over IAmazonEC2 (only the calls the engine makes).</summary>
 public sealed partial class FakeEc2
 {
+    public const string DefaultAccount = "account:111111111111";
+
     private readonly object _gate = new();
+    private readonly object _bucketGate = new();
+    private readonly Dictionary<string, (double Tokens, DateTimeOffset Last)> _buckets = new();
     private int _nextId = 1;
 
     public FakeEc2(FakeTimeProvider clock) => Clock = clock;
@@ -31,6 +36,28 @@ public sealed partial class FakeEc2
     /// <summary>Runs before a DescribeSnapshots: throw to fail it. Args: region, request.</summary>
     public Action<string, DescribeSnapshotsRequest>? BeforeDescribe { get; set; }
 
+    /// <summary>EC2's token buckets (burst, refill per second) by bucket name, written out here on their own (not the
+    /// engine's table). A Describe that is neither filtered nor paginated draws from "Action.Unfiltered".</summary>
+    public Dictionary<string, (int Burst, double RefillPerSecond)> Buckets { get; } = new()
+    {
+        ["CopySnapshot"] = (50, 5),
+        ["CreateSnapshot"] = (100, 5),
+        ["CreateSnapshots"] = (100, 5),
+        ["DeleteSnapshot"] = (100, 5),
+        ["CreateTags"] = (100, 10),
+        ["DescribeSnapshots"] = (100, 20),
+        ["DescribeSnapshots.Unfiltered"] = (50, 10),
+        ["DescribeVolumes"] = (100, 20),
+        ["DescribeVolumes.Unfiltered"] = (50, 10),
+        ["DescribeInstances"] = (100, 20),
+        ["DescribeInstances.Unfiltered"] = (50, 10),
+    };
+    /// <summary>RequestLimitExceeded answers from the buckets (not injected ones), in all and per bucket.</summary>
+    public int Throttles { get { lock (_bucketGate) return ThrottlesByBucket.Values.Sum(); } }
+    public Dictionary<string, int> ThrottlesByBucket { get; } = new();
+    /// <summary>When each bucket throttle happened.</summary>
+    public List<DateTimeOffset> ThrottledAt { get; } = new();
+
     public List<CallRecord> Calls { get; } = new();
     public Dictionary<string, int> MaxPending { get; } = new();
     public int CopyCalls { get { lock (_gate) return Calls.Count(c => c.Action == "CopySnapshot"); } }
@@ -38,14 +65,15 @@ public sealed partial class FakeEc2
     public sealed class CallRecord
     {
         public string Action { get; set; } = "";
+        public string Account { get; set; } = "";
         public string Region { get; set; } = "";
         public DateTimeOffset At { get; set; }
         public object Request { get; set; } = null!;
     }
 
-    public List<CallRecord> CallsOf(string action, string? region = null)
+    public List<CallRecord> CallsOf(string action, string? region = null, string? account = null)
     {
-        lock (_gate) return Calls.Where(c => c.Action == action && (region is null || c.Region == region)).ToList();
+        lock (_gate) return Calls.Where(c => c.Action == action && (region is null || c.Region == region) && (account is null || c.Account == account)).ToList();
     }
 
     public string Seed(string region, string state = "completed", string? description = null, Dictionary<string, string>? tags = null,
@@ -67,16 +95,34 @@ public sealed partial class FakeEc2
 
     public List<string> SeedMany(string region, int count) => Enumerable.Range(0, count).Select(_ => Seed(region)).ToList();
 
-    public IAmazonEC2 ClientFor(string region)
+    public IAmazonEC2 ClientFor(string region, string account = DefaultAccount)
     {
         var proxy = DispatchProxy.Create<IAmazonEC2, Ec2Proxy>();
-        ((Ec2Proxy)(object)proxy).Bind(this, region);
+        ((Ec2Proxy)(object)proxy).Bind(this, region, account);
         return proxy;
     }
 
     public int PendingCopies(string region)
     {
         lock (_gate) return Snapshots.Values.Count(s => s.Region == region && s.IsCopy && s.StateAt(Clock.GetUtcNow()) == "pending");
+    }
+
+    /// <summary>A second snapshot made by the same request (a re-send nobody saw): same tags and source, started a
+    /// moment later. No call, no token.</summary>
+    public FakeSnapshot Twin(FakeSnapshot original)
+    {
+        lock (_gate)
+        {
+            var twin = new FakeSnapshot
+            {
+                Id = NewId(), Account = original.Account, Region = original.Region, StartTime = original.StartTime + TimeSpan.FromMilliseconds(10), Duration = original.Duration,
+                FinalState = original.FinalState, IsCopy = original.IsCopy, SourceId = original.SourceId, VolumeId = original.VolumeId,
+                Description = original.Description, Encrypted = original.Encrypted, KmsKeyId = original.KmsKeyId, VolumeSize = original.VolumeSize,
+                VisibleFrom = original.VisibleFrom, Tags = new(original.Tags),
+            };
+            Snapshots[twin.Id] = twin;
+            return twin;
+        }
     }
 
     public List<FakeSnapshot> CopiesOf(string sourceId)
@@ -86,22 +132,64 @@ public sealed partial class FakeEc2
 
     internal string NewId() => $"snap-{_nextId++:x17}";
 
-    internal void Record(string action, string region, object request)
+    internal void Record(string action, string region, object request, string account = DefaultAccount)
     {
-        lock (_gate) Calls.Add(new CallRecord { Action = action, Region = region, At = Clock.GetUtcNow(), Request = request });
+        lock (_gate) Calls.Add(new CallRecord { Action = action, Account = account, Region = region, At = Clock.GetUtcNow(), Request = request });
     }
+
+    /// <summary>Takes a token from the account's bucket in the region, or answers RequestLimitExceeded (503) as EC2 does.</summary>
+    internal void TakeToken(string account, string region, string bucket)
+    {
+        if (!Buckets.TryGetValue(bucket, out var size)) return;
+        lock (_bucketGate)
+        {
+            var key = account + "|" + region + "|" + bucket;
+            var now = Clock.GetUtcNow();
+            var (tokens, last) = _buckets.TryGetValue(key, out var b) ? b : (size.Burst, now);
+            tokens = Math.Min(size.Burst, tokens + (now - last).TotalSeconds * size.RefillPerSecond);
+            if (tokens < 1)
+            {
+                _buckets[key] = (tokens, now);
+                ThrottlesByBucket[bucket] = ThrottlesByBucket.GetValueOrDefault(bucket) + 1;
+                ThrottledAt.Add(now);
+                throw Error("RequestLimitExceeded", HttpStatusCode.ServiceUnavailable, "Request limit exceeded.");
+            }
+            _buckets[key] = (tokens - 1, now);
+        }
+    }
+
+    /// <summary>Someone else in the account spends <paramref name="count"/> tokens of a bucket now (may go below zero: EC2
+    /// would have throttled them, which makes no difference to this account's next calls).</summary>
+    public void SpendTokens(string bucket, int count, string region, string account = DefaultAccount)
+    {
+        lock (_bucketGate)
+        {
+            var size = Buckets[bucket];
+            var key = account + "|" + region + "|" + bucket;
+            var now = Clock.GetUtcNow();
+            var (tokens, last) = _buckets.TryGetValue(key, out var b) ? b : (size.Burst, now);
+            tokens = Math.Min(size.Burst, tokens + (now - last).TotalSeconds * size.RefillPerSecond);
+            _buckets[key] = (Math.Max(0, tokens - count), now);
+        }
+    }
+
+    /// <summary>Filters, MaxResults or NextToken make a Describe "filtered or paginated" (the stricter reading: ids or
+    /// owners alone do not).</summary>
+    internal static string DescribeBucket(string action, List<Filter>? filters, int? maxResults, string? nextToken) =>
+        filters is { Count: > 0 } || maxResults is not null || !string.IsNullOrEmpty(nextToken) ? action : action + ".Unfiltered";
 
     public static AmazonEC2Exception Error(string code, HttpStatusCode status = HttpStatusCode.BadRequest, string message = "")
         => new(message, status >= HttpStatusCode.InternalServerError ? ErrorType.Receiver : ErrorType.Sender, code, "req-1", status);
 
-    internal CopySnapshotResponse Copy(string region, CopySnapshotRequest request)
+    internal CopySnapshotResponse Copy(string account, string region, CopySnapshotRequest request)
     {
         int callNumber;
         lock (_gate)
         {
-            Record("CopySnapshot", region, request);
+            Record("CopySnapshot", region, request, account);
             callNumber = Calls.Count(c => c.Action == "CopySnapshot");
         }
+        TakeToken(account, region, "CopySnapshot");
         BeforeCopy?.Invoke(request, callNumber);
         FakeSnapshot copy;
         lock (_gate)
@@ -110,12 +198,12 @@ public sealed partial class FakeEc2
                 throw Error("InvalidSnapshot.NotFound");
             if (request.DryRun == true) throw Error("DryRunOperation", HttpStatusCode.PreconditionFailed, "Request would have succeeded, but DryRun flag is set.");
             var now = Clock.GetUtcNow();
-            var pending = Snapshots.Values.Count(s => s.Region == region && s.IsCopy && s.StateAt(now) == "pending") + ExternalPending(region);
+            var pending = Snapshots.Values.Count(s => s.Account == account && s.Region == region && s.IsCopy && s.StateAt(now) == "pending") + ExternalPending(region);
             if (pending >= CopyLimit)
                 throw Error("ResourceLimitExceeded", message: $"Too many snapshot copies in progress. The limit is {CopyLimit} for this destination region.");
             copy = new FakeSnapshot
             {
-                Id = NewId(), Region = region, StartTime = now, Duration = CopyDuration, FinalState = "completed", IsCopy = true,
+                Id = NewId(), Account = account, Region = region, StartTime = now, Duration = CopyDuration, FinalState = "completed", IsCopy = true,
                 SourceId = source.Id, Description = request.Description, Encrypted = request.Encrypted == true || source.Encrypted,
                 KmsKeyId = request.KmsKeyId, VisibleFrom = now, VolumeSize = source.VolumeSize,
                 Tags = (request.TagSpecifications ?? []).SelectMany(t => t.Tags ?? []).ToDictionary(t => t.Key, t => t.Value ?? ""),
@@ -128,9 +216,10 @@ public sealed partial class FakeEc2
         return new CopySnapshotResponse { SnapshotId = copy.Id };
     }
 
-    internal DescribeSnapshotsResponse Describe(string region, DescribeSnapshotsRequest request)
+    internal DescribeSnapshotsResponse Describe(string account, string region, DescribeSnapshotsRequest request)
     {
-        Record("DescribeSnapshots", region, request);
+        Record("DescribeSnapshots", region, request, account);
+        TakeToken(account, region, DescribeBucket("DescribeSnapshots", request.Filters, request.MaxResults, request.NextToken));
         BeforeDescribe?.Invoke(region, request);
         lock (_gate)
         {
@@ -153,9 +242,10 @@ public sealed partial class FakeEc2
         }
     }
 
-    internal DeleteSnapshotResponse Delete(string region, DeleteSnapshotRequest request)
+    internal DeleteSnapshotResponse Delete(string account, string region, DeleteSnapshotRequest request)
     {
-        Record("DeleteSnapshot", region, request);
+        Record("DeleteSnapshot", region, request, account);
+        TakeToken(account, region, "DeleteSnapshot");
         lock (_gate)
         {
             if (!Snapshots.Remove(request.SnapshotId)) throw Error("InvalidSnapshot.NotFound");
@@ -167,6 +257,8 @@ public sealed partial class FakeEc2
 public sealed class FakeSnapshot
 {
     public string Id { get; set; } = "";
+    /// <summary>The account that made it (the 20-copy limit is per account).</summary>
+    public string Account { get; set; } = FakeEc2.DefaultAccount;
     public string Region { get; set; } = "";
     public DateTimeOffset StartTime { get; set; }
     public TimeSpan Duration { get; set; }
@@ -204,24 +296,26 @@ public class Ec2Proxy : DispatchProxy
 {
     private FakeEc2 _model = null!;
     private string _region = "";
+    private string _account = "";
 
-    internal void Bind(FakeEc2 model, string region)
+    internal void Bind(FakeEc2 model, string region, string account)
     {
         _model = model;
         _region = region;
+        _account = account;
     }
 
     protected override object? Invoke(MethodInfo? method, object?[]? args)
     {
         switch (method!.Name)
         {
-            case "CopySnapshotAsync": return Run(() => _model.Copy(_region, (CopySnapshotRequest)args![0]!));
-            case "DescribeSnapshotsAsync": return Run(() => _model.Describe(_region, (DescribeSnapshotsRequest)args![0]!));
-            case "DeleteSnapshotAsync": return Run(() => _model.Delete(_region, (DeleteSnapshotRequest)args![0]!));
-            case "CreateSnapshotAsync": return Run(() => _model.CreateSnapshot(_region, (CreateSnapshotRequest)args![0]!));
-            case "CreateSnapshotsAsync": return Run(() => _model.CreateSnapshots(_region, (CreateSnapshotsRequest)args![0]!));
-            case "DescribeVolumesAsync": return Run(() => _model.DescribeVolumes(_region, (DescribeVolumesRequest)args![0]!));
-            case "DescribeInstancesAsync": return Run(() => _model.DescribeInstances(_region, (DescribeInstancesRequest)args![0]!));
+            case "CopySnapshotAsync": return Run(() => _model.Copy(_account, _region, (CopySnapshotRequest)args![0]!));
+            case "DescribeSnapshotsAsync": return Run(() => _model.Describe(_account, _region, (DescribeSnapshotsRequest)args![0]!));
+            case "DeleteSnapshotAsync": return Run(() => _model.Delete(_account, _region, (DeleteSnapshotRequest)args![0]!));
+            case "CreateSnapshotAsync": return Run(() => _model.CreateSnapshot(_account, _region, (CreateSnapshotRequest)args![0]!));
+            case "CreateSnapshotsAsync": return Run(() => _model.CreateSnapshots(_account, _region, (CreateSnapshotsRequest)args![0]!));
+            case "DescribeVolumesAsync": return Run(() => _model.DescribeVolumes(_account, _region, (DescribeVolumesRequest)args![0]!));
+            case "DescribeInstancesAsync": return Run(() => _model.DescribeInstances(_account, _region, (DescribeInstancesRequest)args![0]!));
             case "Dispose": return null;
             default: throw new NotImplementedException(method.Name);
         }
@@ -234,10 +328,10 @@ public class Ec2Proxy : DispatchProxy
     }
 }
 
-public sealed class FakeClientSource(FakeEc2 ec2, string endpoint = "https://fake.ec2/", string account = "account:111111111111") : IEc2ClientSource
+public sealed class FakeClientSource(FakeEc2 ec2, string endpoint = "https://fake.ec2/", string account = FakeEc2.DefaultAccount) : IEc2ClientSource
 {
     public string Account => account;
-    public IAmazonEC2 For(string region) => ec2.ClientFor(region);
-    public IAmazonEC2 ForCopy(string region) => ec2.ClientFor(region);
+    public IAmazonEC2 For(string region) => ec2.ClientFor(region, account);
+    public IAmazonEC2 ForCopy(string region) => ec2.ClientFor(region, account);
     public string EndpointKey(string region) => endpoint;
 }
