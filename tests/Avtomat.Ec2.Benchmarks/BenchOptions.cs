@@ -17,6 +17,7 @@ public sealed class BenchOptions
           --json PATH         where to write the results (default artifacts/benchmarks/results.json)
           --quick             N=100 only, no import timing (about a minute)
           --no-import         skip the Import-Module timing (10 fresh pwsh processes)
+          --no-warmup         skip the discarded warm-up runs (JIT) before the measured ones
           --help              this text
 
         Prints a markdown table (one row per scenario and strategy) to stdout, progress to stderr. Exit code 0 when every
@@ -31,6 +32,7 @@ public sealed class BenchOptions
     public string Json { get; set; } = Path.Combine("artifacts", "benchmarks", "results.json");
     public bool Quick { get; set; }
     public bool NoImport { get; set; }
+    public bool NoWarmUp { get; set; }
     public bool Help { get; set; }
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
@@ -66,6 +68,7 @@ public sealed class BenchOptions
                 case "--json": o.Json = Value(); break;
                 case "--quick": o.Quick = true; o.Counts = [100]; o.NoImport = true; break;
                 case "--no-import": o.NoImport = true; break;
+                case "--no-warmup": o.NoWarmUp = true; break;
                 default: throw new ArgumentException($"Unknown option '{arg}' (--help lists them).");
             }
         }

@@ -27,7 +27,7 @@ internal static class Program
 
         // The driver counts busy pool threads: start with enough of them that a blocked one never starves the rest.
         ThreadPool.SetMinThreads(Math.Max(4, Environment.ProcessorCount * 2), 4);
-        var runs = Runner.RunAll(options, Log);
+        var runs = Runner.RunAll(options, Log, warmUp: !options.NoWarmUp);
 
         var report = new BenchmarkReport
         {

@@ -54,12 +54,14 @@ public static class Report
     {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var json = JsonSerializer.Serialize(report, new JsonSerializerOptions
-        {
-            WriteIndented = true,
-            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-            Converters = { new JsonStringEnumConverter() },
-        });
-        File.WriteAllText(full, json);
+        File.WriteAllText(full, JsonSerializer.Serialize(report, JsonOptions));
     }
+
+    /// <summary>Indented; a figure with nothing to measure (no copy noticed) is written as "NaN".</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter() },
+    };
 }
