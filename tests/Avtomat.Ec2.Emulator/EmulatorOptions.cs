@@ -12,6 +12,14 @@ public sealed class EmulatorOptions
     [JsonIgnore]
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>In-process only: how long a new snapshot or copy stays <c>pending</c>, in seconds, in place of the sampled
+    /// <see cref="DurationConfig"/> durations and their factors; null samples as usual. In EC2 a copy's duration depends
+    /// on the data, not on the order of the calls; sampling from one seeded Random makes it depend on the order. Set this
+    /// to give several runs (strategies) exactly the same durations. Called under the emulator's lock: keep it quick.
+    /// Time-based copies are still capped at their CompletionDurationMinutes, and injected errors still shorten it.</summary>
+    [JsonIgnore]
+    public Func<NewSnapshotInfo, double?>? DurationOf { get; set; }
+
     /// <summary>Seed for every random choice (durations, progress jumps, faults), so runs are repeatable.</summary>
     public int RandomSeed { get; set; } = 20261123;
 
@@ -37,6 +45,17 @@ public sealed class EmulatorConfig
 }
 
 public enum DurationKind { Fixed, Uniform, LogNormal }
+
+/// <summary>What <see cref="EmulatorOptions.DurationOf"/> is told about a snapshot or copy EC2 just accepted.</summary>
+/// <param name="IsCopy">CopySnapshot (true) or CreateSnapshot/CreateSnapshots (false).</param>
+/// <param name="Region">Where the new snapshot lives (a copy's destination).</param>
+/// <param name="SourceRegion">A copy's source region; null for a created snapshot.</param>
+/// <param name="SourceSnapshotId">A copy's source snapshot; null for a created snapshot.</param>
+/// <param name="VolumeId">The volume the data comes from: the snapshotted volume, or the copy's source's volume id.</param>
+/// <param name="VolumeSizeGiB">Its size.</param>
+/// <param name="Start">The emulator's clock when the call was accepted (the snapshot's start time).</param>
+public sealed record NewSnapshotInfo(bool IsCopy, string Region, string? SourceRegion, string? SourceSnapshotId, string VolumeId,
+    int VolumeSizeGiB, DateTimeOffset Start);
 
 /// <summary>How long something takes, in seconds of the emulator's clock.</summary>
 public sealed class DurationModel

@@ -91,14 +91,22 @@ internal static partial class SnapshotActions
         if (source.KmsKeyId is not null && IsInaccessible(source.KmsKeyId, c.Account, sourceRegion, c.Config))
             keyFails = true; // decrypting the source needs its key too
 
-        // Duration: full copy, ×cross-region, ×incremental once a copy of the same lineage completed here; time-based caps it.
+        // Duration: DurationOf when set, else full copy, ×cross-region, ×incremental once a copy of the same lineage completed
+        // here; time-based caps it.
         var random = c.State.Random;
         var durations = c.Config.Durations;
-        var seconds = Durations.Sample(durations.Copy, random, source.VolumeSize);
-        if (!sameRegion || outpostArn is not null) seconds *= durations.CrossRegionFactor;
         var lineage = source.LineageRoot;
-        if (c.Region.Snapshots.Values.Any(s => s.IsCopy && s.LineageRoot == lineage && s.StateAt(c.Now).State == "completed"))
-            seconds *= durations.IncrementalFactor;
+        var given = c.State.Options.DurationOf?.Invoke(new NewSnapshotInfo(true, destination, sourceRegion, sourceId, source.VolumeId,
+            source.VolumeSize, c.Now));
+        double seconds;
+        if (given is { } fixedSeconds) seconds = Math.Max(0, fixedSeconds);
+        else
+        {
+            seconds = Durations.Sample(durations.Copy, random, source.VolumeSize);
+            if (!sameRegion || outpostArn is not null) seconds *= durations.CrossRegionFactor;
+            if (c.Region.Snapshots.Values.Any(s => s.IsCopy && s.LineageRoot == lineage && s.StateAt(c.Now).State == "completed"))
+                seconds *= durations.IncrementalFactor;
+        }
         if (minutes is not null) seconds = Math.Min(seconds, minutes.Value * 60.0);
 
         string finalState = "completed";
@@ -288,7 +296,8 @@ internal static partial class SnapshotActions
         IEnumerable<KeyValuePair<string, string>> tags)
     {
         var random = c.State.Random;
-        var seconds = Durations.Sample(c.Config.Durations.Snapshot, random, volume.Size);
+        var seconds = c.State.Options.DurationOf?.Invoke(new NewSnapshotInfo(false, c.Region.Name, null, null, volume.Id, volume.Size, c.Now))
+            is { } given ? Math.Max(0, given) : Durations.Sample(c.Config.Durations.Snapshot, random, volume.Size);
         var (finalState, finalMessage) = ("completed", (string?)null);
         if (c.State.Chance(c.Config.Faults.SnapshotErrorRate))
         {
@@ -355,7 +364,15 @@ internal static partial class SnapshotActions
         foreach (var id in ids) ValidateSnapshotId(id);
         c.StopIfDryRun();
 
-        IEnumerable<SnapshotRecord> visible = c.Region.Snapshots.Values.Where(s => s.VisibleFrom <= c.Now);
+        // Ids asked for by SnapshotId.N or by a snapshot-id filter without wildcards are looked up, not scanned for: the
+        // same items in the same order, at a cost that does not grow with the region's snapshot count.
+        IEnumerable<SnapshotRecord> all = c.Region.Snapshots.Values;
+        var idFilter = filters.FirstOrDefault(f => f.Name == "snapshot-id");
+        if (ids.Count > 0)
+            all = ids.Distinct(StringComparer.Ordinal).Select(id => c.Region.Snapshots.GetValueOrDefault(id)).OfType<SnapshotRecord>();
+        else if (idFilter is not null && !idFilter.Values.Any(Query.IsWildcard))
+            all = idFilter.Values.Distinct(StringComparer.Ordinal).Select(id => c.Region.Snapshots.GetValueOrDefault(id)).OfType<SnapshotRecord>();
+        IEnumerable<SnapshotRecord> visible = all.Where(s => s.VisibleFrom <= c.Now);
         // Only the caller's own snapshots exist here: "self" or its account id select them; "amazon" or another account nothing.
         if (owners.Count > 0 && !owners.Any(o => o == "self" || o == c.Account)) visible = [];
         var candidates = visible.OrderBy(s => s.Sequence).ToList();
