@@ -356,10 +356,6 @@ internal sealed class CopyWorker
             return response.SnapshotId!;
         }
 
-        public void Throttled()
-        {
-        }
-
         /// <summary>ResourceLimitExceeded: copies started elsewhere use part of EC2's limit. Shrink, re-queue, never drop.</summary>
         public async Task WaitForCapacityAsync(string? code, int hits, CancellationToken stop)
         {
