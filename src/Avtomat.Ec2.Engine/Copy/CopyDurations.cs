@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Avtomat.Ec2.Engine.Internal;
 
 namespace Avtomat.Ec2.Engine.Copy;
 
@@ -16,10 +17,9 @@ internal sealed class CopyDurations
 {
     /// <summary>Share of a full copy an incremental one is expected to take before one was measured.</summary>
     internal const double IncrementalShare = 0.1;
-    private const int Kept = 256;
 
     private readonly object _gate = new();
-    private readonly List<double> _secondsPerGiB = new();
+    private readonly RecentValues _secondsPerGiB = new();
     private readonly Dictionary<string, double?> _lineages = new(StringComparer.Ordinal);
 
     /// <summary>Expected seconds of a copy of a <paramref name="sizeGiB"/> source of <paramref name="volumeId"/>.</summary>
@@ -27,7 +27,8 @@ internal sealed class CopyDurations
     {
         lock (_gate)
         {
-            var full = Math.Max(1, sizeGiB ?? 1) * SecondsPerGiBLocked();
+            // Before anything finished, the size alone orders the queue.
+            var full = Math.Max(1, sizeGiB ?? 1) * (_secondsPerGiB.Median() ?? 1);
             if (volumeId is null || !_lineages.TryGetValue(volumeId, out var incremental)) return full;
             return incremental ?? full * IncrementalShare;
         }
@@ -51,23 +52,12 @@ internal sealed class CopyDurations
                 if (volumeId is not null) _lineages[volumeId] = duration.TotalSeconds;
                 return;
             }
-            if (sizeGiB is > 0)
-            {
-                if (_secondsPerGiB.Count == Kept) _secondsPerGiB.RemoveAt(0);
-                _secondsPerGiB.Add(duration.TotalSeconds / sizeGiB.Value);
-            }
+            if (sizeGiB is > 0) _secondsPerGiB.Add(duration.TotalSeconds / sizeGiB.Value);
             if (volumeId is not null && !_lineages.ContainsKey(volumeId))
             {
-                if (_lineages.Count >= 4 * Kept) _lineages.Remove(_lineages.Keys.First());
+                if (_lineages.Count >= 4 * RecentValues.Capacity) _lineages.Remove(_lineages.Keys.First());
                 _lineages[volumeId] = null;
             }
         }
-    }
-
-    private double SecondsPerGiBLocked()
-    {
-        if (_secondsPerGiB.Count == 0) return 1;
-        var sorted = _secondsPerGiB.OrderBy(v => v).ToList();
-        return sorted[sorted.Count / 2];
     }
 }

@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
+using Avtomat.Ec2.Engine.Internal;
 
 namespace Avtomat.Ec2.Engine.Waiting;
 
@@ -24,11 +24,10 @@ internal sealed class PollSchedule
     internal const double ColdStep = 0.1;
     /// <summary>Progress below this (percent) says too little about the rest.</summary>
     private const double MinProgress = 5;
-    private const int Kept = 256;
 
     private readonly object _gate = new();
-    private readonly Dictionary<string, List<double>> _secondsPerGiB = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<double>> _seconds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RecentValues> _secondsPerGiB = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RecentValues> _seconds = new(StringComparer.Ordinal);
 
     /// <summary>A snapshot of <paramref name="kind"/> finished after <paramref name="duration"/>.</summary>
     public void Finished(string kind, int? sizeGiB, TimeSpan duration)
@@ -83,17 +82,12 @@ internal sealed class PollSchedule
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
-    private static void Add(Dictionary<string, List<double>> map, string kind, double value)
+    private static void Add(Dictionary<string, RecentValues> map, string kind, double value)
     {
-        if (!map.TryGetValue(kind, out var list)) map[kind] = list = new List<double>();
-        if (list.Count == Kept) list.RemoveAt(0);
-        list.Add(value);
+        if (!map.TryGetValue(kind, out var values)) map[kind] = values = new RecentValues();
+        values.Add(value);
     }
 
-    private static double? Median(Dictionary<string, List<double>> map, string kind)
-    {
-        if (!map.TryGetValue(kind, out var list) || list.Count == 0) return null;
-        var sorted = list.OrderBy(v => v).ToList();
-        return sorted[sorted.Count / 2];
-    }
+    private static double? Median(Dictionary<string, RecentValues> map, string kind) =>
+        map.TryGetValue(kind, out var values) ? values.Median() : null;
 }
