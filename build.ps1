@@ -132,8 +132,9 @@ function Publish-ModulePackage([string] $ModuleDir, [string] $OutputDir) {
 
     # Publish-PSResource publishes only to a registered repository, and registering writes the PSResourceGet settings
     # of the user (LocalApplicationData/PSResourceGet). So it runs in the pinned pwsh with XDG_DATA_HOME (where .NET
-    # puts LocalApplicationData on Linux) in a folder of its own, under a name of its own, unregistered afterwards. On
-    # Windows and macOS that variable moves nothing: the entry is registered and removed in the user's settings.
+    # puts LocalApplicationData on Linux) in a folder of its own, which must exist (else .NET answers an empty path and
+    # the settings land in the current folder), under a name of its own, unregistered afterwards. On Windows and macOS
+    # that variable moves nothing: the entry is registered and removed in the user's own settings.
     $script = Join-Path $staging 'publish.ps1'
     Set-Content -LiteralPath $script -Encoding utf8 -Value @'
 param([string] $Path, [string] $Repository)
