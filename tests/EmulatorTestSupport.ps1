@@ -1,12 +1,14 @@
 # Shared set-up for the Pester files: dot-source it in BeforeAll (`. (Join-Path $PSScriptRoot 'EmulatorTestSupport.ps1')`)
 # and call Stop-AvTestEmulator in AfterAll. It imports the built module, starts the EC2 emulator program on a free port
 # with fast fixed durations, and defines helpers that drive the emulator's control API.
-# Dot-sourced, so $script: below is the calling test file's script scope.
+# Dot-sourced, so $script: below is the calling test file's script scope. -SkipModuleImport: only the emulator and the
+# helpers (the package test imports the installed module by name, in processes of its own).
+param([switch] $SkipModuleImport)
 
 $script:RepoRoot = Split-Path -Parent $PSScriptRoot
 $script:ManifestPath = Join-Path $RepoRoot 'artifacts/module/Avtomat.Ec2/Avtomat.Ec2.psd1'
 $env:AWS_EC2_METADATA_DISABLED = 'true'
-Import-Module -Name $ManifestPath -Force -ErrorAction Stop
+if (-not $SkipModuleImport) { Import-Module -Name $ManifestPath -Force -ErrorAction Stop }
 
 function script:Start-AvTestEmulator([string] $Arguments = '') {
     # The emulator program prints its base URL alone on the first line of standard output. AVTOMAT_EC2_EMULATOR names
