@@ -87,7 +87,8 @@ function script:Get-CopyCount([string] $Region) {
     $total
 }
 
-$script:Url = Start-AvTestEmulator '--Config:Durations:Copy:Kind Fixed --Config:Durations:Copy:Seconds 0.3 --Config:Durations:Snapshot:Kind Fixed --Config:Durations:Snapshot:Seconds 0.3'
+# A test file may set $EmulatorArguments before dot-sourcing this (e.g. '--Accounts:AKID 111111111111' per account).
+$script:Url = Start-AvTestEmulator ('--Config:Durations:Copy:Kind Fixed --Config:Durations:Copy:Seconds 0.3 --Config:Durations:Snapshot:Kind Fixed --Config:Durations:Snapshot:Seconds 0.3 ' + (Get-Variable -Name EmulatorArguments -Scope Script -ValueOnly -ErrorAction Ignore))
 $script:SecretKey = 'pester-secret-do-not-print'
 $script:Aws = @{ EndpointUrl = $Url; AccessKey = 'AKIDPESTER'; SecretKey = $SecretKey }
 $script:Account = '123456789012'
