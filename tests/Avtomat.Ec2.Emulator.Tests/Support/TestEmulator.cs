@@ -48,6 +48,20 @@ public sealed class TestEmulator : IAsyncDisposable
         return client;
     }
 
+    public AmazonEC2Client Client(Amazon.Runtime.AWSCredentials credentials, string region = "us-east-1")
+    {
+        var client = EmulatorClients.Create(Ec2, credentials, region);
+        _clients.Add(client);
+        return client;
+    }
+
+    public AmazonSecurityTokenServiceClient Sts(Amazon.Runtime.AWSCredentials credentials, string region = "us-east-1")
+    {
+        var client = EmulatorClients.CreateSts(Ec2, credentials, region);
+        _clients.Add(client);
+        return client;
+    }
+
     public void Advance(TimeSpan by) => Clock.Advance(by);
     public void AdvanceSeconds(double seconds) => Clock.Advance(TimeSpan.FromSeconds(seconds));
 
