@@ -36,14 +36,6 @@ public sealed class StsAssumeRoleTests : IDisposable
         credentials?.Invoke(o.Config.Credentials);
     });
 
-    private static async Task<T> StsErrorAsync<T>(Func<Task> call, string errorCode, int statusCode) where T : AmazonSecurityTokenServiceException
-    {
-        var ex = await Assert.ThrowsAnyAsync<T>(call);
-        Assert.Equal(errorCode, ex.ErrorCode);
-        Assert.Equal(statusCode, (int)ex.StatusCode);
-        return ex;
-    }
-
     private static AssumeRoleRequest Assume(string roleArn = RoleArn, string session = "copy-job", int? duration = null) =>
         new() { RoleArn = roleArn, RoleSessionName = session, DurationSeconds = duration };
 
@@ -106,9 +98,9 @@ public sealed class StsAssumeRoleTests : IDisposable
         env.AdvanceSeconds(1);
 
         var ec2 = await Expect.Ec2ErrorAsync(() => env.Client(asRole).DescribeOwnSnapshotsAsync(), "RequestExpired", 400);
-        var sts = await StsErrorAsync<AmazonSecurityTokenServiceException>(
+        var sts = await Expect.StsErrorAsync<AmazonSecurityTokenServiceException>(
             () => env.Sts(asRole).GetCallerIdentityAsync(new()), "ExpiredToken", 403);
-        await StsErrorAsync<AmazonSecurityTokenServiceException>(() => env.Sts(asRole).AssumeRoleAsync(Assume()), "ExpiredToken", 403);
+        await Expect.StsErrorAsync<AmazonSecurityTokenServiceException>(() => env.Sts(asRole).AssumeRoleAsync(Assume()), "ExpiredToken", 403);
         Assert.Equal("Request has expired.", ec2.Message);
         Assert.Equal("The security token included in the request is expired", sts.Message);
         // The source user's own key is not affected, and a fresh AssumeRole gives working credentials again.
@@ -124,7 +116,7 @@ public sealed class StsAssumeRoleTests : IDisposable
 
         await Expect.Ec2ErrorAsync(() => env.Client(new BasicAWSCredentials(issued.AccessKeyId, issued.SecretAccessKey)).DescribeOwnSnapshotsAsync(),
             "AuthFailure", 401);
-        await StsErrorAsync<AmazonSecurityTokenServiceException>(() => env.Sts(
+        await Expect.StsErrorAsync<AmazonSecurityTokenServiceException>(() => env.Sts(
             new SessionAWSCredentials(issued.AccessKeyId, issued.SecretAccessKey, "not-the-token")).GetCallerIdentityAsync(new()), "InvalidClientTokenId", 403);
     }
 
@@ -133,7 +125,7 @@ public sealed class StsAssumeRoleTests : IDisposable
     {
         await using var env = await StartAsync(c => c.DeniedRoles = [RoleArn]);
 
-        var ex = await StsErrorAsync<AmazonSecurityTokenServiceException>(
+        var ex = await Expect.StsErrorAsync<AmazonSecurityTokenServiceException>(
             () => env.Sts(accessKeyId: SourceKey).AssumeRoleAsync(Assume()), "AccessDenied", 403);
         var other = await env.Sts(accessKeyId: SourceKey).AssumeRoleAsync(Assume("arn:aws:iam::333333333333:role/Other"));
 
@@ -149,7 +141,7 @@ public sealed class StsAssumeRoleTests : IDisposable
     {
         await using var env = await StartAsync();
 
-        var ex = await StsErrorAsync<AmazonSecurityTokenServiceException>(
+        var ex = await Expect.StsErrorAsync<AmazonSecurityTokenServiceException>(
             () => env.Sts(accessKeyId: SourceKey).AssumeRoleAsync(Assume(duration: duration)), "ValidationError", 400);
 
         Assert.Equal("1 validation error detected: " + detail, ex.Message);
@@ -163,11 +155,11 @@ public sealed class StsAssumeRoleTests : IDisposable
         await using var env = await StartAsync();
         var sts = env.Sts(accessKeyId: SourceKey);
 
-        var arn = await StsErrorAsync<AmazonSecurityTokenServiceException>(
+        var arn = await Expect.StsErrorAsync<AmazonSecurityTokenServiceException>(
             () => sts.AssumeRoleAsync(Assume("arn:aws:iam::12345:role/TooShortAccount")), "ValidationError", 400);
-        var session = await StsErrorAsync<AmazonSecurityTokenServiceException>(
+        var session = await Expect.StsErrorAsync<AmazonSecurityTokenServiceException>(
             () => sts.AssumeRoleAsync(Assume(session: "has space")), "ValidationError", 400);
-        var both = await StsErrorAsync<AmazonSecurityTokenServiceException>(
+        var both = await Expect.StsErrorAsync<AmazonSecurityTokenServiceException>(
             () => sts.AssumeRoleAsync(Assume(roleArn: "arn:aws:iam", session: "x")), "ValidationError", 400);
 
         Assert.Equal("Request ARN is invalid", arn.Message);
@@ -182,7 +174,7 @@ public sealed class StsAssumeRoleTests : IDisposable
         var first = (await env.Sts(accessKeyId: SourceKey).AssumeRoleAsync(Assume())).Credentials;
         var asRole = env.Sts(new SessionAWSCredentials(first.AccessKeyId, first.SecretAccessKey, first.SessionToken));
 
-        var ex = await StsErrorAsync<AmazonSecurityTokenServiceException>(
+        var ex = await Expect.StsErrorAsync<AmazonSecurityTokenServiceException>(
             () => asRole.AssumeRoleAsync(Assume("arn:aws:iam::333333333333:role/Next", duration: 7200)), "ValidationError", 400);
         var chained = await asRole.AssumeRoleAsync(Assume("arn:aws:iam::333333333333:role/Next", duration: 3600));
 
@@ -231,15 +223,15 @@ public sealed class StsAssumeRoleTests : IDisposable
         });
         var sts = env.Sts(new AnonymousAWSCredentials());
 
-        var rejected = await StsErrorAsync<InvalidIdentityTokenException>(() => sts.AssumeRoleWithWebIdentityAsync(new()
+        var rejected = await Expect.StsErrorAsync<InvalidIdentityTokenException>(() => sts.AssumeRoleWithWebIdentityAsync(new()
         {
             RoleArn = RoleArn, RoleSessionName = "pod-1", WebIdentityToken = token,
         }), "InvalidIdentityToken", 400);
-        var denied = await StsErrorAsync<AmazonSecurityTokenServiceException>(() => sts.AssumeRoleWithWebIdentityAsync(new()
+        var denied = await Expect.StsErrorAsync<AmazonSecurityTokenServiceException>(() => sts.AssumeRoleWithWebIdentityAsync(new()
         {
             RoleArn = "arn:aws:iam::333333333333:role/Closed", RoleSessionName = "pod-1", WebIdentityToken = "another-token",
         }), "AccessDenied", 403);
-        var shortToken = await StsErrorAsync<AmazonSecurityTokenServiceException>(() => sts.AssumeRoleWithWebIdentityAsync(new()
+        var shortToken = await Expect.StsErrorAsync<AmazonSecurityTokenServiceException>(() => sts.AssumeRoleWithWebIdentityAsync(new()
         {
             RoleArn = RoleArn, RoleSessionName = "pod-1", WebIdentityToken = "abc",
         }), "ValidationError", 400);
@@ -399,6 +391,9 @@ public sealed class StsAssumeRoleTests : IDisposable
         environment["AWS_SECRET_ACCESS_KEY"] = null;
         environment["AWS_CONFIG_FILE"] = config;
         environment["AWS_ENDPOINT_URL_STS"] = ec2.BaseUrl.ToString();
+        // The CLI caches assumed-role credentials under ~/.aws/cli/cache: a fresh home, so this run asks STS itself.
+        environment["HOME"] = _tempDir;
+        environment["USERPROFILE"] = _tempDir;
 
         var identity = ExternalTools.Run(ExternalTools.AwsCli!, ["ec2", "describe-snapshots", "--owner-ids", "self", "--profile", "member",
             "--endpoint-url", ec2.BaseUrl.ToString(), "--region", "us-east-1", "--output", "json"], environment, TimeSpan.FromSeconds(90));

@@ -137,4 +137,18 @@ public static class Expect
         Assert.Equal(statusCode, (int)ex.StatusCode);
         return ex;
     }
+
+    /// <summary>Runs the call and returns the STS error the SDK surfaced (<typeparamref name="T"/> or a subclass, e.g.
+    /// InvalidIdentityTokenException), asserting its code and HTTP status.</summary>
+    public static async Task<T> StsErrorAsync<T>(Func<Task> call, string errorCode, int statusCode)
+        where T : AmazonSecurityTokenServiceException
+    {
+        var ex = await Assert.ThrowsAnyAsync<T>(call);
+        Assert.Equal(errorCode, ex.ErrorCode);
+        Assert.Equal(statusCode, (int)ex.StatusCode);
+        return ex;
+    }
+
+    public static Task<AmazonSecurityTokenServiceException> StsErrorAsync(Func<Task> call, string errorCode, int statusCode)
+        => StsErrorAsync<AmazonSecurityTokenServiceException>(call, errorCode, statusCode);
 }
