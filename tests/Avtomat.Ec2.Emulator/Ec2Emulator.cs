@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Avtomat.Ec2.Emulator;
 
-/// <summary>An EC2 emulator (and STS GetCallerIdentity) listening on 127.0.0.1 over real HTTP.</summary>
+/// <summary>An EC2 emulator (and STS: GetCallerIdentity, AssumeRole, AssumeRoleWithWebIdentity) listening on 127.0.0.1 over real HTTP.</summary>
 /// <example><code>await using var ec2 = await Ec2Emulator.StartAsync(new EmulatorOptions { TimeProvider = fake });</code></example>
 public sealed partial class Ec2Emulator : IAsyncDisposable
 {

@@ -32,8 +32,13 @@ internal sealed partial class EmulatorState
 
     public bool IsKnownRegion(string region) => Options.Regions.Contains(region, StringComparer.Ordinal);
 
+    /// <summary>Credentials STS issued (kept across <see cref="Reset"/>).</summary>
+    public IssuedCredentials Issued { get; } = new();
+
+    /// <summary>The account a key acts in: its role's account when STS issued it, else the configured map, else the default.</summary>
     public string AccountFor(string? accessKeyId) =>
-        accessKeyId is not null && Options.Accounts.TryGetValue(accessKeyId, out var account) ? account : Options.DefaultAccountId;
+        Issued.Find(accessKeyId) is { } issued ? issued.Account
+        : accessKeyId is not null && Options.Accounts.TryGetValue(accessKeyId, out var account) ? account : Options.DefaultAccountId;
 
     public long NextSequence() => ++_sequence;
 
