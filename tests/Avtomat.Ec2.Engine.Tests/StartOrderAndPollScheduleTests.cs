@@ -167,11 +167,20 @@ public sealed class StartOrderAndPollScheduleTests
         // Learned apart per kind.
         Assert.Null(schedule.ExpectedDuration("snapshot", 100, null, null).Duration);
 
-        // Progress alone, early: halfway to the end it implies first (whole percents: the middle of the percent).
+        // Progress alone (whole percents: the middle of the percent) is never firm, however far it got: EBS progress sits
+        // at 0 % and then jumps, so it can bring a look forward but never push it past a tenth of the age.
         var early = new PollSchedule().ExpectedDuration("copy", 100, 9, TimeSpan.FromMinutes(1));
         Assert.False(early.Firm);
         Assert.Equal(TimeSpan.FromSeconds(60 * 100 / 9.5), early.Duration);
         var now = t0 + TimeSpan.FromMinutes(1);
-        Assert.Equal(now + TimeSpan.FromTicks((t0 + early.Duration!.Value - now).Ticks / 2), PollSchedule.Due(t0, early, 0, now, now, floor));
+        Assert.Equal(now + TimeSpan.FromSeconds(6), PollSchedule.Due(t0, early, 0, now, now, floor));
+        // A copy that sat at 0 % and showed 55 % at 60 s implies 108 s; it ended at 71 s. The look comes at 66 s, not 108 s.
+        var jumped = new PollSchedule().ExpectedDuration("copy", 100, 55, TimeSpan.FromSeconds(60));
+        Assert.False(jumped.Firm);
+        Assert.Equal(now + TimeSpan.FromSeconds(6), PollSchedule.Due(t0, jumped, 0, now, now, floor));
+        // Near its implied end, the halfway look comes first when it is sooner than the cold step.
+        var late = new PollSchedule().ExpectedDuration("copy", 100, 95, TimeSpan.FromMinutes(10));
+        var at = t0 + TimeSpan.FromMinutes(10);
+        Assert.Equal(at + TimeSpan.FromTicks((t0 + late.Duration!.Value - at).Ticks / 2), PollSchedule.Due(t0, late, 0, at, at, floor));
     }
 }

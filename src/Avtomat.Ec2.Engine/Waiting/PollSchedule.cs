@@ -8,10 +8,11 @@ namespace Avtomat.Ec2.Engine.Waiting;
 /// When a region's shared poller should look next: when the earliest watched snapshot is expected to be finished.
 /// <para>A snapshot's expected duration comes from what EC2 reported of it (its progress over the time it has run) and
 /// from what finished before it here (seconds per GiB of its kind: copies and new snapshots are learned apart), the
-/// progress weighing more the further it got. The first look is at the expected end (halfway there first while the end
-/// rests on early progress alone); a snapshot still running then is looked at again after 1 % of its expected duration,
-/// doubling each time it is still running, up to 10 %. With nothing to go on yet (the first ones of a run), the poller
-/// looks at 10 % of each one's age, so the first to finish is seen within a tenth of its duration.</para>
+/// progress weighing more the further it got. The first look is at the expected end; a snapshot still running then is
+/// looked at again after 1 % of its expected duration, doubling each time it is still running, up to 10 %. Until
+/// something has finished here, the expectation rests on progress alone, which EBS reports unevenly (0 % for a while,
+/// then jumps), so it can only bring a look forward: the poller looks halfway to that end, and never later than 10 % of
+/// each snapshot's age, so the first to finish in a run is seen within a tenth of its duration.</para>
 /// Every look stays between the floor (the jobs' <see cref="JobOptions.PollInterval"/>) and the ceiling
 /// (<see cref="JobOptions.MaxPollInterval"/>), which also refreshes the progress estimates of long runs.
 /// </summary>
@@ -41,7 +42,7 @@ internal sealed class PollSchedule
     }
 
     /// <summary>The expected total duration of a snapshot, or null with nothing to go on; <c>Firm</c> is false while it
-    /// rests on early progress alone.</summary>
+    /// rests on progress alone (nothing of its kind finished here yet).</summary>
     public (TimeSpan? Duration, bool Firm) ExpectedDuration(string kind, int? sizeGiB, double? progress, TimeSpan? ranFor)
     {
         double? learned;
@@ -60,7 +61,7 @@ internal sealed class PollSchedule
             (null, { } b) => b,
             _ => null,
         };
-        var firm = learned is not null || progress >= 50;
+        var firm = learned is not null;
         return (seconds is { } s ? TimeSpan.FromSeconds(Math.Max(0, s)) : null, firm);
     }
 
@@ -69,15 +70,20 @@ internal sealed class PollSchedule
     public static DateTimeOffset Due(DateTimeOffset started, (TimeSpan? Duration, bool Firm) expected, int overdueLooks,
         DateTimeOffset lastPoll, DateTimeOffset now, TimeSpan floor)
     {
-        if (expected.Duration is { } total)
-        {
-            var end = started + total;
-            if (end > lastPoll) return expected.Firm ? end : lastPoll + Max(floor, TimeSpan.FromTicks((end - lastPoll).Ticks / 2));
-            var share = Math.Min(MaxOverdueStep, OverdueStep * Math.Pow(2, Math.Min(overdueLooks, 10)));
-            return lastPoll + Max(floor, TimeSpan.FromTicks((long)(total.Ticks * share)));
-        }
         var age = now - started;
-        return lastPoll + Max(floor, TimeSpan.FromTicks((long)(Math.Max(0, age.Ticks) * ColdStep)));
+        var cold = lastPoll + Max(floor, TimeSpan.FromTicks((long)(Math.Max(0, age.Ticks) * ColdStep)));
+        if (expected.Duration is not { } total) return cold;
+        var end = started + total;
+        DateTimeOffset due;
+        if (end > lastPoll) due = expected.Firm ? end : lastPoll + Max(floor, TimeSpan.FromTicks((end - lastPoll).Ticks / 2));
+        else
+        {
+            var share = Math.Min(MaxOverdueStep, OverdueStep * Math.Pow(2, Math.Min(overdueLooks, 10)));
+            due = lastPoll + Max(floor, TimeSpan.FromTicks((long)(total.Ticks * share)));
+        }
+        // Progress alone can be far off (a copy that sat at 0 % and jumped to 55 % at 60 s "needs" 108 s, and ended at
+        // 71 s): it may bring a look forward, never push it past the cold step.
+        return expected.Firm || due < cold ? due : cold;
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
