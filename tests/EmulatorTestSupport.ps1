@@ -1,12 +1,14 @@
 # Shared set-up for the Pester files: dot-source it in BeforeAll (`. (Join-Path $PSScriptRoot 'EmulatorTestSupport.ps1')`)
 # and call Stop-AvTestEmulator in AfterAll. It imports the built module, starts the EC2 emulator program on a free port
 # with fast fixed durations, and defines helpers that drive the emulator's control API.
-# Dot-sourced, so $script: below is the calling test file's script scope.
+# Dot-sourced, so $script: below is the calling test file's script scope. -SkipModuleImport: only the emulator and the
+# helpers (the package test imports the installed module by name, in processes of its own).
+param([switch] $SkipModuleImport)
 
 $script:RepoRoot = Split-Path -Parent $PSScriptRoot
 $script:ManifestPath = Join-Path $RepoRoot 'artifacts/module/Avtomat.Ec2/Avtomat.Ec2.psd1'
 $env:AWS_EC2_METADATA_DISABLED = 'true'
-Import-Module -Name $ManifestPath -Force -ErrorAction Stop
+if (-not $SkipModuleImport) { Import-Module -Name $ManifestPath -Force -ErrorAction Stop }
 
 function script:Start-AvTestEmulator([string] $Arguments = '') {
     # The emulator program prints its base URL alone on the first line of standard output. AVTOMAT_EC2_EMULATOR names
@@ -85,7 +87,8 @@ function script:Get-CopyCount([string] $Region) {
     $total
 }
 
-$script:Url = Start-AvTestEmulator '--Config:Durations:Copy:Kind Fixed --Config:Durations:Copy:Seconds 0.3 --Config:Durations:Snapshot:Kind Fixed --Config:Durations:Snapshot:Seconds 0.3'
+# A test file may set $EmulatorArguments before dot-sourcing this (e.g. '--Accounts:AKID 111111111111' per account).
+$script:Url = Start-AvTestEmulator ('--Config:Durations:Copy:Kind Fixed --Config:Durations:Copy:Seconds 0.3 --Config:Durations:Snapshot:Kind Fixed --Config:Durations:Snapshot:Seconds 0.3 ' + (Get-Variable -Name EmulatorArguments -Scope Script -ValueOnly -ErrorAction Ignore))
 $script:SecretKey = 'pester-secret-do-not-print'
 $script:Aws = @{ EndpointUrl = $Url; AccessKey = 'AKIDPESTER'; SecretKey = $SecretKey }
 $script:Account = '123456789012'

@@ -1,4 +1,6 @@
 using System;
+using Amazon.Runtime;
+using Avtomat.Ec2.Engine.Context;
 using Avtomat.Ec2.Engine.Copy;
 using Avtomat.Ec2.Engine.Internal;
 
@@ -268,6 +270,7 @@ public static class EngineErrors
     /// expired or invalid credentials, a Describe call not authorized, or a region not enabled for the account.</summary>
     public static EngineError AccountRegionFailed(string targetId, string region, string action, Exception exception)
     {
+        if (FailurePolicy.CredentialSourceError(exception) is { } source) return CredentialSourceFailed(targetId, region, action, exception, source);
         var code = FailurePolicy.CodeOf(exception);
         var detail = FailurePolicy.Describe(exception);
         return FailurePolicy.AccountRegionFailureOf(code) switch
@@ -296,6 +299,37 @@ public static class EngineErrors
                 RecommendedAction = $"Enable {region} for the account (AWS console: Account, AWS Regions), or choose another region.",
             },
             _ => AccessDenied(targetId, region, "ec2:" + action, false, code, detail),
+        };
+    }
+
+    /// <summary>Refreshing credentials (an assumed role, web identity, SSO) could not be renewed for <paramref name="action"/>:
+    /// STS or SSO refused. The SDK's wording names the role ("Error calling AssumeRole for role arn:…"); no secret is in it.</summary>
+    private static EngineError CredentialSourceFailed(string targetId, string region, string action, Exception exception, AmazonServiceException source)
+    {
+        var code = source.ErrorCode;
+        var outer = exception is AmazonServiceException ? "" : AwsContextResolver.FirstLine(exception.Message) + ": ";
+        var detail = $"{outer}{FailurePolicy.Describe(source)}";
+        var message = $"The credentials could not be renewed for {action} in {region} ({detail}). Work in {region} was stopped; snapshots EC2 already accepted keep running.";
+        return FailurePolicy.AccountRegionFailureOf(code) switch
+        {
+            AccountRegionFailure.CredentialsExpired => new EngineError("CredentialsExpired", EngineErrorCategory.AuthenticationError, message, targetId)
+            {
+                AwsErrorCode = code,
+                Exception = exception,
+                RecommendedAction = "The credentials that call STS (the source profile, or the web identity token file) expired: renew them, then run the same command again.",
+            },
+            AccountRegionFailure.AccessDenied => new EngineError("AccessDenied", EngineErrorCategory.PermissionDenied, message, targetId)
+            {
+                AwsErrorCode = code,
+                Exception = exception,
+                RecommendedAction = "Allow the caller to assume the role (the role's trust policy and the caller's sts:AssumeRole permission), then run the same command again.",
+            },
+            _ => new EngineError("CredentialsInvalid", EngineErrorCategory.AuthenticationError, message, targetId)
+            {
+                AwsErrorCode = code,
+                Exception = exception,
+                RecommendedAction = "Check the profile's role_arn, source credentials, web identity token or SSO session, then run the same command again.",
+            },
         };
     }
 

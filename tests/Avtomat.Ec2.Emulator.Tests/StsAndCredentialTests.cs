@@ -59,14 +59,6 @@ public sealed class StsAndCredentialTests : IDisposable
         return (response.StatusCode, response, json);
     }
 
-    private static async Task<AmazonSecurityTokenServiceException> StsErrorAsync(Func<Task> call, string errorCode, int statusCode)
-    {
-        var ex = await Assert.ThrowsAnyAsync<AmazonSecurityTokenServiceException>(call);
-        Assert.Equal(errorCode, ex.ErrorCode);
-        Assert.Equal(statusCode, (int)ex.StatusCode);
-        return ex;
-    }
-
     private static Task<TestEmulator> StartAsync(Action<CredentialConfig>? credentials = null) => TestEmulator.StartAsync(o =>
     {
         o.Accounts[MappedKey] = MappedAccount;
@@ -104,7 +96,7 @@ public sealed class StsAndCredentialTests : IDisposable
 
         Assert.Equal(env.AccountId, (await env.Sts("ap-south-1").GetCallerIdentityAsync(new())).Account);
         Assert.Equal(env.AccountId, (await env.Sts("us-east-1").GetCallerIdentityAsync(new())).Account);
-        await StsErrorAsync(() => env.Sts("us-west-2").GetCallerIdentityAsync(new()), "SignatureDoesNotMatch", 403);
+        await Expect.StsErrorAsync(() => env.Sts("us-west-2").GetCallerIdentityAsync(new()), "SignatureDoesNotMatch", 403);
 
         Assert.Equal(1, env.Ec2.GetStats().Calls[$"{env.AccountId}/ap-south-1"]["sts:GetCallerIdentity"]);
     }
@@ -193,8 +185,8 @@ public sealed class StsAndCredentialTests : IDisposable
             c.InvalidAccessKeys = ["AKIDINVALID"];
         });
 
-        var expired = await StsErrorAsync(() => env.Sts(accessKeyId: "AKIDEXPIRED").GetCallerIdentityAsync(new()), "ExpiredToken", 403);
-        var invalid = await StsErrorAsync(() => env.Sts(accessKeyId: "AKIDINVALID").GetCallerIdentityAsync(new()), "InvalidClientTokenId", 403);
+        var expired = await Expect.StsErrorAsync(() => env.Sts(accessKeyId: "AKIDEXPIRED").GetCallerIdentityAsync(new()), "ExpiredToken", 403);
+        var invalid = await Expect.StsErrorAsync(() => env.Sts(accessKeyId: "AKIDINVALID").GetCallerIdentityAsync(new()), "InvalidClientTokenId", 403);
 
         Assert.Equal("The security token included in the request is expired", expired.Message);
         Assert.Equal("The security token included in the request is invalid.", invalid.Message);
@@ -361,7 +353,7 @@ public sealed class StsAndCredentialTests : IDisposable
         credentials["expiredAccessKeys"] = new JsonArray(MappedKey);
         await PutAsync(config);
         await Expect.Ec2ErrorAsync(() => ec2.DescribeOwnSnapshotsAsync(), "RequestExpired", 400);
-        await StsErrorAsync(() => sts.GetCallerIdentityAsync(new()), "ExpiredToken", 403);
+        await Expect.StsErrorAsync(() => sts.GetCallerIdentityAsync(new()), "ExpiredToken", 403);
 
         credentials["expiredAccessKeys"] = new JsonArray();
         credentials["deniedActions"] = new JsonObject { [MappedKey] = new JsonArray("DescribeSnapshots") };

@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Avtomat.Ec2.Emulator;
 
-/// <summary>An EC2 emulator (and STS GetCallerIdentity) listening on 127.0.0.1 over real HTTP.</summary>
+/// <summary>An EC2 emulator (and STS: GetCallerIdentity, AssumeRole, AssumeRoleWithWebIdentity) listening on 127.0.0.1 over real HTTP.</summary>
 /// <example><code>await using var ec2 = await Ec2Emulator.StartAsync(new EmulatorOptions { TimeProvider = fake });</code></example>
 public sealed partial class Ec2Emulator : IAsyncDisposable
 {
@@ -186,6 +186,8 @@ public sealed class EmulatorStats
     public Dictionary<string, int> MaxPendingCopies { get; set; } = new();
     /// <summary>Copies created per source "REGION/snap-…" per destination region (to prove nothing was duplicated).</summary>
     public Dictionary<string, Dictionary<string, int>> CopiesPerSource { get; set; } = new();
+    /// <summary>Copies created per destination "ACCOUNT/REGION" (to prove each landed in the account that asked).</summary>
+    public Dictionary<string, int> CopiesPerDestination { get; set; } = new();
     /// <summary>Snapshots created per volume id (CreateSnapshot/CreateSnapshots).</summary>
     public Dictionary<string, int> SnapshotsPerVolume { get; set; } = new();
     /// <summary>Highest number of pending snapshots seen at once per volume id.</summary>

@@ -169,6 +169,20 @@ public sealed class CredentialConfig
     /// <summary>Served regions the accounts have not enabled: every EC2 call signed for one fails 401 <c>OptInRequired</c>
     /// (STS is not affected).</summary>
     public List<string> OptInRequiredRegions { get; set; } = new();
+
+    /// <summary>Lifetime in seconds of the credentials STS issues (AssumeRole, AssumeRoleWithWebIdentity) and the SSO
+    /// portal hands out, in place of the DurationSeconds asked for; null: what was asked (STS's default, 3600, when
+    /// nothing was). From their Expiration on, EC2 answers 400 <c>RequestExpired</c> and STS 403 <c>ExpiredToken</c> for
+    /// them. 60 makes them expire "in a minute".</summary>
+    public int? IssuedLifetimeSeconds { get; set; }
+
+    /// <summary>Role ARNs that may not be assumed (<c>*</c>: every role): AssumeRole and AssumeRoleWithWebIdentity answer
+    /// 403 <c>AccessDenied</c>, the SSO portal 403 <c>ForbiddenException</c>.</summary>
+    public List<string> DeniedRoles { get; set; } = new();
+
+    /// <summary>Web identity tokens AssumeRoleWithWebIdentity rejects (<c>*</c>: every token) with 400
+    /// <c>InvalidIdentityToken</c>. Any other token of 4 characters or more is accepted.</summary>
+    public List<string> RejectedWebIdentityTokens { get; set; } = new();
 }
 
 public static class EmulatorRegions

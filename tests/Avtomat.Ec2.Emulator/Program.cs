@@ -25,10 +25,14 @@ internal static class Program
                                      --Config:Credentials:ExpiredAccessKeys:0 AKID --Config:Credentials:InvalidAccessKeys:0 AKID
                                      --Config:Credentials:DeniedActions:AKID:0 CopySnapshot (or *)
                                      --Config:Credentials:OptInRequiredRegions:0 af-south-1
+                                     --Config:Credentials:IssuedLifetimeSeconds 60 (STS-issued credentials expire in a minute)
+                                     --Config:Credentials:DeniedRoles:0 arn:aws:iam::222222222222:role/NAME (or *)
+                                     --Config:Credentials:RejectedWebIdentityTokens:0 TOKEN (or *)
           --help                   Show this text.
 
         The first line of stdout is the base URL (use it as --endpoint-url / ServiceURL). Calls signed for the service
-        sts are STS (GetCallerIdentity) at the same URL.
+        sts, and unsigned calls naming an STS action, are STS (GetCallerIdentity, AssumeRole, AssumeRoleWithWebIdentity)
+        at the same URL: point SDKs at it with AWS_ENDPOINT_URL_STS. Issued credentials act in the role's account.
         Control API (JSON): GET /_emulator/health, POST /_emulator/reset, POST /_emulator/seed,
         GET|PUT /_emulator/config, GET /_emulator/stats.
         """;

@@ -64,7 +64,7 @@ internal static class AccountResolver
             {
                 config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
             }
-            using var sts = new AmazonSecurityTokenServiceClient(credentials, config);
+            using var sts = new EngineStsClient(credentials, config);
             sts.BeforeRequestEvent += (_, e) =>
             {
                 if (e is WebServiceRequestEventArgs { Request: Amazon.Runtime.Internal.IAmazonWebServiceRequest request })

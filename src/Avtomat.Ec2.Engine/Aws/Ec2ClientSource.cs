@@ -34,8 +34,8 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
     private readonly string _userAgentComponent;
     private readonly int _maxErrorRetry;
     private readonly TimeSpan? _timeout;
-    private readonly ConcurrentDictionary<string, Lazy<AmazonEC2Client>> _clients = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<AmazonEC2Client>> _copyClients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<EngineEc2Client>> _clients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<EngineEc2Client>> _copyClients = new(StringComparer.Ordinal);
     private readonly NoConnectionReuseHttpClientFactory _copyHttp = new();
     private volatile bool _disposed;
 
@@ -110,11 +110,11 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
         return template.Replace("{service}", "ec2").Replace("{region}", region).Replace("{dnsSuffix}", suffix);
     }
 
-    private IAmazonEC2 Get(ConcurrentDictionary<string, Lazy<AmazonEC2Client>> cache, string region, bool forCopy)
+    private IAmazonEC2 Get(ConcurrentDictionary<string, Lazy<EngineEc2Client>> cache, string region, bool forCopy)
     {
         CheckRegion(region);
         if (_disposed) throw new ObjectDisposedException(nameof(Ec2ClientSource));
-        var client = cache.GetOrAdd(region, r => new Lazy<AmazonEC2Client>(() => Create(r, forCopy))).Value;
+        var client = cache.GetOrAdd(region, r => new Lazy<EngineEc2Client>(() => Create(r, forCopy))).Value;
         if (_disposed)
         {
             // Lost a race with Dispose: make sure the client does not outlive the source.
@@ -124,7 +124,7 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
         return client;
     }
 
-    private AmazonEC2Client Create(string region, bool forCopy)
+    private EngineEc2Client Create(string region, bool forCopy)
     {
         var config = new AmazonEC2Config
         {
@@ -156,7 +156,7 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
             config.HttpClientFactory = _copyHttp;
         }
 
-        var client = new AmazonEC2Client(_credentials, config);
+        var client = new EngineEc2Client(_credentials, config);
         client.BeforeRequestEvent += AddUserAgent;
         return client;
     }
@@ -174,7 +174,7 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
         if (string.IsNullOrWhiteSpace(region)) throw new ArgumentException("A region is required.", nameof(region));
     }
 
-    private static void DisposeAll(ConcurrentDictionary<string, Lazy<AmazonEC2Client>> cache)
+    private static void DisposeAll(ConcurrentDictionary<string, Lazy<EngineEc2Client>> cache)
     {
         foreach (var key in cache.Keys)
         {

@@ -29,6 +29,8 @@ public sealed class AwsContextException : Exception
     public const string CredentialsNotFound = "AwsCredentialsNotFound";
     public const string ProfileNotFound = "AwsProfileNotFound";
     public const string ProfileCredentialsUnavailable = "AwsProfileCredentialsUnavailable";
+    /// <summary>The SDK's default chain found a source (web identity, container, instance role) that could not provide credentials.</summary>
+    public const string CredentialsUnavailable = "AwsCredentialsUnavailable";
     public const string InvalidCredentialObject = "InvalidAwsCredentialObject";
     public const string IncompleteCredentialParameters = "AwsIncompleteCredentialParameters";
     public const string InvalidEndpointUrl = "InvalidAwsEndpointUrl";

@@ -170,7 +170,12 @@ internal sealed class AwsContextResolver
             throw new AwsContextException(AwsContextException.CredentialsNotFound, EngineErrorCategory.AuthenticationError,
                 "No AWS credentials were specified or found.",
                 "Pass -AccessKey and -SecretKey, or -ProfileName, or run Set-AWSCredential (AWS.Tools.Common) first.");
-        return (fromChain, "the SDK default chain: " + DescribeChainCredentials(fromChain));
+        var chainSource = DescribeChainCredentials(fromChain);
+        Prime(fromChain, e => new AwsContextException(AwsContextException.CredentialsUnavailable, CategoryOf(e),
+            $"The SDK's default credential chain chose {chainSource}{ChainRole(fromChain)}, which could not provide credentials: {DescribeCredentialFailure(e)}",
+            "Check the environment (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, AWS_PROFILE, container or instance role); "
+            + "to use a private STS endpoint, set AWS_ENDPOINT_URL_STS.", null, null));
+        return (fromChain, "the SDK default chain: " + chainSource);
     }
 
     private AWSCredentials ProfileCredentials(string name, string via)
@@ -195,9 +200,10 @@ internal sealed class AwsContextResolver
                 + "or create it with Set-AWSCredential -StoreAs or 'aws configure --profile'.",
                 name);
         }
+        AWSCredentials credentials;
         try
         {
-            return store.GetCredentials(profile);
+            credentials = store.GetCredentials(profile);
         }
         catch (Exception e)
         {
@@ -206,6 +212,90 @@ internal sealed class AwsContextResolver
                 "Fix the profile (keys, role_arn/source_profile, credential_process or SSO settings; for SSO run 'aws sso login'), or use other credentials.",
                 name, null);
         }
+        Prime(credentials, e => new AwsContextException(AwsContextException.ProfileCredentialsUnavailable, CategoryOf(e),
+            $"The AWS credentials profile '{name}' ({via}) {WhatFailed(profile.Options)}: {DescribeCredentialFailure(e)}",
+            RecommendationFor(profile.Options), name, null));
+        return credentials;
+    }
+
+    /// <summary>Credentials that are fetched (an assumed role, web identity, credential_process, SSO, container or
+    /// instance roles) are fetched once here, on the pipeline thread, so that a source that cannot provide them stops
+    /// the command with an error naming where they came from, instead of failing every EC2 call with the SDK's words.
+    /// The credentials object keeps what it fetched: the first EC2 call reuses it.</summary>
+    private static void Prime(AWSCredentials credentials, Func<Exception, AwsContextException> failure)
+    {
+        if (credentials is BasicAWSCredentials || credentials is SessionAWSCredentials) return;
+        try
+        {
+            credentials.GetCredentials();
+        }
+        catch (Exception e)
+        {
+            throw failure(e);
+        }
+    }
+
+    private static string WhatFailed(CredentialProfileOptions options)
+    {
+        if (!string.IsNullOrEmpty(options.WebIdentityTokenFile))
+            return $"could not assume role {options.RoleArn} with the web identity token in '{options.WebIdentityTokenFile}'";
+        if (!string.IsNullOrEmpty(options.RoleArn))
+        {
+            var source = !string.IsNullOrEmpty(options.SourceProfile) ? $" (source_profile '{options.SourceProfile}')"
+                : !string.IsNullOrEmpty(options.CredentialSource) ? $" (credential_source {options.CredentialSource})" : "";
+            return $"could not assume role {options.RoleArn}{source}";
+        }
+        // The command line is not repeated: it may carry arguments that are secret.
+        if (!string.IsNullOrEmpty(options.CredentialProcess)) return "could not get credentials from its credential_process";
+        if (!string.IsNullOrEmpty(options.SsoSession) || !string.IsNullOrEmpty(options.SsoStartUrl))
+            return $"could not get SSO credentials for account {options.SsoAccountId}, role {options.SsoRoleName}";
+        return "cannot provide credentials";
+    }
+
+    private static string RecommendationFor(CredentialProfileOptions options)
+    {
+        if (!string.IsNullOrEmpty(options.WebIdentityTokenFile))
+            return "Check that the token file holds a current token from the identity provider and that the role's trust policy accepts it; "
+                   + "to use a private STS endpoint, set AWS_ENDPOINT_URL_STS (or endpoint_url in the profile).";
+        if (!string.IsNullOrEmpty(options.RoleArn))
+            return "Check the role ARN, that the source credentials are valid and that the role's trust policy lets them assume it (sts:AssumeRole); "
+                   + "to use a private STS endpoint, set AWS_ENDPOINT_URL_STS (or endpoint_url in the profile).";
+        if (!string.IsNullOrEmpty(options.CredentialProcess))
+            return "Run the credential_process command yourself: it must exit with 0 and print the credentials JSON (Version 1) on standard output.";
+        if (!string.IsNullOrEmpty(options.SsoSession) || !string.IsNullOrEmpty(options.SsoStartUrl))
+            return "Sign in again with 'aws sso login' (the cached SSO token may have expired), then run the same command again.";
+        return "Fix the profile (keys, role_arn/source_profile, credential_process or SSO settings), or use other credentials.";
+    }
+
+    /// <summary>What the credential source answered: the STS/SSO error code and message when a service refused, else the
+    /// first line of each message down the chain (the SDK wraps the cause). Known secrets are redacted.</summary>
+    private string DescribeCredentialFailure(Exception exception)
+    {
+        for (var e = exception; e != null; e = e.InnerException)
+        {
+            if (e is AmazonServiceException service && !string.IsNullOrEmpty(service.ErrorCode))
+                return Redact($"{service.ErrorCode}: {FirstLine(service.Message)}");
+        }
+        var parts = new List<string>();
+        for (var e = exception; e != null && parts.Count < 3; e = e.InnerException)
+        {
+            var line = FirstLine(e.Message);
+            if (!string.IsNullOrEmpty(line) && !parts.Contains(line)) parts.Add(line);
+        }
+        return Redact(string.Join(" ", parts));
+    }
+
+    private static EngineErrorCategory CategoryOf(Exception exception)
+    {
+        for (var e = exception; e != null; e = e.InnerException)
+        {
+            if (e is AmazonServiceException service && !string.IsNullOrEmpty(service.ErrorCode))
+                return service.ErrorCode is "AccessDenied" or "AccessDeniedException" or "ForbiddenException"
+                    ? EngineErrorCategory.PermissionDenied
+                    : EngineErrorCategory.AuthenticationError;
+            if (e is System.Net.Http.HttpRequestException || e is System.Net.Sockets.SocketException) return EngineErrorCategory.ConnectionError;
+        }
+        return EngineErrorCategory.AuthenticationError;
     }
 
     private AwsContextException InvalidCredentialObject(object value, string where)
@@ -219,6 +309,11 @@ internal sealed class AwsContextResolver
                 : "Run Set-AWSCredential again (or Clear-AWSCredential), or pass -ProfileName or -Credential.",
             type);
     }
+
+    /// <summary>" for role ARN" when the chain's credentials assume a role (web identity from the environment).</summary>
+    private static string ChainRole(AWSCredentials credentials) =>
+        credentials is AssumeRoleWithWebIdentityCredentials web ? $" for role {web.RoleArn}"
+        : credentials is AssumeRoleAWSCredentials role ? $" for role {role.RoleArn}" : "";
 
     private string DescribeChainCredentials(AWSCredentials credentials)
     {
@@ -351,7 +446,7 @@ internal sealed class AwsContextResolver
         return message;
     }
 
-    private static string FirstLine(string message)
+    internal static string FirstLine(string message)
     {
         if (string.IsNullOrEmpty(message)) return message;
         var i = message.IndexOfAny(new[] { '\r', '\n' });

@@ -80,6 +80,12 @@ internal static class FailurePolicy
     public static FailureAction Decide(Exception exception, string action)
     {
         if (exception is RegionFailedException) return FailureAction.FailAccountRegion;
+        // The credentials could not be obtained (STS or SSO refused to issue them): nothing was sent to EC2, so calling
+        // again is safe, but only a throttled or failing STS can answer differently next time.
+        if (CredentialSourceError(exception) is { } source)
+            return ThrottleCodes.Contains(source.ErrorCode ?? "") || (int)source.StatusCode >= 500
+                ? FailureAction.Retry
+                : FailureAction.FailAccountRegion;
         // Nothing was sent when no connection could be made: safe to send again, even for calls that create.
         if (ConnectFailure(exception) is not null) return FailureAction.Retry;
         var code = CodeOf(exception);
@@ -107,6 +113,24 @@ internal static class FailurePolicy
         : DeniedCodes.Contains(code) ? AccountRegionFailure.AccessDenied
         : code == "OptInRequired" ? AccountRegionFailure.RegionNotEnabled
         : AccountRegionFailure.None;
+
+    /// <summary>The STS or SSO error behind a failure to obtain credentials (a refreshing source: AssumeRole,
+    /// AssumeRoleWithWebIdentity, SSO GetRoleCredentials), which the SDK surfaces from an EC2 call wrapped in an
+    /// AmazonClientException; null for any other failure. EC2 calls never raise these services' exceptions themselves.</summary>
+    public static AmazonServiceException? CredentialSourceError(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is AmazonServiceException service && IsCredentialService(service)) return service;
+        }
+        return null;
+    }
+
+    private static bool IsCredentialService(Exception exception)
+    {
+        var ns = exception.GetType().Namespace ?? "";
+        return ns.StartsWith("Amazon.SecurityToken", StringComparison.Ordinal) || ns.StartsWith("Amazon.SSO", StringComparison.Ordinal);
+    }
 
     public static string? CodeOf(Exception exception) => (exception as AmazonServiceException)?.ErrorCode is { Length: > 0 } code ? code : null;
 

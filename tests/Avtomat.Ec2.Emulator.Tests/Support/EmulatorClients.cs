@@ -17,6 +17,11 @@ public static class EmulatorClients
     /// </summary>
     public static AmazonEC2Client Create(Ec2Emulator ec2, string region = "us-east-1", string accessKeyId = DefaultAccessKeyId,
         int maxErrorRetry = 0, TimeSpan? timeout = null)
+        => Create(ec2, new BasicAWSCredentials(accessKeyId, "secret"), region, maxErrorRetry, timeout);
+
+    /// <summary>A client signing with <paramref name="credentials"/> (e.g. session credentials STS issued).</summary>
+    public static AmazonEC2Client Create(Ec2Emulator ec2, AWSCredentials credentials, string region = "us-east-1",
+        int maxErrorRetry = 0, TimeSpan? timeout = null)
     {
         var config = new AmazonEC2Config
         {
@@ -26,12 +31,17 @@ public static class EmulatorClients
             RetryMode = RequestRetryMode.Standard,
             Timeout = timeout ?? TimeSpan.FromSeconds(15),
         };
-        return new AmazonEC2Client(new BasicAWSCredentials(accessKeyId, "secret"), config);
+        return new AmazonEC2Client(credentials, config);
     }
 
     /// <summary>An STS client signing for <paramref name="region"/> (service <c>sts</c>), answered at the same URL.</summary>
     public static AmazonSecurityTokenServiceClient CreateSts(Ec2Emulator ec2, string region = "us-east-1",
         string accessKeyId = DefaultAccessKeyId)
+        => CreateSts(ec2, new BasicAWSCredentials(accessKeyId, "secret"), region);
+
+    /// <summary>An STS client signing with <paramref name="credentials"/>; <see cref="AnonymousAWSCredentials"/> sends
+    /// unsigned calls (AssumeRoleWithWebIdentity).</summary>
+    public static AmazonSecurityTokenServiceClient CreateSts(Ec2Emulator ec2, AWSCredentials credentials, string region = "us-east-1")
     {
         var config = new AmazonSecurityTokenServiceConfig
         {
@@ -40,6 +50,6 @@ public static class EmulatorClients
             MaxErrorRetry = 0,
             Timeout = TimeSpan.FromSeconds(15),
         };
-        return new AmazonSecurityTokenServiceClient(new BasicAWSCredentials(accessKeyId, "secret"), config);
+        return new AmazonSecurityTokenServiceClient(credentials, config);
     }
 }

@@ -48,6 +48,20 @@ public sealed class TestEmulator : IAsyncDisposable
         return client;
     }
 
+    public AmazonEC2Client Client(Amazon.Runtime.AWSCredentials credentials, string region = "us-east-1")
+    {
+        var client = EmulatorClients.Create(Ec2, credentials, region);
+        _clients.Add(client);
+        return client;
+    }
+
+    public AmazonSecurityTokenServiceClient Sts(Amazon.Runtime.AWSCredentials credentials, string region = "us-east-1")
+    {
+        var client = EmulatorClients.CreateSts(Ec2, credentials, region);
+        _clients.Add(client);
+        return client;
+    }
+
     public void Advance(TimeSpan by) => Clock.Advance(by);
     public void AdvanceSeconds(double seconds) => Clock.Advance(TimeSpan.FromSeconds(seconds));
 
@@ -123,4 +137,18 @@ public static class Expect
         Assert.Equal(statusCode, (int)ex.StatusCode);
         return ex;
     }
+
+    /// <summary>Runs the call and returns the STS error the SDK surfaced (<typeparamref name="T"/> or a subclass, e.g.
+    /// InvalidIdentityTokenException), asserting its code and HTTP status.</summary>
+    public static async Task<T> StsErrorAsync<T>(Func<Task> call, string errorCode, int statusCode)
+        where T : AmazonSecurityTokenServiceException
+    {
+        var ex = await Assert.ThrowsAnyAsync<T>(call);
+        Assert.Equal(errorCode, ex.ErrorCode);
+        Assert.Equal(statusCode, (int)ex.StatusCode);
+        return ex;
+    }
+
+    public static Task<AmazonSecurityTokenServiceException> StsErrorAsync(Func<Task> call, string errorCode, int statusCode)
+        => StsErrorAsync<AmazonSecurityTokenServiceException>(call, errorCode, statusCode);
 }

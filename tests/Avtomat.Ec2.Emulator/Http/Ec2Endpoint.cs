@@ -27,7 +27,7 @@ internal sealed class Ec2Endpoint(EmulatorState state)
                 throw Ec2Error.BadRequest("InvalidAction", $"The action {actionName} is not valid for this web service.");
             statsAction = actionName;
 
-            var outcome = Run(action, request, accessKeyId, region, requestId);
+            var outcome = Run(action, request, accessKeyId, SigV4Scope.SessionToken(http.Request, request), region, requestId);
             if (outcome.Drop) { http.Abort(); return; }
             if (outcome.Delay > TimeSpan.Zero) await Task.Delay(outcome.Delay);
             if (outcome.Abort) { http.Abort(); return; }
@@ -43,7 +43,7 @@ internal sealed class Ec2Endpoint(EmulatorState state)
 
     private sealed record Outcome(int Status, string Body, bool Drop = false, bool Abort = false, TimeSpan Delay = default);
 
-    private Outcome Run(ActionDefinition action, Ec2Request request, string accessKeyId, string region, string requestId)
+    private Outcome Run(ActionDefinition action, Ec2Request request, string accessKeyId, string? sessionToken, string region, string requestId)
     {
         lock (state.Gate)
         {
@@ -63,7 +63,7 @@ internal sealed class Ec2Endpoint(EmulatorState state)
             }
 
             // Credentials first, as AWS checks them: a rejected call takes no bucket token and meets no injected fault.
-            if (CredentialChecks.Ec2(state.Config.Credentials, accessKeyId, region, action.Name) is { } credentialFault)
+            if (CredentialChecks.Ec2(state, accessKeyId, sessionToken, region, action.Name) is { } credentialFault)
                 return Failure(Ec2Error.For(credentialFault));
 
             // Call-level faults, before anything happens.

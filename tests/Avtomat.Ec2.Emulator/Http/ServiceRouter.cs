@@ -4,8 +4,9 @@ using Microsoft.AspNetCore.Http;
 namespace Avtomat.Ec2.Emulator.Http;
 
 /// <summary>Every AWS call arrives at the same URL; the service named in its SigV4 credential scope picks the endpoint.
-/// <c>sts</c> goes to <see cref="StsEndpoint"/>; anything else (an unsigned call or an unreadable scope included) goes to
-/// <see cref="Ec2Endpoint"/>, which answers it as before.</summary>
+/// <c>sts</c> goes to <see cref="StsEndpoint"/>, and so does an unsigned call whose Action or X-Amz-Target names an STS
+/// operation (AssumeRoleWithWebIdentity is unsigned); anything else (other unsigned calls or an unreadable scope
+/// included) goes to <see cref="Ec2Endpoint"/>, which answers it as before.</summary>
 internal sealed class ServiceRouter(EmulatorState state)
 {
     private readonly Ec2Endpoint _ec2 = new(state);
@@ -17,6 +18,7 @@ internal sealed class ServiceRouter(EmulatorState state)
         var parameters = await Ec2Request.ReadAsync(http.Request);
         var credential = SigV4Scope.TryParse(http.Request.Headers.Authorization.ToString(), parameters.Get("X-Amz-Credential"));
         if (credential is { Service: StsEndpoint.ScopeService }) await _sts.HandleAsync(http, parameters, credential);
+        else if (credential is null && StsEndpoint.IsStsCall(http.Request, parameters)) await _sts.HandleAsync(http, parameters, null);
         else await _ec2.HandleAsync(http, parameters);
     }
 

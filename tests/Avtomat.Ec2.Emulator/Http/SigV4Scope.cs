@@ -33,6 +33,14 @@ internal static partial class SigV4Scope
         throw Ec2Error.AuthFailure("AWS was not able to validate the provided access credentials");
     }
 
+    /// <summary>The session token of temporary credentials: the <c>X-Amz-Security-Token</c> header, or the same
+    /// parameter of a presigned call; null without one.</summary>
+    public static string? SessionToken(Microsoft.AspNetCore.Http.HttpRequest request, Ec2Request parameters)
+    {
+        var header = request.Headers["X-Amz-Security-Token"].ToString();
+        return header.Length > 0 ? header : parameters.GetNonEmpty("X-Amz-Security-Token");
+    }
+
     private static SigV4Credential? FromMatch(Match m) =>
         m.Success ? new SigV4Credential(m.Groups[1].Value, m.Groups[3].Value, m.Groups[4].Value) : null;
 }

@@ -32,8 +32,13 @@ internal sealed partial class EmulatorState
 
     public bool IsKnownRegion(string region) => Options.Regions.Contains(region, StringComparer.Ordinal);
 
+    /// <summary>Credentials STS issued (kept across <see cref="Reset"/>).</summary>
+    public IssuedCredentials Issued { get; } = new();
+
+    /// <summary>The account a key acts in: its role's account when STS issued it, else the configured map, else the default.</summary>
     public string AccountFor(string? accessKeyId) =>
-        accessKeyId is not null && Options.Accounts.TryGetValue(accessKeyId, out var account) ? account : Options.DefaultAccountId;
+        Issued.Find(accessKeyId) is { } issued ? issued.Account
+        : accessKeyId is not null && Options.Accounts.TryGetValue(accessKeyId, out var account) ? account : Options.DefaultAccountId;
 
     public long NextSequence() => ++_sequence;
 
@@ -108,6 +113,7 @@ internal sealed class StatsCollector
             _stats.CopiesPerSource[sourceKey] = perDest = new Dictionary<string, int>();
         perDest[destinationRegion] = perDest.GetValueOrDefault(destinationRegion) + 1;
         _stats.MaxPendingCopies[destinationKey] = Math.Max(_stats.MaxPendingCopies.GetValueOrDefault(destinationKey), pendingCopies);
+        _stats.CopiesPerDestination[destinationKey] = _stats.CopiesPerDestination.GetValueOrDefault(destinationKey) + 1;
     }
 
     /// <param name="secondsSincePrevious">Gap to the previous accepted snapshot of the volume, null for its first.</param>
@@ -131,6 +137,7 @@ internal sealed class StatsCollector
         Errors = _stats.Errors.ToDictionary(p => p.Key, p => new Dictionary<string, long>(p.Value)),
         MaxPendingCopies = new Dictionary<string, int>(_stats.MaxPendingCopies),
         CopiesPerSource = _stats.CopiesPerSource.ToDictionary(p => p.Key, p => new Dictionary<string, int>(p.Value)),
+        CopiesPerDestination = new Dictionary<string, int>(_stats.CopiesPerDestination),
         SnapshotsPerVolume = new Dictionary<string, int>(_stats.SnapshotsPerVolume),
         MaxPendingSnapshotsPerVolume = new Dictionary<string, int>(_stats.MaxPendingSnapshotsPerVolume),
         VolumeRuleRejections = _stats.VolumeRuleRejections,
