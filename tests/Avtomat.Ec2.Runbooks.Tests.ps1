@@ -5,11 +5,6 @@
 # the first run stops at its budget with copies pending, the second finishes them without copying anything twice.
 # This file runs in its own pwsh (tests/Avtomat.Ec2.Pester.Tests), so it may set process environment variables.
 
-BeforeDiscovery {
-    # The web identity path needs AWSSDK.SecurityToken in the module and STS in the emulator (issue 11's STS work).
-    $script:HasSts = Test-Path (Join-Path $PSScriptRoot '../artifacts/module/Avtomat.Ec2/Dependencies/AWSSDK.SecurityToken.dll')
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'EmulatorTestSupport.ps1')
     $script:Samples = Join-Path $RepoRoot 'samples/runbooks'
@@ -219,7 +214,7 @@ Describe 'Azure Automation runbook (samples/runbooks/Copy-AvSnapshot.AzureAutoma
         Get-CopyCount -Region 'us-west-2' | Should -Be 3
     }
 
-    It 'with its managed identity exchanged for an AWS role (web identity): stops at its budget, the next run finishes without duplicates' -Skip:(-not $HasSts) {
+    It 'with its managed identity exchanged for an AWS role (web identity): stops at its budget, the next run finishes without duplicates' {
         $roleAccount = '210987654321'
         $roleArn = "arn:aws:iam::$($roleAccount):role/avtomat-snapshot-copy"
         $ids = [string[]]@((Invoke-Emulator seed POST @{ region = 'us-east-1'; snapshots = 2; accountId = $roleAccount }).snapshotIds)
