@@ -333,3 +333,25 @@ Describe 'Copy-AvSnapshot surface' {
         $completions | Should -Contain 'us-west-2'
     }
 }
+
+Describe 'An endpoint set in the environment' {
+    It 'AWS_ENDPOINT_URL_EC2 without -EndpointUrl: each region''s calls are signed for that region, so the copy is made where it says' {
+        Reset-Emulator
+        $ids = New-Snapshot 1 us-east-1
+        # The emulator, like AWS, takes the region from the signature's scope: a call signed for a region guessed from
+        # the host (us-east-1 for 127.0.0.1) would make the copy in us-east-1 while the result said us-west-2.
+        $env:AWS_ENDPOINT_URL_EC2 = $Url
+        $env:AWS_ENDPOINT_URL_STS = $Url
+        try {
+            $result = Copy-AvSnapshot -SnapshotId $ids[0] -SourceRegion us-east-1 -DestinationRegion us-west-2 -AccessKey AKIDPESTER -SecretKey $SecretKey
+        }
+        finally {
+            Remove-Item -Path Env:AWS_ENDPOINT_URL_EC2, Env:AWS_ENDPOINT_URL_STS -ErrorAction Ignore
+        }
+        $result.Region | Should -Be 'us-west-2'
+        $result.State | Should -Be 'Completed'
+        Get-CopyCount us-west-2 | Should -Be 1
+        Get-CopyCount us-east-1 | Should -Be 0
+        (Get-Stats).calls."$Account/us-west-2".CopySnapshot | Should -Be 1
+    }
+}

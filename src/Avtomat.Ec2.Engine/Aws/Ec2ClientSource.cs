@@ -141,6 +141,9 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
         else
         {
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+            // AWS_ENDPOINT_URL(_EC2/_STS) or a profile's endpoint_url can still replace the URL; the SDK then signs for a
+            // region guessed from that host, and a copy meant for this region would be made in another.
+            config.AuthenticationRegion = region;
         }
         if (forCopy)
         {
