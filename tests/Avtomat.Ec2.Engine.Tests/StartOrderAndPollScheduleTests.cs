@@ -46,6 +46,21 @@ public sealed class StartOrderAndPollScheduleTests
         return ids;
     }
 
+    /// <summary>Moves the clock in 10 ms steps, each given 10 ms of real time, until the window has started
+    /// <paramref name="starts"/> copies. The requests pass two 100 ms batches (source check, earlier copies) and then wait
+    /// 250 ms of virtual time for the others checked with them; on a loaded machine, the usual 100 ms-per-millisecond
+    /// stepping could move the clock past that wait while some of them are still on their way (real threads).</summary>
+    private async Task FillTheWindowUnhurried(int starts)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (_ec2.CallsOf("CopySnapshot").Count < starts)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Only {_ec2.CallsOf("CopySnapshot").Count} of {starts} copies started.");
+            _clock.Advance(TimeSpan.FromMilliseconds(10));
+            await Task.Delay(10);
+        }
+    }
+
     private List<int> StartedSizes() =>
         _ec2.CallsOf("CopySnapshot").Select(c => _ec2.Snapshots[((CopySnapshotRequest)c.Request).SourceSnapshotId].VolumeSize).ToList();
 
@@ -60,6 +75,7 @@ public sealed class StartOrderAndPollScheduleTests
         using var job = _engine.StartCopyJob(_clients, Options(), default);
         foreach (var id in ids) job.Add(Request(id));
         job.CompleteAdding();
+        await FillTheWindowUnhurried(20);
         var outcome = await VirtualTime.RunAsync(job, _clock, step: TimeSpan.FromSeconds(1), maxVirtual: TimeSpan.FromHours(1));
 
         Assert.Equal(60, outcome.Finished.Count(f => f.Result.State == SnapshotState.Completed));
@@ -76,6 +92,7 @@ public sealed class StartOrderAndPollScheduleTests
         using var job = _engine.StartCopyJob(_clients, Options(), default);
         foreach (var id in ids) job.Add(Request(id));
         job.CompleteAdding();
+        await FillTheWindowUnhurried(20);
         await VirtualTime.RunAsync(job, _clock);
 
         var order = _ec2.CallsOf("CopySnapshot").Select(c => ((CopySnapshotRequest)c.Request).SourceSnapshotId).ToList();

@@ -59,8 +59,10 @@ public static class VirtualTime
         var realLimit = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (true)
         {
-            // Let the workers react to the last step before moving the clock again.
+            // Let the workers react to the last step before moving the clock again: on a loaded machine their
+            // continuations can sit in the pool's queue for longer than a millisecond, and the clock must not run ahead.
             await Task.Delay(1);
+            for (var waits = 0; ThreadPool.PendingWorkItemCount > 0 && waits < 50; waits++) await Task.Delay(1);
             while (job.TryTake(out var e, TimeSpan.Zero)) outcome.Events.Add(e!);
             if (job.IsFinished) break;
             if (clock.GetUtcNow() > end || DateTime.UtcNow > realLimit) throw new TimeoutException("The job did not finish.");
