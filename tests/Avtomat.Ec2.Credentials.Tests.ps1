@@ -11,7 +11,7 @@
 BeforeAll {
     foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE',
         'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME', 'AWS_WEB_IDENTITY_TOKEN_FILE',
-        'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_EC2') {
+        'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_SSO') {
         [Environment]::SetEnvironmentVariable($name, $null)
     }
     . (Join-Path $PSScriptRoot 'EmulatorTestSupport.ps1')
@@ -27,6 +27,8 @@ BeforeAll {
         Profile   = 'arn:aws:iam::666666666666:role/SessionProfile'
         Params    = 'arn:aws:iam::777777777777:role/SessionParams'
         ChainWeb  = 'arn:aws:iam::888888888888:role/ChainWeb'
+        # What an SSO profile's sso_account_id + sso_role_name stand for (the emulator issues them as this role).
+        Sso       = 'arn:aws:iam::135791357913:role/SnapshotOperator'
         Denied    = 'arn:aws:iam::999999999999:role/Denied'
     }
     $script:WebToken = 'eyJhbGciOiJSUzI1NiJ9.pester-web-identity-token-do-not-print.c2ln'
@@ -34,6 +36,8 @@ BeforeAll {
     Set-Content -LiteralPath $TokenFile -Value $WebToken -NoNewline
 
     $env:AWS_ENDPOINT_URL_STS = $Url
+    # The SSO portal client (GetRoleCredentials) the SDK creates for an SSO profile, likewise.
+    $env:AWS_ENDPOINT_URL_SSO = $Url
     # The region the SDK's STS client signs for (the emulator serves it); copies name their regions explicitly.
     $env:AWS_REGION = 'us-east-1'
     $script:ConfigFile = Join-Path $TestDrive 'config'
@@ -86,8 +90,27 @@ BeforeAll {
         $all
     }
 
+    # What 'aws sso login' leaves behind: ~/.aws/sso/cache/<sha1 hex of the sso-session name>.json, under a HOME of
+    # the test's own (the real ~/.aws is never read). The SDK reads accessToken and expiresAt (RFC 3339, UTC).
+    $script:SsoHome = Join-Path $TestDrive 'home'
+    $script:SsoToken = 'pester-sso-access-token-do-not-print'
+    function script:Set-SsoCachedToken([string] $Session, [DateTime] $ExpiresAt) {
+        $hash = [System.Security.Cryptography.SHA1]::Create().ComputeHash([System.Text.Encoding]::UTF8.GetBytes($Session))
+        $name = (($hash | ForEach-Object { $_.ToString('x2') }) -join '') + '.json'
+        $cache = New-Item -ItemType Directory -Force -Path (Join-Path $SsoHome '.aws/sso/cache')
+        [ordered]@{
+            startUrl = 'https://pester.awsapps.com/start'; region = 'us-east-1'; accessToken = $SsoToken
+            expiresAt = $ExpiresAt.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", [cultureinfo]::InvariantCulture)
+        } | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $cache.FullName $name)
+    }
+    function script:Invoke-WithSsoHome([scriptblock] $Script) {
+        $saved = $env:HOME, $env:USERPROFILE
+        $env:HOME = $SsoHome; $env:USERPROFILE = $SsoHome
+        try { & $Script } finally { $env:HOME, $env:USERPROFILE = $saved }
+    }
+
     function script:Assert-NoSecret([string] $Text) {
-        foreach ($secret in @($SourceSecret, $WebToken) + @($script:Issued.Values | ForEach-Object { $_.SecretAccessKey; $_.SessionToken })) {
+        foreach ($secret in @($SourceSecret, $WebToken, $SsoToken) + @($script:Issued.Values | ForEach-Object { $_.SecretAccessKey; $_.SessionToken })) {
             if ($secret) { $Text.Contains($secret) | Should -BeFalse -Because 'no secret key, session token or web identity token may appear in any stream' }
         }
     }
@@ -138,7 +161,29 @@ credential_process = $processCommand
 [profile denied]
 role_arn = $($Roles.Denied)
 source_profile = source
+
+[profile sso]
+sso_session = pester-sso
+sso_account_id = $(Get-AccountOf $Roles.Sso)
+sso_role_name = SnapshotOperator
+
+[profile sso-expired]
+sso_session = pester-sso-expired
+sso_account_id = $(Get-AccountOf $Roles.Sso)
+sso_role_name = SnapshotOperator
+
+[sso-session pester-sso]
+sso_start_url = https://pester.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+
+[sso-session pester-sso-expired]
+sso_start_url = https://pester.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
 "@
+    Set-SsoCachedToken pester-sso ([DateTime]::UtcNow.AddHours(8))
+    Set-SsoCachedToken pester-sso-expired ([DateTime]::UtcNow.AddHours(-1))
 }
 
 AfterAll {
@@ -198,6 +243,13 @@ Describe 'Each credential source copies into its own account' {
         } | Out-Null
     }
 
+    It 'an SSO profile (sso_session) with a cached token: GetRoleCredentials, unsigned' {
+        Invoke-WithSsoHome { Assert-CopiedInRoleAccount $Roles.Sso @{ ProfileName = 'sso' } | Out-Null }
+        $stats = Get-Stats
+        $stats.calls."$(Get-AccountOf $Roles.Sso)/us-east-1".'sso:GetRoleCredentials' | Should -BeGreaterOrEqual 1
+        $stats.errors.'sso:GetRoleCredentials' | Should -BeNullOrEmpty
+    }
+
     It 'a session token that does not belong to the key is refused (the token really is sent)' {
         $source = New-SnapshotIn $Roles.Params
         $failure = $null
@@ -234,6 +286,28 @@ Describe 'A source that cannot provide credentials' {
         $stats = Get-Stats
         $stats.errors.'sts:AssumeRole'.AccessDenied | Should -BeGreaterOrEqual 1
         @($stats.calls.PSObject.Properties | Where-Object { $_.Value.CopySnapshot -or $_.Value.DescribeSnapshots }) | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'An SSO profile whose cached token has expired' {
+    It 'stops the command with an error naming the profile and recommending ''aws sso login''' {
+        Invoke-Emulator reset POST | Out-Null
+        Set-CredentialConfig
+        $source = New-SnapshotIn $Roles.Sso
+        $all = @(Invoke-WithSsoHome {
+            try { Copy-AvSnapshot -SnapshotId $source -SourceRegion us-east-1 -DestinationRegion us-west-2 -EndpointUrl $Url -ProfileName sso-expired *>&1 }
+            catch { $_ }
+        })
+        $errors = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $errors | Should -HaveCount 1
+        $errors[0].FullyQualifiedErrorId | Should -Be 'AwsProfileCredentialsUnavailable,Avtomat.Ec2.Commands.CopyAvSnapshotCommand'
+        $errors[0].TargetObject | Should -Be 'sso-expired'
+        $errors[0].Exception.Message | Should -BeLike "The AWS credentials profile 'sso-expired' (-ProfileName) could not get SSO credentials for account $(Get-AccountOf $Roles.Sso), role SnapshotOperator: *"
+        $errors[0].ErrorDetails.RecommendedAction | Should -BeLike "*'aws sso login'*"
+        Assert-NoSecret (($all | ForEach-Object { "$_" }) -join "`n")
+        # The SDK refuses the expired token itself: the portal is never asked, and nothing is copied.
+        $stats = Get-Stats
+        @($stats.calls.PSObject.Properties | Where-Object { $_.Value.'sso:GetRoleCredentials' -or $_.Value.CopySnapshot }) | Should -BeNullOrEmpty
     }
 }
 

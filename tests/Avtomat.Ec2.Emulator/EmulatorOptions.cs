@@ -183,6 +183,10 @@ public sealed class CredentialConfig
     /// <summary>Web identity tokens AssumeRoleWithWebIdentity rejects (<c>*</c>: every token) with 400
     /// <c>InvalidIdentityToken</c>. Any other token of 4 characters or more is accepted.</summary>
     public List<string> RejectedWebIdentityTokens { get; set; } = new();
+
+    /// <summary>SSO access tokens the SSO portal's GetRoleCredentials rejects (<c>*</c>: every token) with 401
+    /// <c>UnauthorizedException</c>, as it rejects an empty one. Any other token is accepted.</summary>
+    public List<string> RejectedSsoTokens { get; set; } = new();
 }
 
 public static class EmulatorRegions

@@ -28,11 +28,14 @@ internal static class Program
                                      --Config:Credentials:IssuedLifetimeSeconds 60 (STS-issued credentials expire in a minute)
                                      --Config:Credentials:DeniedRoles:0 arn:aws:iam::222222222222:role/NAME (or *)
                                      --Config:Credentials:RejectedWebIdentityTokens:0 TOKEN (or *)
+                                     --Config:Credentials:RejectedSsoTokens:0 TOKEN (or *: SSO GetRoleCredentials 401)
           --help                   Show this text.
 
         The first line of stdout is the base URL (use it as --endpoint-url / ServiceURL). Calls signed for the service
         sts, and unsigned calls naming an STS action, are STS (GetCallerIdentity, AssumeRole, AssumeRoleWithWebIdentity)
         at the same URL: point SDKs at it with AWS_ENDPOINT_URL_STS. Issued credentials act in the role's account.
+        An unsigned GET /federation/credentials is the SSO portal's GetRoleCredentials (AWS_ENDPOINT_URL_SSO): any
+        non-empty x-amz-sso_bearer_token is accepted; the credentials act in account_id.
         Control API (JSON): GET /_emulator/health, POST /_emulator/reset, POST /_emulator/seed,
         GET|PUT /_emulator/config, GET /_emulator/stats.
         """;
