@@ -8,22 +8,8 @@ namespace Avtomat.Ec2.Engine.Tests;
 
 /// <summary>Snapshot creation in virtual time against the in-memory EC2 (exact token bucket and per-volume rules).</summary>
 [Collection(VirtualTimeCollection.Name)]
-public sealed class CreateEngineTests
+public sealed class CreateEngineTests : EngineTestBed
 {
-    private const string East = "us-east-1";
-
-    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
-    private readonly FakeEc2 _ec2;
-    private readonly FakeClientSource _clients;
-    private readonly SnapshotEngine _engine;
-
-    public CreateEngineTests()
-    {
-        _ec2 = new FakeEc2(_clock);
-        _clients = new FakeClientSource(_ec2);
-        _engine = new SnapshotEngine(_clock);
-    }
-
     private static CreateJobOptions Options(Action<CreateJobOptions>? configure = null)
     {
         var o = new CreateJobOptions { PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromSeconds(5) };

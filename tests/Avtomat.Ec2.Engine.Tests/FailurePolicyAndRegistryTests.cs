@@ -12,23 +12,9 @@ namespace Avtomat.Ec2.Engine.Tests;
 /// <summary>The failure policy (permanent failures end the items of an account and region instead of waiting for
 /// ever), the account registry's lifetimes and the copy window's recovery, in virtual time.</summary>
 [Collection(VirtualTimeCollection.Name)]
-public sealed class FailurePolicyAndRegistryTests
+public sealed class FailurePolicyAndRegistryTests : EngineTestBed
 {
-    private const string East = "us-east-1";
-    private const string West = "us-west-2";
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
-
-    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
-    private readonly FakeEc2 _ec2;
-    private readonly FakeClientSource _clients;
-    private readonly SnapshotEngine _engine;
-
-    public FailurePolicyAndRegistryTests()
-    {
-        _ec2 = new FakeEc2(_clock);
-        _clients = new FakeClientSource(_ec2);
-        _engine = new SnapshotEngine(_clock);
-    }
 
     private static CopyJobOptions CopyOptions(Action<CopyJobOptions>? configure = null)
     {

@@ -7,23 +7,8 @@ namespace Avtomat.Ec2.Engine.Tests;
 
 /// <summary>Results and errors say only what is known, and recommend what the user can do with this module.</summary>
 [Collection(VirtualTimeCollection.Name)]
-public sealed class MessagesTests
+public sealed class MessagesTests : EngineTestBed
 {
-    private const string East = "us-east-1";
-    private const string West = "us-west-2";
-
-    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
-    private readonly FakeEc2 _ec2;
-    private readonly FakeClientSource _clients;
-    private readonly SnapshotEngine _engine;
-
-    public MessagesTests()
-    {
-        _ec2 = new FakeEc2(_clock);
-        _clients = new FakeClientSource(_ec2);
-        _engine = new SnapshotEngine(_clock);
-    }
-
     [Fact]
     public async Task WaitTimeout_OnAnIdNeverSeen_SaysItMayNotExist_AndRecommendsRegion_NotThatItKeepsRunning()
     {

@@ -12,23 +12,8 @@ namespace Avtomat.Ec2.Engine.Tests;
 /// draw a RequestLimitExceeded, accounts do not share buckets, a throttle from outside drains the bucket, and Ctrl+C ends
 /// a pacing wait at once.</summary>
 [Collection(VirtualTimeCollection.Name)]
-public sealed class PacingTests
+public sealed class PacingTests : EngineTestBed
 {
-    private const string East = "us-east-1";
-    private const string West = "us-west-2";
-
-    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
-    private readonly FakeEc2 _ec2;
-    private readonly FakeClientSource _clients;
-    private readonly SnapshotEngine _engine;
-
-    public PacingTests()
-    {
-        _ec2 = new FakeEc2(_clock);
-        _clients = new FakeClientSource(_ec2);
-        _engine = new SnapshotEngine(_clock);
-    }
-
     private static CopyJobOptions CopyOptions(Action<CopyJobOptions>? configure = null)
     {
         var o = new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromSeconds(5) };

@@ -9,23 +9,13 @@ namespace Avtomat.Ec2.Engine.Tests;
 /// <summary>Which copy the window starts next (the longest expected first) and when the shared poller looks (at the
 /// expected end of the earliest watched snapshot), in virtual time against the in-memory EC2.</summary>
 [Collection(VirtualTimeCollection.Name)]
-public sealed class StartOrderAndPollScheduleTests
+public sealed class StartOrderAndPollScheduleTests : EngineTestBed
 {
-    private const string East = "us-east-1";
-    private const string West = "us-west-2";
-
-    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
-    private readonly FakeEc2 _ec2;
-    private readonly FakeClientSource _clients;
-    private readonly SnapshotEngine _engine;
-
     public StartOrderAndPollScheduleTests()
     {
-        _ec2 = new FakeEc2(_clock);
-        _clients = new FakeClientSource(_ec2);
         // The ordering delay lets requests checked together join the queue before free slots are granted; here virtual
         // time moves a step for every millisecond of real time the workers take, so it spans a few steps.
-        _engine = new SnapshotEngine(_clock) { CopyOrderingDelay = TimeSpan.FromSeconds(5) };
+        _engine.CopyOrderingDelay = TimeSpan.FromSeconds(5);
     }
 
     private static CopyJobOptions Options() => new() { PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromSeconds(5) };

@@ -12,23 +12,8 @@ namespace Avtomat.Ec2.Engine.Tests;
 /// <summary>An endpoint that cannot be reached ends the items waiting on it with EndpointUnreachable, within a bound;
 /// a host name that does not resolve at once. Throttling never loses an item.</summary>
 [Collection(VirtualTimeCollection.Name)]
-public sealed class UnreachableTests
+public sealed class UnreachableTests : EngineTestBed
 {
-    private const string East = "us-east-1";
-    private const string West = "us-west-2";
-
-    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
-    private readonly FakeEc2 _ec2;
-    private readonly FakeClientSource _clients;
-    private readonly SnapshotEngine _engine;
-
-    public UnreachableTests()
-    {
-        _ec2 = new FakeEc2(_clock);
-        _clients = new FakeClientSource(_ec2);
-        _engine = new SnapshotEngine(_clock);
-    }
-
     private static HttpRequestException Refused() =>
         new("Connection refused (127.0.0.1:1)", new SocketException((int)SocketError.ConnectionRefused));
 

@@ -9,23 +9,13 @@ namespace Avtomat.Ec2.Engine.Tests;
 
 /// <summary>Wait jobs, the process-wide shared poller and copy -NoWait, in virtual time.</summary>
 [Collection(VirtualTimeCollection.Name)]
-public sealed class WaitAndSharedPollerTests
+public sealed class WaitAndSharedPollerTests : EngineTestBed
 {
-    private const string East = "us-east-1";
-    private const string West = "us-west-2";
-
-    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
-    private readonly FakeEc2 _ec2;
-    private readonly FakeClientSource _clients;
-    private readonly SnapshotEngine _engine;
     /// <summary>Held like a job holds it, so the copy window can be looked at after a job.</summary>
     private readonly Accounts.AccountRegionLease _west;
 
     public WaitAndSharedPollerTests()
     {
-        _ec2 = new FakeEc2(_clock);
-        _clients = new FakeClientSource(_ec2);
-        _engine = new SnapshotEngine(_clock);
         _west = _engine.Lease(_clients, West);
     }
 

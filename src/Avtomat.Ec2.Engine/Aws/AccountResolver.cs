@@ -55,18 +55,10 @@ internal static class AccountResolver
                 // Short: this runs on the pipeline thread before any work starts.
                 Timeout = TimeSpan.FromSeconds(5),
             };
-            if (serviceUrl is not null)
-            {
-                config.ServiceURL = serviceUrl;
-                config.AuthenticationRegion = region;
-            }
-            else
-            {
-                config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
-                // AWS_ENDPOINT_URL(_EC2/_STS) or a profile's endpoint_url can still replace the URL; the SDK then signs for a
-                // region guessed from that host, and a copy meant for this region would be made in another.
-                config.AuthenticationRegion = region;
-            }
+            if (serviceUrl is not null) config.ServiceURL = serviceUrl;
+            else config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+            // Signed for this region whatever the URL (-EndpointUrl, AWS_ENDPOINT_URL(_STS), a profile's endpoint_url).
+            config.AuthenticationRegion = region;
             using var sts = new EngineStsClient(credentials, config);
             sts.BeforeRequestEvent += (_, e) =>
             {

@@ -132,19 +132,11 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
             MaxErrorRetry = forCopy ? 0 : _maxErrorRetry,
         };
         if (_timeout is { } timeout) config.Timeout = timeout;
-        if (_serviceUrl != null)
-        {
-            // Without AuthenticationRegion the SDK signs for a region guessed from the host, the environment or a profile.
-            config.ServiceURL = _serviceUrl;
-            config.AuthenticationRegion = region;
-        }
-        else
-        {
-            config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
-            // AWS_ENDPOINT_URL(_EC2/_STS) or a profile's endpoint_url can still replace the URL; the SDK then signs for a
-            // region guessed from that host, and a copy meant for this region would be made in another.
-            config.AuthenticationRegion = region;
-        }
+        if (_serviceUrl != null) config.ServiceURL = _serviceUrl;
+        else config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+        // Signed for this region whatever the URL: with -EndpointUrl, AWS_ENDPOINT_URL(_EC2) or a profile's endpoint_url
+        // the SDK would sign for a region guessed from the host, and a copy meant for this region be made in another.
+        config.AuthenticationRegion = region;
         if (forCopy)
         {
             // MaxErrorRetry = 0 is not enough: AWSSDK.Core 4.0.x also re-sends a request after a "stale connection"
