@@ -1,4 +1,3 @@
-using System.Threading;
 using Amazon.EC2.Model;
 using Avtomat.Ec2.Engine.Internal;
 
@@ -7,8 +6,7 @@ namespace Avtomat.Ec2.Engine.Copy;
 /// <summary>One copy in a copy job.</summary>
 internal sealed class CopyItem : JobItem
 {
-    public CopyItem(SnapshotCopyRequest request, int sequence, CancellationToken jobStop)
-        : base(request, request.DestinationRegion, sequence, jobStop)
+    public CopyItem(CopyJob job, SnapshotCopyRequest request, int sequence) : base(job, request, request.DestinationRegion, sequence)
     {
         Copy = request;
         Result = new SnapshotCopyResult
@@ -23,6 +21,7 @@ internal sealed class CopyItem : JobItem
         };
     }
 
+    public CopyJob CopyJob => (CopyJob)Job;
     public SnapshotCopyRequest Copy { get; }
     /// <summary>Where the request came in among every job's (ties in the copy windows go by it).</summary>
     public long InputOrder { get; set; }
@@ -30,12 +29,13 @@ internal sealed class CopyItem : JobItem
     public override ISnapshotOutcome Outcome => Result;
     public override string SourceRegion => Copy.SourceRegion;
     public override string SourceId => Copy.SourceSnapshotId;
+    /// <summary>The source's size once checked (progress estimates).</summary>
+    public int? SourceSizeGiB { get; set; }
 
     public override object CloneResult()
     {
         lock (Gate) return Result.Clone();
     }
-
 
     public override void Apply(Snapshot snapshot) => SnapshotResults.ApplyProgress(Result, snapshot);
 }

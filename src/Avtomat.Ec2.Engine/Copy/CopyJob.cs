@@ -1,48 +1,33 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
-using Avtomat.Ec2.Engine.Internal;
 
 namespace Avtomat.Ec2.Engine.Copy;
 
-/// <summary>One Copy-AvSnapshot invocation's copies: sources checked in batches, copies started through the
-/// process-wide window of each destination (and this job's ThrottleLimit), watched on the shared poller.</summary>
+/// <summary>One Copy-AvSnapshot invocation's copies: each request goes to the scheduler of its destination (which checks
+/// the source in its region, looks for copies to resume or reuse, starts it in the window of the account and
+/// destination and this job's ThrottleLimit, and follows it to its end).</summary>
 public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResult>
 {
-    private readonly ConcurrentDictionary<string, CopyWindow> _jobWindows = new(StringComparer.Ordinal);
-    private readonly CopyWorker _worker;
-
     internal CopyJob(SnapshotEngine engine, IEc2ClientSource clients, CopyJobOptions options, CancellationToken cancellationToken)
         : base(engine, clients, options, cancellationToken)
     {
         ThrottleLimit = Math.Max(1, Math.Min(100, options.ThrottleLimit));
         Force = options.Force;
-        Earlier = new EarlierCopies(this);
-        Sources = new SourceChecker(this);
-        _worker = new CopyWorker(this);
     }
 
     /// <summary>Concurrent copies per destination for this job.</summary>
     internal int ThrottleLimit { get; }
     /// <summary>Copy even when an earlier copy of the source exists (no resume).</summary>
     internal bool Force { get; }
-    /// <summary>The copies earlier runs made, for resuming.</summary>
-    internal EarlierCopies Earlier { get; }
-    internal SourceChecker Sources { get; }
 
-    /// <summary>Queues a copy; never blocks. Source checks and copying start at once.</summary>
+    /// <summary>Queues a copy; never blocks.</summary>
     public void Add(SnapshotCopyRequest request)
     {
         if (request is null) throw new ArgumentNullException(nameof(request));
-        var item = new CopyItem(request, NextSequence, StopToken) { InputOrder = Engine.NextInputOrder() };
-        Admit(item, () => _worker.RunAsync(item));
+        Submit(new CopyItem(this, request, NextSequence) { InputOrder = Engine.NextInputOrder() });
     }
-
-    /// <summary>This job's own window towards a destination (its ThrottleLimit).</summary>
-    internal CopyWindow JobWindow(string destination)
-        => _jobWindows.GetOrAdd(destination, region => new CopyWindow("job|" + region, ThrottleLimit, Time, collect: Engine.CopyOrderingDelay));
 
     // ------------------------------------------------------------------ what a copy job reports
 
@@ -51,8 +36,8 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
     private protected override EngineError TimedOutError(JobItem item) =>
         EngineErrors.CopyTimedOut(item.SourceId, item.SnapshotId, item.Region, Timeout!.Value);
 
-    private protected override string DuplicateNoun => "copy";
-    private protected override string DuplicateCause => "a re-sent CopySnapshot";
+    internal override string DuplicateNoun => "copy";
+    internal override string DuplicateCause => "a re-sent CopySnapshot";
 
     private protected override string Summary(string region, IReadOnlyList<JobItem> items)
     {
@@ -77,17 +62,30 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
         return text + ".";
     }
 
-    /// <summary>From the average observed copy duration and the current window: the work left (queued copies plus the
-    /// unfinished share of copies in flight) spread over the window, but never less than the slowest copy in flight.</summary>
+    /// <summary>From the duration model of the destination (learned from EC2's StartTime and CompletionTime) and its
+    /// window: the work left (the queued copies' expected durations plus what is left of those in flight) spread over
+    /// the window, but never less than what is left of the slowest in flight. Null while nothing was learned there.</summary>
     private protected override TimeSpan? Estimate(string region, List<InFlightItem> inFlight, int queued)
     {
         if (inFlight.Count == 0 && queued == 0) return TimeSpan.Zero;
-        if (Durations.AverageSeconds(region) is not { } average) return null;
-        var window = Math.Max(1, Math.Min(ThrottleLimit, LeasedShared(region)?.CopyWindow.Window ?? Engine.RegionCopyLimit));
+        var scheduler = SchedulerIfAttached(region);
+        if (scheduler is null || !scheduler.Durations.Knows(Scheduling.SnapshotKind.FullCopy)) return null;
+        var window = Math.Max(1, Math.Min(ThrottleLimit, scheduler.View.Window > 0 ? scheduler.View.Window : Engine.RegionCopyLimit));
         var now = Time.GetUtcNow().UtcDateTime;
-        var inFlightLeft = inFlight.Select(c => ObservedDurations.RemainingSeconds(average, c, now)).ToList();
-        var work = inFlightLeft.Sum() + queued * average;
+        var items = ItemsIn(region);
+        var bySnapshot = items.Where(i => i.SnapshotId is not null).GroupBy(i => i.SnapshotId!).ToDictionary(g => g.Key, g => g.First());
+        var inFlightLeft = inFlight.Select(c =>
+        {
+            var size = bySnapshot.TryGetValue(c.SnapshotId, out var item) ? item.SourceSizeGiB : null;
+            var expected = scheduler.Durations.ExpectedCopySeconds(null, size, mayBeIncremental: false);
+            return Math.Max(expected * (1 - c.Progress / 100.0), expected - (now - c.StartTime).TotalSeconds);
+        }).ToList();
+        var queuedWork = items.Where(i => !i.IsFinished && i.SnapshotId is null)
+            .Sum(i => scheduler.Durations.ExpectedCopySeconds(null, i.SourceSizeGiB, mayBeIncremental: false));
+        var work = inFlightLeft.Sum() + queuedWork;
         var seconds = Math.Max(inFlightLeft.DefaultIfEmpty(0).Max(), work / window);
         return TimeSpan.FromSeconds(Math.Max(0, seconds));
     }
+
+    private List<CopyItem> ItemsIn(string region) => AllItems().OfType<CopyItem>().Where(i => i.Region == region).ToList();
 }

@@ -1,4 +1,3 @@
-using System.Threading;
 using Amazon.EC2.Model;
 using Avtomat.Ec2.Engine.Internal;
 
@@ -7,12 +6,13 @@ namespace Avtomat.Ec2.Engine.Create;
 /// <summary>One snapshot in a create job (one per volume; an instance set has one per volume of the set).</summary>
 internal sealed class CreateItem : JobItem
 {
-    public CreateItem(object request, string region, string? volumeId, string? instanceId, int sequence, CancellationToken jobStop)
-        : base(request, region, sequence, jobStop)
+    public CreateItem(CreateJob job, object request, string region, string? volumeId, string? instanceId, int sequence)
+        : base(job, request, region, sequence)
     {
         Result = new SnapshotResult { Region = region, VolumeId = volumeId, InstanceId = instanceId, State = SnapshotState.Queued };
     }
 
+    public CreateJob CreateJob => (CreateJob)Job;
     public SnapshotResult Result { get; }
     public override ISnapshotOutcome Outcome => Result;
     public string? VolumeId { get { lock (Gate) return Result.VolumeId; } }
@@ -22,7 +22,6 @@ internal sealed class CreateItem : JobItem
     {
         lock (Gate) return Result.Clone();
     }
-
 
     public override void Apply(Snapshot snapshot) => SnapshotResults.Apply(Result, snapshot);
 }

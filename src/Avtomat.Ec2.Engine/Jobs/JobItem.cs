@@ -4,24 +4,26 @@ using Amazon.EC2.Model;
 
 namespace Avtomat.Ec2.Engine;
 
-/// <summary>One snapshot's life inside a job (a copy, a creation, a wait): its result (guarded by <see cref="Gate"/>),
-/// its request token, its own stop and whether its single finished event went out.</summary>
+/// <summary>One snapshot's life inside a job (a copy, a creation, a wait): what the caller asked for, its result
+/// (guarded by <see cref="Gate"/>: the scheduler writes it, the pipeline thread reads it for progress), its request
+/// token and whether its single finished event went out. The scheduler that owns the item keeps its own state of it in
+/// the fields at the end; only that scheduler's loop touches them.</summary>
 internal abstract class JobItem
 {
-    private readonly CancellationTokenSource _stop;
     private int _finished;
 
-    protected JobItem(object request, string region, int sequence, CancellationToken jobStop)
+    protected JobItem(EngineJob job, object request, string region, int sequence)
     {
+        Job = job;
         Request = request;
         Region = region;
         Sequence = sequence;
-        _stop = CancellationTokenSource.CreateLinkedTokenSource(jobStop);
     }
 
+    public EngineJob Job { get; }
     /// <summary>What the caller asked for (the event's Request).</summary>
     public object Request { get; }
-    /// <summary>Where the snapshot is made or lives (a copy's destination).</summary>
+    /// <summary>Where the snapshot is made or lives (a copy's destination): the scheduler that owns the item.</summary>
     public string Region { get; }
     /// <summary>Where its source is read: a copy's source region, otherwise <see cref="Region"/>.</summary>
     public virtual string SourceRegion => Region;
@@ -51,20 +53,22 @@ internal abstract class JobItem
     /// <summary>The snapshot once it exists, else what it is made from: what an error is about.</summary>
     public string TargetId { get { lock (Gate) return Outcome.SnapshotId ?? SourceId; } }
 
-    /// <summary>The job's stop, or this item's own end (its account and region failed, or -Any answered).</summary>
-    public CancellationToken Stop => _stop.Token;
-
     public bool Touches(string region) => Region == region || SourceRegion == region;
-
-    public void Cancel()
-    {
-        try { _stop.Cancel(); }
-        catch (ObjectDisposedException) { }
-        catch (AggregateException) { }
-    }
 
     public bool IsFinished => Volatile.Read(ref _finished) == 1;
 
     /// <summary>True exactly once: the caller then sends the finished event.</summary>
     public bool TryMarkFinished() => Interlocked.Exchange(ref _finished, 1) == 0;
+
+    // ------------------------------------------------------------------ the owning scheduler's own state of the item
+
+    /// <summary>The job as the owning scheduler knows it.</summary>
+    internal Scheduling.JobLink? Link { get; set; }
+    /// <summary>What the scheduler does for it (a copy, a creation, a watch).</summary>
+    internal object? Op { get; set; }
+    /// <summary>Stopped while a call that may create its snapshot was on the wire: it ends when the call returns.</summary>
+    internal bool StopPending { get; set; }
+    /// <summary>Reported (finished, Pending) but still attached: -NoWait keeps the copy watched, and its slot held,
+    /// while the job lasts.</summary>
+    internal bool Lingering { get; set; }
 }

@@ -1,15 +1,15 @@
 using System;
 using System.Collections.Generic;
 using System.Threading;
-using System.Threading.Tasks;
 using Amazon.EC2.Model;
 using Avtomat.Ec2.Engine.Internal;
 
 namespace Avtomat.Ec2.Engine.Waiting;
 
-/// <summary>Waits for snapshots (any snapshot, not only the module's) on the process-wide shared poller: one
-/// finished event per snapshot when it is completed (State Completed), in error (Failed, SnapshotFailed with EC2's
-/// statusMessage), not found (Failed, SnapshotNotFound) or when the timeout runs out (TimedOut, WaitTimedOut). With
+/// <summary>Waits for snapshots (any snapshot, not only the module's): each goes to the scheduler of its region, which
+/// follows it with everything else followed there (one batched DescribeSnapshots per look). One finished event per
+/// snapshot when it is completed (State Completed), in error (Failed, SnapshotFailed with EC2's statusMessage), not
+/// found (Failed, SnapshotNotFound) or when the timeout runs out (TimedOut, WaitTimedOut). With
 /// <see cref="WaitJobOptions.Any"/> the job ends at the first completed or failed snapshot; the others are not reported.</summary>
 public sealed class WaitJob : SnapshotJob<object, SnapshotResult>
 {
@@ -32,42 +32,11 @@ public sealed class WaitJob : SnapshotJob<object, SnapshotResult>
     {
         if (request is null) throw new ArgumentNullException(nameof(request));
         if (Volatile.Read(ref _anyDone) == 1) return;
-        var item = new WaitItem(request, NextSequence, StopToken);
-        Admit(item, () => RunAsync(item));
+        Submit(new WaitItem(this, request, NextSequence));
     }
 
-    private async Task RunAsync(WaitItem item)
-    {
-        var region = item.Region;
-        var id = item.Wait.SnapshotId;
-        try
-        {
-            using var watch = CancellationTokenSource.CreateLinkedTokenSource(item.Stop, BackgroundToken);
-            var final = await WaitForFinalStateAsync(region, id, s => Observe(item, s), watch.Token).ConfigureAwait(false);
-            Observe(item, final);
-            if (final.State?.Value == "completed") Finish(item, SnapshotState.Completed, null, endsAny: true);
-            else Finish(item, SnapshotState.Failed, EngineErrors.SnapshotFailed(id, region, final.StateMessage), endsAny: true, final.StateMessage);
-        }
-        catch (SnapshotNotVisibleException)
-        {
-            Finish(item, SnapshotState.Failed, EngineErrors.SnapshotNotFound(id, region, regionParameter: "-Region"), endsAny: true);
-        }
-        catch (RegionFailedException ex)
-        {
-            FailRegion(ex.Region, ex.Error);
-        }
-        catch (OperationCanceledException) when (item.Stop.IsCancellationRequested || BackgroundToken.IsCancellationRequested)
-        {
-            if (BackgroundToken.IsCancellationRequested && !StopToken.IsCancellationRequested) Drop(item); // -Any: another one finished
-            else FinishStopped(item);
-        }
-        catch (Exception ex)
-        {
-            Finish(item, SnapshotState.Failed, EngineErrors.Unexpected(id, ex), endsAny: false);
-        }
-    }
-
-    private void Finish(WaitItem item, SnapshotState state, EngineError? error, bool endsAny, string? statusMessage = null)
+    /// <summary>An item's end: <paramref name="endsAny"/> when EC2's answer (completed, error, not found) ends a -Any wait.</summary>
+    internal void Finish(WaitItem item, SnapshotState state, EngineError? error, bool endsAny, string? statusMessage = null)
     {
         item.EndsAny = endsAny;
         Finish(item, state, error, statusMessage);
@@ -97,35 +66,35 @@ public sealed class WaitJob : SnapshotJob<object, SnapshotResult>
         $"{region}: waited for {items.Count} snapshot(s): {Count(items, SnapshotState.Completed)} completed, " +
         $"{Count(items, SnapshotState.Failed)} failed, {Count(items, SnapshotState.TimedOut)} timed out in {DurationText.Of(Time.GetUtcNow() - StartedAt)}; " +
         "API calls: " + CallsText(region) + ".";
+}
 
-    private sealed class WaitItem : JobItem
+/// <summary>One snapshot waited for.</summary>
+internal sealed class WaitItem : JobItem
+{
+    public WaitItem(WaitJob job, SnapshotWaitRequest request, int sequence) : base(job, request, request.Region, sequence)
     {
-        public WaitItem(SnapshotWaitRequest request, int sequence, CancellationToken jobStop) : base(request, request.Region, sequence, jobStop)
-        {
-            Wait = request;
-            Result = new SnapshotResult { SnapshotId = request.SnapshotId, Region = request.Region, State = SnapshotState.Pending };
-        }
+        Wait = request;
+        Result = new SnapshotResult { SnapshotId = request.SnapshotId, Region = request.Region, State = SnapshotState.Pending };
+    }
 
-        public SnapshotWaitRequest Wait { get; }
-        public SnapshotResult Result { get; }
-        /// <summary>Its end answers a -Any wait (EC2 said completed, error or not found).</summary>
-        public bool EndsAny { get; set; }
-        public override ISnapshotOutcome Outcome => Result;
-        public override string SourceId => Wait.SnapshotId;
+    public SnapshotWaitRequest Wait { get; }
+    public SnapshotResult Result { get; }
+    /// <summary>Its end answers a -Any wait (EC2 said completed, error or not found).</summary>
+    public bool EndsAny { get; set; }
+    public override ISnapshotOutcome Outcome => Result;
+    public override string SourceId => Wait.SnapshotId;
 
-        public override object CloneResult()
-        {
-            lock (Gate) return Result.Clone();
-        }
+    public override object CloneResult()
+    {
+        lock (Gate) return Result.Clone();
+    }
 
+    /// <summary>DescribeSnapshots listed it at least once.</summary>
+    public bool Seen { get; private set; }
 
-        /// <summary>DescribeSnapshots listed it at least once.</summary>
-        public bool Seen { get; private set; }
-
-        public override void Apply(Snapshot snapshot)
-        {
-            Seen = true;
-            SnapshotResults.Apply(Result, snapshot);
-        }
+    public override void Apply(Snapshot snapshot)
+    {
+        Seen = true;
+        SnapshotResults.Apply(Result, snapshot);
     }
 }
