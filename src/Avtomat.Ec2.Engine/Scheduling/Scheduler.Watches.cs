@@ -187,7 +187,15 @@ internal sealed partial class Scheduler
         }
         if (floor == TimeSpan.MaxValue) floor = TimeSpan.FromSeconds(1);
         if (ceiling == TimeSpan.MaxValue || ceiling < floor) ceiling = floor > JobOptions.DefaultMaxPollInterval ? floor : JobOptions.DefaultMaxPollInterval;
-        var last = _lastPoll == DateTimeOffset.MinValue ? now : _lastPoll;
+        // The last look, or when nothing was looked at yet, when the first of them began: a look is due from there (a
+        // baseline that moved with every new arrival would put the first look off for as long as arrivals go on).
+        var last = _lastPoll;
+        if (last == DateTimeOffset.MinValue)
+        {
+            last = now;
+            foreach (var watch in _watches.Values) if (watch.Since < last) last = watch.Since;
+            foreach (var op in _runningCopies) if (op.AcceptedAt is { } accepted && accepted < last) last = accepted;
+        }
         var hard = DateTimeOffset.MaxValue;
         var queued = _admission.Count > 0 || _createQueue.Count > 0;
         var entries = new List<PlanEntry>(_watches.Count + _runningCopies.Count);
@@ -224,14 +232,18 @@ internal sealed partial class Scheduler
         var at = epoch + TimeSpan.FromSeconds(next);
         if (hard < at) at = hard;
         if (at < now) at = now;
+        if (Trace) Console.Error.WriteLine($"{now:HH:mm:ss.fff} {Region} plan: watches {_watches.Count} copies {_runningCopies.Count} entries {entries.Count} hard {(hard == DateTimeOffset.MaxValue ? "-" : hard.ToString("HH:mm:ss.fff"))} next {at:HH:mm:ss.fff}");
         Agenda.At(_poll, at);
     }
 
     /// <summary>Weight of an end nobody waits for (results streaming to the caller still have some value).</summary>
     internal const double TailShare = 0.05;
 
+    internal static readonly bool Trace = Environment.GetEnvironmentVariable("AVTOMAT_TRACE") == "1";
+
     private void Poll(DateTimeOffset now)
     {
+        if (Trace) Console.Error.WriteLine($"{now:HH:mm:ss.fff} {Region} poll");
         _lastPoll = now;
         foreach (var watch in _watches.Values)
         {
