@@ -155,6 +155,11 @@ public sealed class SeedRequest
     /// <summary>completed (default), pending or error.</summary>
     public string State { get; set; } = "completed";
     public string? StatusMessage { get; set; }
+    /// <summary>How long each seeded snapshot takes, in seconds of the emulator's clock. Completed and error snapshots
+    /// started that long before now and ended now (a completed one's <c>completionTime</c> is now, its <c>startTime</c>
+    /// that much earlier: a copy made before the client started); pending ones start now and stay pending that long.
+    /// Null: completed and error snapshots start and end now, pending ones take a sampled snapshot duration.</summary>
+    public double? DurationSeconds { get; set; }
     /// <summary>Seeds the snapshots on an Outpost.</summary>
     public string? OutpostArn { get; set; }
 }

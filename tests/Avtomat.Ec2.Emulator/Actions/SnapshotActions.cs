@@ -458,7 +458,10 @@ internal static partial class SnapshotActions
             .Element("availabilityZone", s.AvailabilityZone)
             .Element("transferType", s.TransferType)
             .Element("completionDurationMinutes", s.CompletionDurationMinutes);
-        if (s.TransferType == "time-based" && state == "completed")
+        // API_Snapshot: "completionTime — The time stamp when the snapshot was completed" (botocore: MillisecondDateTime),
+        // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Snapshot.html. Every snapshot that reached
+        // completed has one (the end of its lifecycle); pending and error ones have none.
+        if (state == "completed")
             x.Element("completionTime", s.Lifecycle.End);
     }
 

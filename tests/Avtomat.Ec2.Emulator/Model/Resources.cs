@@ -14,7 +14,11 @@ internal sealed class SnapshotLifecycle
     public required IReadOnlyList<(double AtSeconds, int Percent)> Steps { get; init; }
 
     public static SnapshotLifecycle Finished(DateTimeOffset at, string state = "completed", string? message = null) =>
-        new() { Start = at, End = at, FinalState = state, FinalMessage = message, Steps = [] };
+        Finished(at, at, state, message);
+
+    /// <summary>A lifecycle that started at <paramref name="start"/> and ended at <paramref name="end"/>.</summary>
+    public static SnapshotLifecycle Finished(DateTimeOffset start, DateTimeOffset end, string state = "completed", string? message = null) =>
+        new() { Start = start, End = end, FinalState = state, FinalMessage = message, Steps = [] };
 
     public (string State, int Percent, string? Message) At(DateTimeOffset now)
     {

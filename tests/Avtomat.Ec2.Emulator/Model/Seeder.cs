@@ -76,14 +76,16 @@ internal static class Seeder
             result.InstanceVolumeIds[instance.Id] = volumes;
         }
 
+        if (request.DurationSeconds is < 0 or double.NaN) throw new ArgumentException("DurationSeconds must not be negative.");
+        var took = TimeSpan.FromSeconds(request.DurationSeconds ?? 0);
         for (var i = 0; i < request.Snapshots; i++)
         {
             var id = state.NewId("snap");
             var lifecycle = request.State switch
             {
-                "pending" => SeedPending(state, now, SizeAt(i)),
-                "error" => SnapshotLifecycle.Finished(now, "error", request.StatusMessage ?? SnapshotActions.SnapshotFailedMessage),
-                _ => SnapshotLifecycle.Finished(now),
+                "pending" => SeedPending(state, now, SizeAt(i), request.DurationSeconds),
+                "error" => SnapshotLifecycle.Finished(now - took, now, "error", request.StatusMessage ?? SnapshotActions.SnapshotFailedMessage),
+                _ => SnapshotLifecycle.Finished(now - took, now),
             };
             var snapshot = new SnapshotRecord
             {
@@ -97,7 +99,7 @@ internal static class Seeder
                 Encrypted = keyArn is not null,
                 KmsKeyId = keyArn,
                 OutpostArn = request.OutpostArn,
-                StartTime = now,
+                StartTime = lifecycle.Start,
                 Sequence = state.NextSequence(),
                 Lifecycle = lifecycle,
                 VisibleFrom = now,
@@ -110,9 +112,9 @@ internal static class Seeder
         return result;
     }
 
-    private static SnapshotLifecycle SeedPending(EmulatorState state, DateTimeOffset now, int size)
+    private static SnapshotLifecycle SeedPending(EmulatorState state, DateTimeOffset now, int size, double? given)
     {
-        var seconds = Durations.Sample(state.Config.Durations.Snapshot, state.Random, size);
+        var seconds = given ?? Durations.Sample(state.Config.Durations.Snapshot, state.Random, size);
         return SnapshotActions.NewLifecycle(now, seconds, "completed", null, state.Random);
     }
 
