@@ -1,4 +1,4 @@
-namespace Avtomat.Ec2.Benchmarks;
+namespace Avtomat.Ec2.Testing;
 
 /// <summary>A <see cref="TimeProvider"/> whose time moves only when the driver says so, and which knows when its next
 /// timer is due (FakeTimeProvider keeps that to itself, so a driver on it can only step blindly). Timers are due at a

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Avtomat.Ec2.Benchmarks;
+namespace Avtomat.Ec2.Testing;
 
 /// <summary>
 /// Runs a system in virtual time: the clock moves only when nothing can happen without it. "Nothing can happen" means
