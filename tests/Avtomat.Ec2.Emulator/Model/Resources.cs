@@ -62,6 +62,9 @@ internal sealed class SnapshotRecord
     public bool IsCopy { get; init; }
     /// <summary>"REGION/snap-…" of the first snapshot of this copy lineage (itself when not a copy).</summary>
     public required string LineageRoot { get; init; }
+    /// <summary>A copy's source (region and id); null for created snapshots.</summary>
+    public string? SourceRegion { get; init; }
+    public string? SourceSnapshotId { get; init; }
     /// <summary>"standard" or "time-based" for copies, null for created snapshots.</summary>
     public string? TransferType { get; init; }
     public int? CompletionDurationMinutes { get; init; }
