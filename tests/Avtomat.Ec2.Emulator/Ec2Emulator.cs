@@ -90,6 +90,56 @@ public sealed partial class Ec2Emulator : IAsyncDisposable
         lock (_state.Gate) return Seeder.Seed(_state, request);
     }
 
+    /// <summary>The call log: the latest <see cref="EmulatorOptions.CallLogCapacity"/> EC2 and STS calls that reached the
+    /// emulator since start or the last reset, oldest first, each with its parameters and outcome
+    /// (GET <c>/_emulator/calls</c>).</summary>
+    public IReadOnlyList<CallInfo> GetCalls()
+    {
+        lock (_state.Gate) return _state.Calls.Kept;
+    }
+
+    /// <summary>The logged calls of <paramref name="action"/> (e.g. <c>CopySnapshot</c>, <c>GetCallerIdentity</c>),
+    /// optionally only those signed for <paramref name="region"/> and acting in <paramref name="accountId"/>.</summary>
+    public IReadOnlyList<CallInfo> GetCalls(string action, string? region = null, string? accountId = null)
+    {
+        lock (_state.Gate)
+            return _state.Calls.Kept.Where(c => c.Action == action && (region is null || c.Region == region)
+                && (accountId is null || c.Account == accountId)).ToList();
+    }
+
+    /// <summary>A silent duplicate of a snapshot: what an HTTP re-send nobody saw leaves behind. A new snapshot with the
+    /// same account, region, source, volume, size, description, encryption, tags, transfer type and lifecycle (duration
+    /// and final state), started <paramref name="after"/> (default 10 ms) after the original and visible to DescribeSnapshots when the original is.
+    /// No call is logged and no token taken; a copy counts in the stats' copies per source and destination. EC2 refuses a
+    /// second CreateSnapshot of one volume within 15 s, so a realistic duplicate of a created snapshot is ≥ 15 s later
+    /// (not enforced). POST <c>/_emulator/duplicate</c>.</summary>
+    /// <returns>The new snapshot's id.</returns>
+    /// <exception cref="ArgumentException">No snapshot has that id.</exception>
+    public string Duplicate(string snapshotId, TimeSpan? after = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(snapshotId);
+        lock (_state.Gate) return Seeder.Duplicate(_state, snapshotId, after ?? TimeSpan.FromMilliseconds(10));
+    }
+
+    /// <summary>Someone else in the account spends <paramref name="count"/> tokens of a token bucket now (the bucket
+    /// names of <see cref="LimitConfig.Buckets"/>: <c>CopySnapshot</c>, <c>DescribeSnapshots</c>,
+    /// <c>DescribeSnapshots.Unfiltered</c>, …), so the next calls of this account and region meet a shorter bucket.
+    /// Never below zero. Account: the default account unless given.</summary>
+    public void SpendTokens(string bucket, int count, string region, string? accountId = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(bucket);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        lock (_state.Gate)
+        {
+            if (!_state.IsKnownRegion(region)) throw new ArgumentException($"Unknown region '{region}'.", nameof(region));
+            var regionState = _state.Region(accountId ?? _state.Options.DefaultAccountId, region);
+            var limits = _state.Config.Limits;
+            var config = limits.Buckets.GetValueOrDefault(bucket) ?? limits.DefaultBucket;
+            if (!regionState.Buckets.TryGetValue(bucket, out var tokens)) regionState.Buckets[bucket] = tokens = new TokenBucket();
+            tokens.Spend(config, _state.Now, count);
+        }
+    }
+
     /// <summary>Counters since start or the last reset (GET <c>/_emulator/stats</c>).</summary>
     public EmulatorStats GetStats()
     {
@@ -155,8 +205,19 @@ public sealed class SeedRequest
     /// <summary>completed (default), pending or error.</summary>
     public string State { get; set; } = "completed";
     public string? StatusMessage { get; set; }
+    /// <summary>How long each seeded snapshot takes, in seconds of the emulator's clock. Completed and error snapshots
+    /// started that long before now and ended now (a completed one's <c>completionTime</c> is now, its <c>startTime</c>
+    /// that much earlier: a copy made before the client started); pending ones start now and stay pending that long.
+    /// Null: completed and error snapshots start and end now, pending ones take a sampled snapshot duration.</summary>
+    public double? DurationSeconds { get; set; }
     /// <summary>Seeds the snapshots on an Outpost.</summary>
     public string? OutpostArn { get; set; }
+    /// <summary>When set, the seeded snapshots are copies of this snapshot (made by someone else in the account): volume
+    /// <c>vol-ffffffff</c>, and while <c>pending</c> they count against the destination's 20 concurrent copies. The
+    /// source need not exist; when it does (in <see cref="SourceRegion"/>), its size and lineage are used.</summary>
+    public string? SourceSnapshotId { get; set; }
+    /// <summary>The region of <see cref="SourceSnapshotId"/>; default: <see cref="Region"/>.</summary>
+    public string? SourceRegion { get; set; }
 }
 
 public sealed class SeedResult

@@ -20,6 +20,27 @@ public sealed class EmulatorOptions
     [JsonIgnore]
     public Func<NewSnapshotInfo, double?>? DurationOf { get; set; }
 
+    /// <summary>In-process only: shapes each new snapshot or copy EC2 accepts (CopySnapshot, CreateSnapshot,
+    /// CreateSnapshots): its exact duration, how it ends (completed, or error with a statusMessage) and how long it stays
+    /// invisible to DescribeSnapshots. Null, or a null member, leaves that part to <see cref="DurationOf"/>, the sampled
+    /// durations and the fault rates. Called under the emulator's lock on the calling thread: keep it quick.</summary>
+    [JsonIgnore]
+    public Func<NewSnapshotInfo, SnapshotShape?>? ShapeOf { get; set; }
+
+    /// <summary>In-process only: consulted for every EC2 and STS call that passed the credential checks, twice — with
+    /// <see cref="CallStage.BeforeAction"/> before injected faults, token buckets and the action (an answer then means
+    /// nothing happened), and with <see cref="CallStage.AfterAction"/> once the action ran (an error replaces its answer,
+    /// a drop loses it; the action's effects stay). Null (or a null answer) lets the call go on as usual. Deterministic:
+    /// decide from <see cref="CallInfo.ActionCallNumber"/>, the parameters or the clock, not from chance. Called under
+    /// the emulator's lock on the calling thread: keep it quick; it may call the emulator (<see cref="Ec2Emulator.Seed"/>,
+    /// <see cref="Ec2Emulator.Duplicate"/>), whose lock is re-entrant. Can be set or replaced while the emulator runs.</summary>
+    [JsonIgnore]
+    public Func<CallInfo, CallDecision?>? Interceptor { get; set; }
+
+    /// <summary>How many calls the call log keeps (<see cref="Ec2Emulator.GetCalls()"/>, <c>GET /_emulator/calls</c>):
+    /// the latest ones; 0 keeps none. Numbering and per-action counts go on regardless.</summary>
+    public int CallLogCapacity { get; set; } = 10_000;
+
     /// <summary>Seed for every random choice (durations, progress jumps, faults), so runs are repeatable.</summary>
     public int RandomSeed { get; set; } = 20261123;
 
@@ -55,7 +76,18 @@ public enum DurationKind { Fixed, Uniform, LogNormal }
 /// <param name="VolumeSizeGiB">Its size.</param>
 /// <param name="Start">The emulator's clock when the call was accepted (the snapshot's start time).</param>
 public sealed record NewSnapshotInfo(bool IsCopy, string Region, string? SourceRegion, string? SourceSnapshotId, string VolumeId,
-    int VolumeSizeGiB, DateTimeOffset Start);
+    int VolumeSizeGiB, DateTimeOffset Start)
+{
+    /// <summary>The account the snapshot belongs to (the caller's).</summary>
+    public string Account { get; init; } = "";
+    /// <summary>The action that made it: CopySnapshot, CreateSnapshot or CreateSnapshots.</summary>
+    public string Action { get; init; } = "";
+    public string? Description { get; init; }
+    /// <summary>The tags it is created with (TagSpecification, and CreateSnapshots' CopyTagsFromSource).</summary>
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+    /// <summary>A time-based copy's CompletionDurationMinutes; null otherwise.</summary>
+    public int? CompletionDurationMinutes { get; init; }
+}
 
 /// <summary>How long something takes, in seconds of the emulator's clock.</summary>
 public sealed class DurationModel

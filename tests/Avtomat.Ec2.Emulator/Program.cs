@@ -37,7 +37,14 @@ internal static class Program
         An unsigned GET /federation/credentials is the SSO portal's GetRoleCredentials (AWS_ENDPOINT_URL_SSO): any
         non-empty x-amz-sso_bearer_token is accepted; the credentials act in account_id.
         Control API (JSON): GET /_emulator/health, POST /_emulator/reset, POST /_emulator/seed,
-        GET|PUT /_emulator/config, GET /_emulator/stats.
+        GET|PUT /_emulator/config, GET /_emulator/stats,
+        GET /_emulator/calls[?action=A&region=R&account=ID] (the latest EC2/STS calls: parameters, clock time, outcome;
+          --CallLogCapacity N keeps N, default 10000, 0 none),
+        POST /_emulator/duplicate {"snapshotId": "snap-…", "afterSeconds": 0.01} (a silent duplicate, as a re-send
+          nobody saw leaves; answers {"snapshotId": …}).
+        Seed bodies may give "durationSeconds" (completed snapshots started that long ago; pending ones take that long)
+        and "sourceSnapshotId"/"sourceRegion" (the snapshots are copies someone else started: pending ones count
+        against the 20 concurrent copies).
         """;
 
     public static async Task<int> Main(string[] args)

@@ -34,6 +34,27 @@ public static class EmulatorClients
         return new AmazonEC2Client(credentials, config);
     }
 
+    /// <summary>A client whose HTTP goes to an in-process emulator (<c>new HttpClient(ec2.CreateHandler())</c>), no sockets.</summary>
+    public static AmazonEC2Client CreateInProcess(HttpClient http, string region = "us-east-1", string accessKeyId = DefaultAccessKeyId,
+        int maxErrorRetry = 0)
+        => new(new BasicAWSCredentials(accessKeyId, "secret"), new AmazonEC2Config
+        {
+            ServiceURL = "http://ec2.emulator.invalid/",
+            AuthenticationRegion = region,
+            MaxErrorRetry = maxErrorRetry,
+            RetryMode = RequestRetryMode.Standard,
+            CacheHttpClient = false,
+            HttpClientFactory = new FixedHttpClientFactory(http),
+        });
+
+    /// <summary>Hands the SDK one given HttpClient (e.g. over the emulator's in-process handler).</summary>
+    public sealed class FixedHttpClientFactory(HttpClient client) : HttpClientFactory
+    {
+        public override HttpClient CreateHttpClient(IClientConfig clientConfig) => client;
+        public override bool UseSDKHttpClientCaching(IClientConfig clientConfig) => false;
+        public override bool DisposeHttpClientsAfterUse(IClientConfig clientConfig) => false;
+    }
+
     /// <summary>An STS client signing for <paramref name="region"/> (service <c>sts</c>), answered at the same URL.</summary>
     public static AmazonSecurityTokenServiceClient CreateSts(Ec2Emulator ec2, string region = "us-east-1",
         string accessKeyId = DefaultAccessKeyId)

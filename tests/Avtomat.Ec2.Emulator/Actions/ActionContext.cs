@@ -13,6 +13,8 @@ internal sealed class ActionContext(EmulatorState state, Ec2Request request, str
     public RegionState Region { get; } = state.Region(account, region);
     public DateTimeOffset Now { get; } = now;
     public EmulatorConfig Config => State.Config;
+    /// <summary>Snapshots the action created, in order (for the call log and the interceptor's after-stage).</summary>
+    public List<string> CreatedSnapshotIds { get; } = new();
 
     /// <summary>Call after validating everything: a DryRun stops here with 412 DryRunOperation.</summary>
     public void StopIfDryRun()

@@ -96,8 +96,8 @@ internal static partial class SnapshotActions
         var random = c.State.Random;
         var durations = c.Config.Durations;
         var lineage = source.LineageRoot;
-        var given = c.State.Options.DurationOf?.Invoke(new NewSnapshotInfo(true, destination, sourceRegion, sourceId, source.VolumeId,
-            source.VolumeSize, c.Now));
+        var info = Info(c, true, sourceRegion, sourceId, source.VolumeId, source.VolumeSize, "CopySnapshot", description, tags, minutes);
+        var given = info is null ? null : c.State.Options.DurationOf?.Invoke(info);
         double seconds;
         if (given is { } fixedSeconds) seconds = Math.Max(0, fixedSeconds);
         else
@@ -108,10 +108,13 @@ internal static partial class SnapshotActions
                 seconds *= durations.IncrementalFactor;
         }
         if (minutes is not null) seconds = Math.Min(seconds, minutes.Value * 60.0);
+        var shape = Shape(c, info);
 
         string finalState = "completed";
         string? finalMessage = null;
-        if (keyFails)
+        if (shape?.FinalState is { } shapedState)
+            (finalState, finalMessage) = (shapedState, shapedState == "error" ? shape.StatusMessage ?? CopyFailedMessage : null);
+        else if (keyFails)
         {
             (finalState, finalMessage) = ("error", KeyNotAccessibleMessage);
             seconds = Math.Min(seconds, Math.Max(1, seconds * 0.1)); // KMS failures surface early
@@ -122,6 +125,7 @@ internal static partial class SnapshotActions
             seconds *= 0.2 + random.NextDouble() * 0.8;
             c.State.Stats.Fault("CopyError");
         }
+        if (shape?.DurationSeconds is { } shapedSeconds) seconds = shapedSeconds;
 
         var copy = new SnapshotRecord
         {
@@ -138,14 +142,17 @@ internal static partial class SnapshotActions
             StartTime = c.Now,
             Sequence = c.State.NextSequence(),
             Lifecycle = NewLifecycle(c.Now, seconds, finalState, finalMessage, random),
-            VisibleFrom = VisibleFrom(c),
+            VisibleFrom = VisibleFrom(c, shape),
             IsCopy = true,
             LineageRoot = lineage,
+            SourceRegion = sourceRegion,
+            SourceSnapshotId = sourceId,
             TransferType = minutes is null ? "standard" : "time-based",
             CompletionDurationMinutes = minutes,
         };
         Query.ApplyTags(copy.Tags, tags);
         c.Region.Snapshots.Add(copy.Id, copy);
+        c.CreatedSnapshotIds.Add(copy.Id);
         c.State.Stats.Copy($"{sourceRegion}/{sourceId}", destination, c.Region.Key, c.Region.PendingCopies(c.Now), c.Now);
 
         x.Element("snapshotId", copy.Id).TagSet(copy.Tags);
@@ -296,15 +303,21 @@ internal static partial class SnapshotActions
         IEnumerable<KeyValuePair<string, string>> tags)
     {
         var random = c.State.Random;
-        var seconds = c.State.Options.DurationOf?.Invoke(new NewSnapshotInfo(false, c.Region.Name, null, null, volume.Id, volume.Size, c.Now))
+        var tagList = tags.ToList();
+        var info = Info(c, false, null, null, volume.Id, volume.Size, c.Request.GetNonEmpty("Action") ?? "CreateSnapshot", description, tagList, null);
+        var seconds = (info is null ? null : c.State.Options.DurationOf?.Invoke(info))
             is { } given ? Math.Max(0, given) : Durations.Sample(c.Config.Durations.Snapshot, random, volume.Size);
+        var shape = Shape(c, info);
         var (finalState, finalMessage) = ("completed", (string?)null);
-        if (c.State.Chance(c.Config.Faults.SnapshotErrorRate))
+        if (shape?.FinalState is { } shapedState)
+            (finalState, finalMessage) = (shapedState, shapedState == "error" ? shape.StatusMessage ?? SnapshotFailedMessage : null);
+        else if (c.State.Chance(c.Config.Faults.SnapshotErrorRate))
         {
             (finalState, finalMessage) = ("error", SnapshotFailedMessage);
             seconds *= 0.2 + random.NextDouble() * 0.8;
             c.State.Stats.Fault("SnapshotError");
         }
+        if (shape?.DurationSeconds is { } shapedSeconds) seconds = shapedSeconds;
         var id = c.State.NewId("snap");
         var snapshot = new SnapshotRecord
         {
@@ -320,11 +333,12 @@ internal static partial class SnapshotActions
             StartTime = c.Now,
             Sequence = c.State.NextSequence(),
             Lifecycle = NewLifecycle(c.Now, seconds, finalState, finalMessage, random),
-            VisibleFrom = VisibleFrom(c),
+            VisibleFrom = VisibleFrom(c, shape),
             LineageRoot = $"{c.Region.Name}/{id}",
         };
-        Query.ApplyTags(snapshot.Tags, tags);
+        Query.ApplyTags(snapshot.Tags, tagList);
         c.Region.Snapshots.Add(id, snapshot);
+        c.CreatedSnapshotIds.Add(id);
         double? gap = c.Region.LastSnapshotPerVolume.TryGetValue(volume.Id, out var previous) ? (c.Now - previous).TotalSeconds : null;
         c.Region.LastSnapshotPerVolume[volume.Id] = c.Now;
         c.State.Stats.VolumeSnapshot(volume.Id,
@@ -458,7 +472,10 @@ internal static partial class SnapshotActions
             .Element("availabilityZone", s.AvailabilityZone)
             .Element("transferType", s.TransferType)
             .Element("completionDurationMinutes", s.CompletionDurationMinutes);
-        if (s.TransferType == "time-based" && state == "completed")
+        // API_Snapshot: "completionTime — The time stamp when the snapshot was completed" (botocore: MillisecondDateTime),
+        // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Snapshot.html. Every snapshot that reached
+        // completed has one (the end of its lifecycle); pending and error ones have none.
+        if (state == "completed")
             x.Element("completionTime", s.Lifecycle.End);
     }
 
@@ -471,9 +488,38 @@ internal static partial class SnapshotActions
         Steps = Durations.ProgressSteps(seconds, random),
     };
 
-    /// <summary>Eventual consistency: a share of new snapshots stays out of DescribeSnapshots for a while.</summary>
-    private static DateTimeOffset VisibleFrom(ActionContext c)
+    /// <summary>What <see cref="EmulatorOptions.DurationOf"/> and <see cref="EmulatorOptions.ShapeOf"/> are told; null
+    /// when neither is set (nothing to tell).</summary>
+    private static NewSnapshotInfo? Info(ActionContext c, bool isCopy, string? sourceRegion, string? sourceId, string volumeId,
+        int size, string action, string? description, IEnumerable<KeyValuePair<string, string>> tags, int? minutes)
     {
+        var options = c.State.Options;
+        if (options.DurationOf is null && options.ShapeOf is null) return null;
+        var tagMap = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in tags) tagMap[k] = v;
+        return new NewSnapshotInfo(isCopy, c.Region.Name, sourceRegion, sourceId, volumeId, size, c.Now)
+        {
+            Account = c.Account, Action = action, Description = description, Tags = tagMap, CompletionDurationMinutes = minutes,
+        };
+    }
+
+    private static SnapshotShape? Shape(ActionContext c, NewSnapshotInfo? info)
+    {
+        if (info is null || c.State.Options.ShapeOf?.Invoke(info) is not { } shape) return null;
+        if (shape.FinalState is not (null or "completed" or "error"))
+            throw new InvalidOperationException($"ShapeOf: FinalState must be completed or error, not '{shape.FinalState}'.");
+        if (shape.DurationSeconds is < 0 or double.NaN || shape.InvisibleSeconds is < 0 or double.NaN)
+            throw new InvalidOperationException("ShapeOf: DurationSeconds and InvisibleSeconds must not be negative.");
+        return shape;
+    }
+
+    /// <summary>Eventual consistency: a share of new snapshots stays out of DescribeSnapshots for a while (or what the
+    /// shape says): "if you run a command to modify or describe the resource that you just created, its ID might not have
+    /// propagated throughout the system, and you will get an error responding that the resource does not exist"
+    /// (https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html).</summary>
+    private static DateTimeOffset VisibleFrom(ActionContext c, SnapshotShape? shape)
+    {
+        if (shape?.InvisibleSeconds is { } invisible) return c.Now + TimeSpan.FromSeconds(invisible);
         var faults = c.Config.Faults;
         if (!c.State.Chance(faults.InvisibleRate)) return c.Now;
         c.State.Stats.Fault("Invisible");

@@ -4,7 +4,8 @@ using Microsoft.AspNetCore.Http;
 
 namespace Avtomat.Ec2.Emulator.Http;
 
-/// <summary>JSON control API under <c>/_emulator/</c>: health, reset, seed, config, stats. Not EC2 calls: no buckets, faults or stats.</summary>
+/// <summary>JSON control API under <c>/_emulator/</c>: health, reset, seed, config, stats, calls, duplicate. Not EC2 calls: no
+/// buckets, faults, stats or call log.</summary>
 internal static class ControlApi
 {
     public const string Prefix = "/_emulator/";
@@ -47,6 +48,21 @@ internal static class ControlApi
                 case ("stats", "GET"):
                     await Reply(http, 200, emulator.GetStats());
                     break;
+                case ("calls", "GET"):
+                    // ?action=CopySnapshot&region=us-west-2&account=123456789012, each optional.
+                    var q = http.Request.Query;
+                    string? Arg(string name) => q.TryGetValue(name, out var v) && v.ToString().Length > 0 ? v.ToString() : null;
+                    await Reply(http, 200, emulator.GetCalls().Where(c =>
+                        (Arg("action") is not { } a || c.Action == a) && (Arg("region") is not { } r || c.Region == r)
+                        && (Arg("account") is not { } acct || c.Account == acct)).ToList());
+                    break;
+                case ("duplicate", "POST"):
+                    var duplicate = await JsonSerializer.DeserializeAsync<DuplicateRequest>(http.Request.Body, Json)
+                        ?? throw new ArgumentException("A body {\"snapshotId\": …} is required.");
+                    var id = emulator.Duplicate(duplicate.SnapshotId ?? throw new ArgumentException("snapshotId is required."),
+                        duplicate.AfterSeconds is { } after ? TimeSpan.FromSeconds(after) : null);
+                    await Reply(http, 200, new { snapshotId = id });
+                    break;
                 default:
                     await Reply(http, 404, new { error = $"No control route {method} {Prefix}{route}" });
                     break;
@@ -64,4 +80,12 @@ internal static class ControlApi
         http.Response.ContentType = "application/json; charset=utf-8";
         return http.Response.WriteAsync(JsonSerializer.Serialize(value, value.GetType(), Json));
     }
+}
+
+/// <summary>Body of POST <c>/_emulator/duplicate</c>: the snapshot to duplicate silently, and how much later the
+/// duplicate starts (seconds; default 0.01).</summary>
+internal sealed class DuplicateRequest
+{
+    public string? SnapshotId { get; set; }
+    public double? AfterSeconds { get; set; }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -68,16 +69,30 @@ internal sealed partial class StsEndpoint(EmulatorState state)
         var jsonContentType = JsonContentType(http.Request.ContentType);
         int status;
         string body;
+        string? action = null;
+        var logged = new StrongBox<bool>();
         try
         {
-            string? action;
             if (jsonContentType is null) action = parameters.GetNonEmpty("Action");
             else (action, parameters) = await ReadJsonAsync(http.Request);
-            var (resultName, members) = Run(action, parameters, credential, SigV4Scope.SessionToken(http.Request, parameters));
+            var (resultName, members) = Run(action, parameters, credential, SigV4Scope.SessionToken(http.Request, parameters), logged);
             (status, body) = (200, jsonContentType is null ? QuerySuccess(action!, resultName, members, requestId) : JsonSuccess(members));
+        }
+        catch (DroppedConnection)
+        {
+            http.Abort();
+            return;
         }
         catch (StsError e)
         {
+            if (!logged.Value)
+                lock (state.Gate)
+                {
+                    var account = credential is null ? "" : state.AccountFor(credential.AccessKeyId);
+                    var call = state.Calls.Begin("sts", action ?? "", account, credential?.Region ?? "", credential?.AccessKeyId,
+                        parameters.Values, state.Now);
+                    state.Calls.Add(call with { Status = e.Status, ErrorCode = e.Code, ErrorMessage = e.Message }, state.Options.CallLogCapacity);
+                }
             (status, body) = (e.Status, jsonContentType is null ? QueryError(e, requestId) : JsonError(e));
             // JSON clients of a former Query service read the Query error code from this header (awsQueryCompatible).
             if (jsonContentType is not null) http.Response.Headers["x-amzn-query-error"] = $"{e.Code};Sender";
@@ -86,7 +101,11 @@ internal sealed partial class StsEndpoint(EmulatorState state)
         await ServiceRouter.ReplyAsync(http, status, jsonContentType ?? "text/xml", body);
     }
 
-    private (string ResultName, Members Members) Run(string? action, Ec2Request parameters, SigV4Credential? credential, string? sessionToken)
+    /// <summary>The interceptor closed the connection.</summary>
+    private sealed class DroppedConnection : Exception;
+
+    private (string ResultName, Members Members) Run(string? action, Ec2Request parameters, SigV4Credential? credential, string? sessionToken,
+        StrongBox<bool> logged)
     {
         // Plausible code and status (real STS answers a wrongly scoped signature so).
         if (credential is not null && !state.IsKnownRegion(credential.Region) && credential.Region != GlobalSigningRegion)
@@ -101,21 +120,79 @@ internal sealed partial class StsEndpoint(EmulatorState state)
         lock (state.Gate)
         {
             var statsAction = StatsPrefix + action;
+            // Logged in the account the call acts in: the signer's, or for the unsigned web identity call the role's.
+            var account = credential is not null ? state.AccountFor(credential.AccessKeyId)
+                : parameters.GetNonEmpty("RoleArn") is { } arn && RoleArnPattern().Match(arn) is { Success: true } m ? m.Groups[1].Value
+                : state.Options.DefaultAccountId;
+            var call = state.Calls.Begin("sts", action, account, credential?.Region ?? GlobalSigningRegion, credential?.AccessKeyId,
+                parameters.Values, state.Now);
+            logged.Value = true;
+            var stage = CallStage.BeforeAction;
+            var intercepted = false;
             try
             {
-                return action switch
+                // The interceptor before the action (STS checks the credentials inside each action).
+                if (state.Options.Interceptor?.Invoke(call) is { } before)
                 {
-                    "GetCallerIdentity" => GetCallerIdentity(credential!, sessionToken, statsAction),
-                    "AssumeRole" => AssumeRole(parameters, credential!, sessionToken, statsAction),
-                    _ => AssumeRoleWithWebIdentity(parameters, credential, statsAction),
-                };
+                    intercepted = true;
+                    state.Stats.Fault("Intercepted");
+                    if (before.DropConnection) throw new DroppedConnection();
+                    throw ErrorOf(before);
+                }
+                (string, Members) result;
+                try
+                {
+                    result = action switch
+                    {
+                        "GetCallerIdentity" => GetCallerIdentity(credential!, sessionToken, statsAction),
+                        "AssumeRole" => AssumeRole(parameters, credential!, sessionToken, statsAction),
+                        _ => AssumeRoleWithWebIdentity(parameters, credential, statsAction),
+                    };
+                }
+                catch (StsError e)
+                {
+                    stage = CallStage.AfterAction;
+                    if (state.Options.Interceptor?.Invoke(call with
+                        {
+                            Stage = stage, Status = e.Status, ErrorCode = e.Code, ErrorMessage = e.Message,
+                        }) is { } afterError)
+                        throw Intercept(afterError);
+                    throw;
+                }
+                stage = CallStage.AfterAction;
+                if (state.Options.Interceptor?.Invoke(call with { Stage = stage, Status = 200 }) is { } after) throw Intercept(after);
+                state.Calls.Add(call with { Stage = stage, Status = 200 }, state.Options.CallLogCapacity);
+                return result;
             }
             catch (StsError e)
             {
                 state.Stats.Error(statsAction, e.Code);
+                state.Calls.Add(call with
+                {
+                    Stage = stage, Status = e.Status, ErrorCode = e.Code, ErrorMessage = e.Message, Intercepted = intercepted,
+                }, state.Options.CallLogCapacity);
                 throw;
             }
+            catch (DroppedConnection)
+            {
+                state.Calls.Add(call with { Stage = stage, Dropped = true, Intercepted = true }, state.Options.CallLogCapacity);
+                throw;
+            }
+
+            Exception Intercept(CallDecision decision)
+            {
+                intercepted = true;
+                state.Stats.Fault("Intercepted");
+                return decision.DropConnection ? new DroppedConnection() : ErrorOf(decision);
+            }
         }
+    }
+
+    private static StsError ErrorOf(CallDecision decision)
+    {
+        if (string.IsNullOrEmpty(decision.ErrorCode) || decision.Status is < 400 or > 599)
+            throw new InvalidOperationException("Interceptor: an error decision needs an error code and a 4xx/5xx status (or DropConnection).");
+        return new StsError(decision.Status, decision.ErrorCode, decision.Message);
     }
 
     private (string, Members) GetCallerIdentity(SigV4Credential credential, string? sessionToken, string statsAction)

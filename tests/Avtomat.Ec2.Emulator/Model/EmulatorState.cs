@@ -56,8 +56,20 @@ internal sealed partial class EmulatorState
 
     public bool Chance(double rate) => rate > 0 && (rate >= 1 || Random.NextDouble() < rate);
 
+    /// <summary>The call log and its numbering (<see cref="Ec2Emulator.GetCalls()"/>).</summary>
+    public CallLog Calls { get; private set; } = new();
+
+    /// <summary>A snapshot by id in any account and region (ids are unique across the emulator).</summary>
+    public (RegionState Region, SnapshotRecord Snapshot)? FindSnapshot(string id)
+    {
+        foreach (var region in _regions.Values)
+            if (region.Snapshots.TryGetValue(id, out var snapshot)) return (region, snapshot);
+        return null;
+    }
+
     public void Reset()
     {
+        Calls = new CallLog();
         _regions.Clear();
         _usedIds.Clear();
         _sequence = 0;
@@ -153,4 +165,36 @@ internal sealed class StatsCollector
         if (!table.TryGetValue(outer, out var row)) table[outer] = row = new Dictionary<string, long>();
         row[inner] = row.GetValueOrDefault(inner) + 1;
     }
+}
+
+/// <summary>Numbers every call that reaches the emulator and keeps the latest <see cref="EmulatorOptions.CallLogCapacity"/>
+/// of them. Used under <see cref="EmulatorState.Gate"/>.</summary>
+internal sealed class CallLog
+{
+    private readonly Queue<CallInfo> _kept = new();
+    private readonly Dictionary<string, int> _perAction = new(StringComparer.Ordinal);
+    private long _total;
+
+    /// <summary>The call's numbers, assigned on arrival.</summary>
+    public CallInfo Begin(string service, string action, string account, string region, string? accessKeyId,
+        IReadOnlyDictionary<string, string> parameters, DateTimeOffset at)
+    {
+        var n = _perAction.GetValueOrDefault(action) + 1;
+        _perAction[action] = n;
+        return new CallInfo
+        {
+            Number = ++_total, ActionCallNumber = n, Service = service, Action = action, Account = account, Region = region,
+            AccessKeyId = accessKeyId, Parameters = parameters, At = at, Stage = CallStage.BeforeAction,
+        };
+    }
+
+    /// <summary>Keeps the finished call (dropping the oldest beyond <paramref name="capacity"/>).</summary>
+    public void Add(CallInfo call, int capacity)
+    {
+        if (capacity <= 0) { _kept.Clear(); return; }
+        _kept.Enqueue(call);
+        while (_kept.Count > capacity) _kept.Dequeue();
+    }
+
+    public List<CallInfo> Kept => _kept.ToList();
 }

@@ -14,7 +14,11 @@ internal sealed class SnapshotLifecycle
     public required IReadOnlyList<(double AtSeconds, int Percent)> Steps { get; init; }
 
     public static SnapshotLifecycle Finished(DateTimeOffset at, string state = "completed", string? message = null) =>
-        new() { Start = at, End = at, FinalState = state, FinalMessage = message, Steps = [] };
+        Finished(at, at, state, message);
+
+    /// <summary>A lifecycle that started at <paramref name="start"/> and ended at <paramref name="end"/>.</summary>
+    public static SnapshotLifecycle Finished(DateTimeOffset start, DateTimeOffset end, string state = "completed", string? message = null) =>
+        new() { Start = start, End = end, FinalState = state, FinalMessage = message, Steps = [] };
 
     public (string State, int Percent, string? Message) At(DateTimeOffset now)
     {
@@ -58,6 +62,9 @@ internal sealed class SnapshotRecord
     public bool IsCopy { get; init; }
     /// <summary>"REGION/snap-…" of the first snapshot of this copy lineage (itself when not a copy).</summary>
     public required string LineageRoot { get; init; }
+    /// <summary>A copy's source (region and id); null for created snapshots.</summary>
+    public string? SourceRegion { get; init; }
+    public string? SourceSnapshotId { get; init; }
     /// <summary>"standard" or "time-based" for copies, null for created snapshots.</summary>
     public string? TransferType { get; init; }
     public int? CompletionDurationMinutes { get; init; }

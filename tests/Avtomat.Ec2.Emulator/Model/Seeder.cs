@@ -76,14 +76,30 @@ internal static class Seeder
             result.InstanceVolumeIds[instance.Id] = volumes;
         }
 
+        if (request.DurationSeconds is < 0 or double.NaN) throw new ArgumentException("DurationSeconds must not be negative.");
+        var sourceRegion = request.SourceRegion ?? request.Region;
+        SnapshotRecord? source = null;
+        if (request.SourceSnapshotId is { } sourceId)
+        {
+            if (!EmulatorState.SnapshotIdPattern().IsMatch(sourceId)) throw new ArgumentException($"Malformed SourceSnapshotId '{sourceId}'.");
+            if (!state.IsKnownRegion(sourceRegion)) throw new ArgumentException($"Unknown region '{sourceRegion}'.");
+            source = state.Region(account, sourceRegion).Snapshots.GetValueOrDefault(sourceId);
+        }
+        // Seeded copies are someone else's copies into this account and region: while pending they count against
+        // "Concurrent snapshot copies per destination Region: 20, not adjustable" like our own
+        // (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-resource-quotas.html). A copy's volume id is arbitrary
+        // (API_CopySnapshot: "Snapshots copies have an arbitrary source volume ID").
+        var isCopy = request.SourceSnapshotId is not null;
+        var took = TimeSpan.FromSeconds(request.DurationSeconds ?? 0);
         for (var i = 0; i < request.Snapshots; i++)
         {
             var id = state.NewId("snap");
             var lifecycle = request.State switch
             {
-                "pending" => SeedPending(state, now, SizeAt(i)),
-                "error" => SnapshotLifecycle.Finished(now, "error", request.StatusMessage ?? SnapshotActions.SnapshotFailedMessage),
-                _ => SnapshotLifecycle.Finished(now),
+                "pending" => SeedPending(state, isCopy ? state.Config.Durations.Copy : state.Config.Durations.Snapshot, now,
+                    source?.VolumeSize ?? SizeAt(i), request.DurationSeconds),
+                "error" => SnapshotLifecycle.Finished(now - took, now, "error", request.StatusMessage ?? SnapshotActions.SnapshotFailedMessage),
+                _ => SnapshotLifecycle.Finished(now - took, now),
             };
             var snapshot = new SnapshotRecord
             {
@@ -91,17 +107,21 @@ internal static class Seeder
                 OwnerId = account,
                 Region = request.Region,
                 // A seeded snapshot's volume need not exist (as in EC2 after the volume was deleted).
-                VolumeId = request.VolumeId ?? state.NewId("vol"),
-                VolumeSize = SizeAt(i),
+                VolumeId = isCopy ? SnapshotActions.CopyVolumeId : request.VolumeId ?? state.NewId("vol"),
+                VolumeSize = source?.VolumeSize ?? SizeAt(i),
                 Description = request.Description,
                 Encrypted = keyArn is not null,
                 KmsKeyId = keyArn,
                 OutpostArn = request.OutpostArn,
-                StartTime = now,
+                StartTime = lifecycle.Start,
                 Sequence = state.NextSequence(),
                 Lifecycle = lifecycle,
                 VisibleFrom = now,
-                LineageRoot = $"{request.Region}/{id}",
+                LineageRoot = source?.LineageRoot ?? (isCopy ? $"{sourceRegion}/{request.SourceSnapshotId}" : $"{request.Region}/{id}"),
+                IsCopy = isCopy,
+                SourceRegion = isCopy ? sourceRegion : null,
+                SourceSnapshotId = request.SourceSnapshotId,
+                TransferType = isCopy ? "standard" : null,
             };
             AddTags(snapshot.Tags, request.Tags);
             region.Snapshots.Add(id, snapshot);
@@ -110,9 +130,54 @@ internal static class Seeder
         return result;
     }
 
-    private static SnapshotLifecycle SeedPending(EmulatorState state, DateTimeOffset now, int size)
+    /// <summary>See <see cref="Ec2Emulator.Duplicate"/>. CopySnapshot and CreateSnapshot take no client token
+    /// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopySnapshot.html), so EC2 makes a second snapshot for
+    /// a re-sent request; a re-sent CreateSnapshot within 15 s of the first meets SnapshotCreationPerVolumeRateExceeded
+    /// (https://repost.aws/knowledge-center/ebs-snapshot-stuck: "wait 15 seconds between create-snapshot API requests
+    /// for the same volume"), which is the caller's to respect here.</summary>
+    public static string Duplicate(EmulatorState state, string snapshotId, TimeSpan after)
     {
-        var seconds = Durations.Sample(state.Config.Durations.Snapshot, state.Random, size);
+        if (after < TimeSpan.Zero) throw new ArgumentException("A duplicate starts after its original.", nameof(after));
+        if (state.FindSnapshot(snapshotId) is not var (region, original)) throw new ArgumentException($"No snapshot '{snapshotId}'.");
+        var lifecycle = original.Lifecycle;
+        var twin = new SnapshotRecord
+        {
+            Id = state.NewId("snap"),
+            OwnerId = original.OwnerId,
+            Region = original.Region,
+            VolumeId = original.VolumeId,
+            VolumeSize = original.VolumeSize,
+            Description = original.Description,
+            Encrypted = original.Encrypted,
+            KmsKeyId = original.KmsKeyId,
+            OutpostArn = original.OutpostArn,
+            AvailabilityZone = original.AvailabilityZone,
+            StartTime = original.StartTime + after,
+            Sequence = state.NextSequence(),
+            Lifecycle = new SnapshotLifecycle
+            {
+                Start = lifecycle.Start + after, End = lifecycle.End + after, FinalState = lifecycle.FinalState,
+                FinalMessage = lifecycle.FinalMessage, Steps = lifecycle.Steps,
+            },
+            // Seen by DescribeSnapshots when the original is (a start time a moment ahead of the clock is no reason to hide it).
+            VisibleFrom = original.VisibleFrom,
+            IsCopy = original.IsCopy,
+            LineageRoot = original.LineageRoot,
+            SourceRegion = original.SourceRegion,
+            SourceSnapshotId = original.SourceSnapshotId,
+            TransferType = original.TransferType,
+            CompletionDurationMinutes = original.CompletionDurationMinutes,
+        };
+        foreach (var (k, v) in original.Tags) twin.Tags[k] = v;
+        region.Snapshots.Add(twin.Id, twin);
+        if (twin.IsCopy && twin.SourceSnapshotId is not null)
+            state.Stats.Copy($"{twin.SourceRegion}/{twin.SourceSnapshotId}", region.Name, region.Key, region.PendingCopies(state.Now), twin.StartTime);
+        return twin.Id;
+    }
+
+    private static SnapshotLifecycle SeedPending(EmulatorState state, DurationModel model, DateTimeOffset now, int size, double? given)
+    {
+        var seconds = given ?? Durations.Sample(model, state.Random, size);
         return SnapshotActions.NewLifecycle(now, seconds, "completed", null, state.Random);
     }
 

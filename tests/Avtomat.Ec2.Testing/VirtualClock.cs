@@ -1,10 +1,12 @@
-namespace Avtomat.Ec2.Benchmarks;
+namespace Avtomat.Ec2.Testing;
 
 /// <summary>A <see cref="TimeProvider"/> whose time moves only when the driver says so, and which knows when its next
 /// timer is due (FakeTimeProvider keeps that to itself, so a driver on it can only step blindly). Timers are due at a
-/// virtual instant; <see cref="AdvanceToNextTimer"/> moves the clock to the earliest one and queues every callback due
-/// then on the thread pool (never inline on the driver's thread). The engine, the emulator and the baseline loops all
-/// read this one clock.</summary>
+/// virtual instant; <see cref="AdvanceToNextTimer"/> moves the clock to the earliest one and fires every callback due
+/// then: queued on the thread pool (the default), or run inline on the thread that advances the clock
+/// (<see cref="InlineCallbacks"/>). It counts the callbacks it fired that have not returned yet (<see cref="Running"/>),
+/// so a driver can tell when the work a step started has been handed on. The engine, the emulator and the baseline loops
+/// all read this one clock.</summary>
 public sealed class VirtualClock : TimeProvider
 {
     private readonly object _gate = new();
@@ -12,8 +14,28 @@ public sealed class VirtualClock : TimeProvider
     private readonly DateTimeOffset _epoch;
     private long _ticks; // since the epoch
     private long _order;
+    private int _running;
 
-    public VirtualClock(DateTimeOffset start) => _epoch = start;
+    /// <param name="start">The clock's first instant.</param>
+    /// <param name="inlineCallbacks">Run due callbacks inline on the thread that calls <see cref="AdvanceToNextTimer"/>
+    /// (in due order, before it returns) instead of queuing them on the thread pool. A timer set with a zero due time
+    /// then fires at the current instant on the next advance (never inline inside <c>CreateTimer</c>/<c>Change</c>, where
+    /// the caller may hold locks). What a callback completes (a <c>Task.Delay</c>) resumes awaiting code inline too, so
+    /// by the time the advance returns that code has run up to its next wait.</param>
+    public VirtualClock(DateTimeOffset start, bool inlineCallbacks = false)
+    {
+        _epoch = start;
+        InlineCallbacks = inlineCallbacks;
+    }
+
+    /// <summary>Due callbacks run inline on the advancing thread (see the constructor).</summary>
+    public bool InlineCallbacks { get; }
+
+    /// <summary>Callbacks fired (queued or started) that have not returned yet.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>True while any callback this clock fired has not returned.</summary>
+    public bool CallbacksRunning => Running > 0;
 
     public override DateTimeOffset GetUtcNow() => _epoch.AddTicks(Volatile.Read(ref _ticks));
     public override long GetTimestamp() => Volatile.Read(ref _ticks);
@@ -49,6 +71,8 @@ public sealed class VirtualClock : TimeProvider
 
     /// <summary>Moves the clock to the earliest due timer (never backwards) and fires every timer due then. False when no
     /// timer is set, or the next one is later than <paramref name="limit"/> (the clock then stays).</summary>
+    /// <remarks>With <see cref="InlineCallbacks"/>, the callbacks run before this returns; if any throws, the others
+    /// still run and the exception (an <see cref="AggregateException"/> for several) is thrown afterwards.</remarks>
     public bool AdvanceToNextTimer(DateTimeOffset? limit = null)
     {
         List<(TimerCallback, object?)> due = new();
@@ -69,7 +93,19 @@ public sealed class VirtualClock : TimeProvider
                 else timer.Version++; // one-shot: spent
             }
         }
-        foreach (var (callback, state) in due) Fire(callback, state);
+        if (!InlineCallbacks)
+        {
+            foreach (var (callback, state) in due) Fire(callback, state);
+            return true;
+        }
+        List<Exception>? failures = null;
+        foreach (var (callback, state) in due)
+        {
+            try { FireInline(callback, state); }
+            catch (Exception e) { (failures ??= new()).Add(e); }
+        }
+        if (failures is { Count: 1 }) global::System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failures[0]);
+        if (failures is not null) throw new AggregateException("Timer callbacks failed.", failures);
         return true;
     }
 
@@ -87,7 +123,20 @@ public sealed class VirtualClock : TimeProvider
     private void Fire(TimerCallback callback, object? state)
     {
         Interlocked.Increment(ref Fired);
-        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Callback(s.State), (Callback: callback, State: state), preferLocal: false);
+        Interlocked.Increment(ref _running);
+        ThreadPool.UnsafeQueueUserWorkItem(static s =>
+        {
+            try { s.Callback(s.State); }
+            finally { Interlocked.Decrement(ref s.Clock._running); }
+        }, (Callback: callback, State: state, Clock: this), preferLocal: false);
+    }
+
+    private void FireInline(TimerCallback callback, object? state)
+    {
+        Interlocked.Increment(ref Fired);
+        Interlocked.Increment(ref _running);
+        try { callback(state); }
+        finally { Interlocked.Decrement(ref _running); }
     }
 
     private void DropStale()
@@ -111,7 +160,8 @@ public sealed class VirtualClock : TimeProvider
             timer.Period = period == Timeout.InfiniteTimeSpan || period <= TimeSpan.Zero ? 0 : period.Ticks;
             if (dueTime == Timeout.InfiniteTimeSpan) return true;
             if (dueTime < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(dueTime));
-            if (dueTime == TimeSpan.Zero)
+            if (dueTime == TimeSpan.Zero && InlineCallbacks) Schedule(timer, _ticks); // fires on the next advance, at this instant
+            else if (dueTime == TimeSpan.Zero)
             {
                 fireNow = true;
                 if (timer.Period > 0) Schedule(timer, _ticks + timer.Period);

@@ -8,7 +8,7 @@ using Amazon.Runtime;
 using Avtomat.Ec2.Emulator;
 using Avtomat.Ec2.Engine;
 
-namespace Avtomat.Ec2.Benchmarks;
+namespace Avtomat.Ec2.Testing;
 
 /// <summary>
 /// EC2 clients for one run: real AWSSDK.EC2 clients set up as the module's own client source sets them up (Standard
