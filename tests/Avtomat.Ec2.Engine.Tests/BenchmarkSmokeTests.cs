@@ -9,7 +9,6 @@ namespace Avtomat.Ec2.Engine.Tests;
 /// a process of its own (its driver waits for the whole thread pool to be idle, which a test host never quite is), as
 /// <c>dotnet run --project tests/Avtomat.Ec2.Benchmarks -- --n 20</c> runs it. Checks the table's and the JSON's shape
 /// and that every copy was made exactly once and completed.</summary>
-[Collection(VirtualTimeCollection.Name)]
 public sealed class BenchmarkSmokeTests
 {
     [Fact]

@@ -42,6 +42,7 @@ public abstract class EngineJob : IDisposable
     private int _closing;
     private int _pendingCloses;
     private int _ended;
+    private int _disposed;
     private long _lastResendTicks;
 
     private protected EngineJob(SnapshotEngine engine, IEc2ClientSource clients, JobOptions options, CancellationToken cancellationToken)
@@ -131,6 +132,7 @@ public abstract class EngineJob : IDisposable
     /// <summary>Stops waiting and starting work. What EC2 already accepted keeps running. Does nothing once the job ended.</summary>
     public void Dispose()
     {
+        Volatile.Write(ref _disposed, 1);
         if (Ended) return;
         Stop(timedOut: false);
         lock (_gate) _addingCompleted = true;
@@ -175,7 +177,7 @@ public abstract class EngineJob : IDisposable
     /// blocks. False after Dispose.</summary>
     private protected bool Submit(JobItem item)
     {
-        if (Ended) return false;
+        if (Volatile.Read(ref _disposed) == 1) return false; // stopped: the caller is winding down, nothing more starts
         lock (_gate)
         {
             if (_addingCompleted) throw new InvalidOperationException("CompleteAdding was called: no more requests can be added.");

@@ -108,6 +108,7 @@ internal sealed class CopyOp : Due
     public DateTimeOffset KnownRunningAt { get; set; }
     public DateTimeOffset? LastSeen { get; set; }
     public bool Missing { get; set; }
+
     /// <summary>Seen completed (waiting to be settled).</summary>
     public Snapshot? Completed { get; set; }
     /// <summary>The completed copy is reported only after a look sent at or after this time.</summary>

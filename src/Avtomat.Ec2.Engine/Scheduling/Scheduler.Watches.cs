@@ -40,6 +40,8 @@ internal sealed class Watch(string snapshotId, DateTimeOffset since)
     /// <summary>The last answer did not list it.</summary>
     public bool Missing { get; set; }
     public DateTimeOffset KnownRunningAt { get; set; } = since;
+    /// <summary>When an answer last came (listed or not).</summary>
+    public DateTimeOffset? AnsweredAt { get; set; }
     public SnapshotKind Kind { get; set; } = SnapshotKind.Other;
 
     public DateTimeOffset Start => Last?.StartTime is { } start ? new DateTimeOffset(DateTime.SpecifyKind(start, DateTimeKind.Utc)) : Since;
@@ -89,6 +91,7 @@ internal sealed partial class Scheduler
     {
         if (!_watches.TryGetValue(snapshotId, out var watch)) return;
         var snapshot = items.OfType<Snapshot>().FirstOrDefault(s => s.SnapshotId == snapshotId);
+        watch.AnsweredAt = at;
         WatchesChanged = true;
         if (snapshot is null)
         {
@@ -204,7 +207,9 @@ internal sealed partial class Scheduler
 
         foreach (var watch in _watches.Values)
         {
-            if (watch.LastSeenAt is null && !watch.Accepted)
+            // Asked for and not answered yet: its answer decides what comes next.
+            if (Lookups.IsWanted(ById, watch.SnapshotId)) continue;
+            if (watch.LastSeenAt is null && !watch.Accepted && watch.AnsweredAt is null)
             {
                 // A first look soon: whether it exists at all, and in which state.
                 hard = Min(hard, watch.Since + CollectDelay);
@@ -223,6 +228,7 @@ internal sealed partial class Scheduler
         }
         foreach (var op in _runningCopies)
         {
+            if (Lookups.IsWanted(CopiesOf(op.SourceRegion), op.SourceId)) continue;
             if (op.SettleAt is { } settle) hard = Min(hard, Max(settle, last + floor));
             if (op.Missing) { hard = Min(hard, Max(now, last + floor)); continue; }
             entries.Add(new PlanEntry(Seconds(op.CopyStart ?? op.AcceptedAt ?? now), Seconds(op.KnownRunningAt), op.Predict(this),
@@ -248,11 +254,14 @@ internal sealed partial class Scheduler
         foreach (var watch in _watches.Values)
         {
             var link = watch.Watchers.Select(w => w.Link).FirstOrDefault(l => l.Usable);
-            if (link is not null) Lookups.Want(ById, watch.SnapshotId, now, now, link);
+            if (link is null) continue;
+            Lookups.Want(ById, watch.SnapshotId, now, now, link);
         }
         foreach (var op in _runningCopies)
-            if (op.Items.Select(i => i.Link!).FirstOrDefault(l => l.Usable) is { } link)
-                Lookups.Want(CopiesOf(op.SourceRegion), op.SourceId, now, now, link);
+        {
+            if (op.Items.Select(i => i.Link!).FirstOrDefault(l => l.Usable) is not { } link) continue;
+            Lookups.Want(CopiesOf(op.SourceRegion), op.SourceId, now, now, link);
+        }
         WatchesChanged = true;
     }
 
