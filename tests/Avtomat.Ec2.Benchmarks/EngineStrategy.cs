@@ -90,7 +90,11 @@ public sealed class EngineStrategy : IStrategy
                 return any;
             }
 
-            c.Driver.Run(Drain, () => copyAddingCompleted && (copyJob?.IsFinished ?? true) && (createJob?.IsFinished ?? true), c.MaxVirtual);
+            // The engine says itself when it is idle (nothing to apply, no call in flight): exact, and no need for the whole
+            // thread pool to be still.
+            var driver = new VirtualTimeDriver(c.Clock, () => engine.IsIdle) { StallLimit = c.Driver.StallLimit };
+            driver.Run(Drain, () => copyAddingCompleted && (copyJob?.IsFinished ?? true) && (createJob?.IsFinished ?? true), c.MaxVirtual);
+            c.Steps = driver.Steps;
         }
         finally
         {

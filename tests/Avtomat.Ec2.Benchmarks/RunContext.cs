@@ -24,6 +24,8 @@ public sealed class RunContext
     /// <summary>[source][destination]: when the strategy first knew the copy had completed.</summary>
     public DateTimeOffset?[][] Noticed { get; private set; } = [];
     public List<string> Problems { get; } = new();
+    /// <summary>Virtual instants a strategy's own driver moved the clock to (when it does not use <see cref="Driver"/>).</summary>
+    public long? Steps { get; set; }
 
     public void Initialize() => Noticed = Workload.CopySeconds.Select(c => new DateTimeOffset?[c.Length]).ToArray();
 

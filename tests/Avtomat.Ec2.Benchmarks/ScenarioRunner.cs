@@ -134,7 +134,7 @@ public static class ScenarioRunner
                 cpu - driverCpu - emuCpu, bytes - driverBytes - emuBytes,
                 new CostBreakdown(cpu.TotalMilliseconds, driverCpu.TotalMilliseconds, emuCpu.TotalMilliseconds, bytes, driverBytes, emuBytes,
                     cost.Calls, cost.Asynchronous, ThreadCpu.IsThreadCpuTime),
-                wall.Elapsed, driver.Steps);
+                wall.Elapsed, context.Steps ?? driver.Steps);
         }
         finally
         {

@@ -921,13 +921,17 @@ internal sealed partial class Scheduler
 
         public override void Failed(Scheduler scheduler, IReadOnlyList<string> keys, Exception error) => scheduler.CopiesLookupFailed(SourceRegion, keys, error);
 
-        /// <summary>The next queued sources (longest expected first) whose last look is not fresh.</summary>
+        /// <summary>The next queued sources (longest expected first) whose last look is not fresh: as many as a window's
+        /// worth, the most that can be admitted on what this call sees.</summary>
         public override IEnumerable<(string Key, JobLink Link)> Fill(Scheduler scheduler, DateTimeOffset now)
         {
+            var room = scheduler.Window.Limit;
             foreach (var op in scheduler._admission)
             {
+                if (room == 0) yield break;
                 if (op.SourceRegion != SourceRegion || op.Force) continue;
                 if (op.KnownAt is { } known && known >= now - AdmissionFreshness) continue;
+                room--;
                 yield return (op.SourceId, op.Leader.Link!);
             }
         }
