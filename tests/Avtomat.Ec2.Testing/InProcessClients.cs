@@ -24,13 +24,18 @@ public sealed class InProcessClients : IEc2ClientSourceLifetime
     public const string ServiceUrl = "http://ec2.emulator.invalid/";
 
     private readonly VirtualTimeDriver _driver;
+    private readonly int _maxErrorRetry;
     private readonly string _accessKey;
     private readonly HttpClient _http;
     private readonly ConcurrentDictionary<string, (AmazonEC2Client Client, IAmazonEC2 Counted)> _clients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (AmazonEC2Client Client, IAmazonEC2 Counted)> _copyClients = new(StringComparer.Ordinal);
 
-    public InProcessClients(Ec2Emulator emulator, VirtualTimeDriver driver, string accessKey, EmulatorCost cost)
+    /// <param name="maxErrorRetry">The SDK's own retries of ordinary calls (Standard mode): 2 as the module's client
+    /// source. They wait in real time, which virtual time cannot drive: a test that injects many transient errors may
+    /// pass 0 and leave the retries to the engine (in virtual time).</param>
+    public InProcessClients(Ec2Emulator emulator, VirtualTimeDriver driver, string accessKey, EmulatorCost cost, int maxErrorRetry = 2)
     {
+        _maxErrorRetry = maxErrorRetry;
         _driver = driver;
         _accessKey = accessKey;
         _http = new HttpClient(new MeasuringHandler(emulator.CreateHandler(), cost)) { Timeout = Timeout.InfiniteTimeSpan };
@@ -53,7 +58,7 @@ public sealed class InProcessClients : IEc2ClientSourceLifetime
             ServiceURL = ServiceUrl,
             AuthenticationRegion = region,
             RetryMode = RequestRetryMode.Standard,
-            MaxErrorRetry = forCopy ? 0 : 2, // as Avtomat.Ec2.Engine.Aws.Ec2ClientSource
+            MaxErrorRetry = forCopy ? 0 : _maxErrorRetry, // as Avtomat.Ec2.Engine.Aws.Ec2ClientSource
             CacheHttpClient = false,
             HttpClientFactory = new FixedHttpClientFactory(_http),
         };

@@ -25,7 +25,12 @@ internal static class AccountResolver
     /// <summary>Bounds the process-wide cache; cleared when full (a long-running host with rotating keys).</summary>
     private const int MaxCached = 1024;
 
-    private static readonly ConcurrentDictionary<string, string> AccountsByKey = new(StringComparer.Ordinal);
+    /// <summary>How long a stand-in (STS did not answer) is remembered: long enough that a run of invocations does not
+    /// wait for an unreachable STS each time, short enough that a passing failure does not key everything by the access
+    /// key for the rest of the process.</summary>
+    internal static readonly TimeSpan StandInLifetime = TimeSpan.FromMinutes(5);
+
+    private static readonly ConcurrentDictionary<string, (string Account, DateTime Until)> AccountsByKey = new(StringComparer.Ordinal);
 
     /// <summary>The account key (<c>account:123456789012</c>, or a stand-in) and, for a stand-in, why STS did not answer.</summary>
     public static (string Account, string? Problem) Resolve(AWSCredentials credentials, string? serviceUrl, string region,
@@ -44,8 +49,8 @@ internal static class AccountResolver
             return ("source:" + Guid.NewGuid().ToString("N"), "the credentials have no access key id");
 
         var keyHash = Hash(resolved!.AccessKey);
-        if (AccountsByKey.TryGetValue(keyHash, out var known))
-            return (known, known.StartsWith("key:", StringComparison.Ordinal) ? "STS GetCallerIdentity failed earlier in this process for these credentials" : null);
+        if (AccountsByKey.TryGetValue(keyHash, out var known) && known.Until > DateTime.UtcNow)
+            return (known.Account, known.Account.StartsWith("key:", StringComparison.Ordinal) ? "STS GetCallerIdentity failed moments ago in this process for these credentials" : null);
         try
         {
             var config = new AmazonSecurityTokenServiceConfig
@@ -80,12 +85,17 @@ internal static class AccountResolver
         }
     }
 
+    /// <summary>An account is remembered for the process (an access key never changes account); a stand-in for
+    /// <see cref="StandInLifetime"/>, then STS is asked again.</summary>
     private static string Remember(string keyHash, string account)
     {
         if (AccountsByKey.Count >= MaxCached) AccountsByKey.Clear();
-        AccountsByKey[keyHash] = account;
+        AccountsByKey[keyHash] = (account, account.StartsWith("key:", StringComparison.Ordinal) ? DateTime.UtcNow + StandInLifetime : DateTime.MaxValue);
         return account;
     }
+
+    /// <summary>Forgets what was learned (tests).</summary>
+    internal static void Forget() => AccountsByKey.Clear();
 
     /// <summary>The first 16 hex digits of the SHA-256 of the access key id: never the key, never the secret.</summary>
     private static string Hash(string accessKeyId)

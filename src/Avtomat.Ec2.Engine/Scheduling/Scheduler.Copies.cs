@@ -322,7 +322,7 @@ internal sealed partial class Scheduler
                 EndCopy(op, item => Finish(item, SnapshotState.Failed, EngineErrors.Unexpected(item.SourceId, missing)));
                 return;
             }
-            Accepted(op, id!, now, null, adopted: false);
+            Accepted(op, id!, now, null, adopted: false, madeBy: link);
             return;
         }
 
@@ -401,7 +401,8 @@ internal sealed partial class Scheduler
 
     /// <summary>EC2 made the copy (or it was found by its token after a lost response): report its id at once; the polls
     /// follow it from now on.</summary>
-    private void Accepted(CopyOp op, string snapshotId, DateTimeOffset now, DateTimeOffset? started, bool adopted)
+    /// <param name="madeBy">The job whose call made it: the others' requests report it as reused (they made no copy).</param>
+    private void Accepted(CopyOp op, string snapshotId, DateTimeOffset now, DateTimeOffset? started, bool adopted, JobLink madeBy)
     {
         op.SnapshotId = snapshotId;
         op.AcceptedAt = now;
@@ -419,7 +420,12 @@ internal sealed partial class Scheduler
         foreach (var item in op.Items.ToList())
         {
             item.Link!.AcceptedTokens[op.Token] = snapshotId;
-            item.Job.Accept(item, snapshotId, started?.UtcDateTime, adopted);
+            var follower = item.Link != madeBy;
+            if (follower) lock (item.Gate) item.Result.Reused = true;
+            item.Job.Accept(item, snapshotId, started?.UtcDateTime, adopted && !follower);
+            if (follower)
+                item.Job.Verbose($"{item.Copy.SourceSnapshotId} ({item.Copy.SourceRegion}) → {snapshotId} ({Region}): another invocation in this process is " +
+                                 "copying it; waiting for that copy instead of copying again.", item.Request);
             if (item.StopPending) StopCopyItem(item, op);
             else if (item.Job.NoWait) Linger(item);
         }
@@ -449,7 +455,8 @@ internal sealed partial class Scheduler
         {
             var kept = CopyRules.ChooseKept(made, null);
             DeleteDuplicates(op.Leader.Link!, kept, made, op.SourceId);
-            Accepted(op, kept.SnapshotId, now, kept.StartTime is { } s ? new DateTimeOffset(DateTime.SpecifyKind(s, DateTimeKind.Utc)) : null, adopted: true);
+            Accepted(op, kept.SnapshotId, now, kept.StartTime is { } s ? new DateTimeOffset(DateTime.SpecifyKind(s, DateTimeKind.Utc)) : null, adopted: true,
+                madeBy: op.SlotLink ?? op.Leader.Link!);
             return;
         }
         FinishStopPending(op);

@@ -115,8 +115,12 @@ internal sealed partial class Scheduler
     /// this one (only if a look here saw it running: an old snapshot's age is not a duration).</summary>
     private void Learn(Watch watch, Snapshot snapshot, DateTimeOffset at)
     {
-        if (DurationOf(snapshot, watch.LastSeenAt is { } seen && watch.Last?.State?.Value != "completed" ? seen : null, at) is { } duration)
-            Durations.Learn(KindOf(snapshot), snapshot.VolumeSize, duration);
+        var seenRunning = watch.LastSeenAt is { } seen && watch.Last?.State?.Value != "completed" ? seen : (DateTimeOffset?)null;
+        var kind = KindOf(snapshot);
+        // A snapshot the module did not make, never seen running here, says nothing about what is waited for now (an old
+        // one's duration is not what a new one takes).
+        if (kind == SnapshotKind.Other && seenRunning is null && !watch.Accepted) return;
+        if (DurationOf(snapshot, seenRunning, at) is { } duration) Durations.Learn(kind, snapshot.VolumeSize, duration);
     }
 
     /// <summary>How long <paramref name="snapshot"/> (completed) took: EC2's CompletionTime − StartTime, else the middle

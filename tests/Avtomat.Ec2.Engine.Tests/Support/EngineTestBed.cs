@@ -37,9 +37,20 @@ public abstract class EngineTestBed : IDisposable
         };
         Configure(options);
         _ec2 = Ec2Emulator.CreateInProcess(options);
-        _engine = new SnapshotEngine(_clock);
-        _driver = new VirtualTimeDriver(_clock, () => _engine.IsIdle) { StallLimit = TimeSpan.FromSeconds(30) };
+        _engine = NewEngine();
+        // The clock moves only when every engine of the test is idle (a second engine is another process, in effect).
+        _driver = new VirtualTimeDriver(_clock, () => { lock (_engines) return _engines.All(e => e.IsIdle); }) { StallLimit = TimeSpan.FromSeconds(30) };
         _clients = Clients(AccessKey);
+    }
+
+    private readonly List<SnapshotEngine> _engines = new();
+
+    /// <summary>Another engine on the same clock and EC2: another process, in effect (nothing shared with the others).</summary>
+    protected SnapshotEngine NewEngine()
+    {
+        var engine = new SnapshotEngine(_clock);
+        lock (_engines) _engines.Add(engine);
+        return engine;
     }
 
     /// <summary>Changes the emulator's options before it is made (accounts, limits).</summary>
@@ -57,9 +68,9 @@ public abstract class EngineTestBed : IDisposable
     protected Func<CallInfo, CallDecision?>? Intercept { get; set; }
 
     /// <summary>Clients with another access key (mapped to another account with <see cref="Configure"/>, or the same).</summary>
-    protected InProcessClients Clients(string accessKey)
+    protected InProcessClients Clients(string accessKey, int maxErrorRetry = 2)
     {
-        var clients = new InProcessClients(_ec2, _driver, accessKey, new EmulatorCost());
+        var clients = new InProcessClients(_ec2, _driver, accessKey, new EmulatorCost(), maxErrorRetry);
         _opened.Add(clients);
         return clients;
     }
@@ -190,6 +201,13 @@ public abstract class EngineTestBed : IDisposable
     }
 
     private readonly Dictionary<EngineJob, object> _outcomes = new();
+
+    /// <summary>Lets go of every job this bed saw (tests that look at what stays reachable).</summary>
+    protected void ForgetOutcomes()
+    {
+        _outcomes.Clear();
+        _drains.Clear();
+    }
 
     private bool Drain(EngineJob job)
     {
