@@ -299,7 +299,17 @@ public sealed class FailurePolicyAndRegistryTests : EngineTestBed
         Assert.Equal(20, MaxOverlap(Calls("CopySnapshot"), CopyDuration));
         Assert.True(outcome.Statistics.LimitExceeded > 0);
         Assert.True(outcome.Elapsed < TimeSpan.FromMinutes(5), $"took {outcome.Elapsed}");
-        Assert.True(Calls("CopySnapshot").Where(c => c.Succeeded).Max(c => c.At) >= start + TimeSpan.FromSeconds(30));
+        // Exactly: two copies started at once and the others met the limit; the window (shrunk to 2) probed one more slot
+        // per recovery interval while in use — refused at 10 s and 20 s, while the others' copies ran — and from the first
+        // probe after they ended (30 s) each interval started one more copy, until all 20 ran.
+        var first = Calls("CopySnapshot").Min(c => c.At);
+        var started = Calls("CopySnapshot").Where(c => c.Succeeded).Select(c => c.At).OrderBy(t => t).ToList();
+        Assert.Equal([first, first], started.Take(2));
+        Assert.Equal(Enumerable.Range(0, 18).Select(k => first + TimeSpan.FromSeconds(30 + 10 * k)), started.Skip(2));
+        Assert.Equal([first, first + TimeSpan.FromSeconds(10), first + TimeSpan.FromSeconds(20)],
+            Calls("CopySnapshot").Where(c => c.ErrorCode == "ResourceLimitExceeded").Select(c => c.At).Distinct());
+        Assert.Equal(started[^1], outcome.EndedAt);
+        Assert.True(first - start < TimeSpan.FromSeconds(1));
     }
 
     [Fact]
