@@ -62,7 +62,6 @@ public sealed class FailurePolicyAndRegistryTests : EngineTestBed
         var ids = SeedSnapshots(East, 30);
         var expiry = Now + TimeSpan.FromSeconds(10);
         DescribeFailsFrom(expiry, code);
-        var start = Now;
 
         var outcome = RunCopies(ids.Select(Copy));
 
@@ -83,7 +82,6 @@ public sealed class FailurePolicyAndRegistryTests : EngineTestBed
         var refused = FirstRefusal(code);
         Assert.Equal(refused, outcome.EndedAt);
         Assert.True(outcome.Elapsed <= TimeSpan.FromSeconds(10) + 3 * Poll, $"ended after {outcome.Elapsed}");
-        Assert.True(refused - start >= TimeSpan.FromSeconds(10));
         Assert.Equal(0, _engine.View(_clients, West)!.WindowInUse);
         // One warning for the region, naming what to do; no copy was started after the expiry.
         var warning = Assert.Single(outcome.Events.OfType<EngineMessageEvent>(), m => m.Level == MessageLevel.Warning);
