@@ -26,9 +26,15 @@ internal sealed class CreateOp(CreateItem first, bool instance, string sourceId,
     public string SourceId { get; } = sourceId;
     public long Sequence { get; } = sequence;
     public string Action => Instance ? "CreateSnapshots" : "CreateSnapshot";
-    public string Token => First.Token;
+    /// <summary>The request token (every snapshot of the call carries it); kept when its items are gone.</summary>
+    public string Token { get; } = first.Token;
+    /// <summary>The job that asked (an op serves one job's request; kept when its items are gone).</summary>
+    public EngineJob Job { get; } = first.Job;
+    public JobLink Link { get; } = first.Link!;
+    /// <summary>What the caller asked for (the messages' request).</summary>
+    public object Asked { get; } = first.Request;
     public CreateState State { get; set; }
-    public bool DryRun => First.Job.DryRun;
+    public bool DryRun => Job.DryRun;
 
     /// <summary>Lookups still on their way before it can queue.</summary>
     public int Describing { get; set; }
@@ -125,7 +131,7 @@ internal sealed partial class Scheduler
         op.Describing++;
         if (!_describingVolumes.TryGetValue(volumeId, out var list)) _describingVolumes[volumeId] = list = new List<CreateOp>();
         list.Add(op);
-        Lookups.Want(VolumesById, volumeId, Now, Now + CollectDelay, op.First.Link!);
+        Lookups.Want(VolumesById, volumeId, Now, Now + CollectDelay, op.Link);
     }
 
     private void DescribeInstance(CreateOp op, string instanceId)
@@ -133,7 +139,7 @@ internal sealed partial class Scheduler
         op.Describing++;
         if (!_describingInstances.TryGetValue(instanceId, out var list)) _describingInstances[instanceId] = list = new List<CreateOp>();
         list.Add(op);
-        Lookups.Want(InstancesById, instanceId, Now, Now + CollectDelay, op.First.Link!);
+        Lookups.Want(InstancesById, instanceId, Now, Now + CollectDelay, op.Link);
     }
 
     /// <summary>The volume's pending and errored snapshots (they count against its limit), once per job.</summary>
@@ -142,7 +148,7 @@ internal sealed partial class Scheduler
         op.Describing++;
         if (!_refreshingVolumes.TryGetValue(volumeId, out var list)) _refreshingVolumes[volumeId] = list = new List<CreateOp>();
         list.Add(op);
-        Lookups.Want(ActiveOfVolumes, volumeId, Now, Now + CollectDelay, op.First.Link!);
+        if (list.Count == 1) Lookups.Want(ActiveOfVolumes, volumeId, Now, Now + CollectDelay, op.Link);
     }
 
     private void VolumeAnswered(string volumeId, Volume? volume)
@@ -172,7 +178,9 @@ internal sealed partial class Scheduler
                 if (attachment?.InstanceId is { Length: > 0 } instanceId) DescribeInstance(op, instanceId);
             }
             Volume(volumeId).Limit = volume.VolumeType?.Value is "st1" or "sc1" ? Engine.MaxPendingPerThroughputVolume : Engine.MaxPendingPerVolume;
-            if (!op.DryRun && Volume(volumeId).Refreshed.Add(op.First.Job)) RefreshVolume(op, volumeId);
+            // EC2's view of the volume's pending and errored snapshots is read once per job; a request of the job that
+            // comes while that read is on its way waits for it too.
+            if (!op.DryRun && (Volume(volumeId).Refreshed.Add(op.Job) || _refreshingVolumes.ContainsKey(volumeId))) RefreshVolume(op, volumeId);
             Described(op);
         }
     }
@@ -189,7 +197,7 @@ internal sealed partial class Scheduler
             {
                 // Only the root-volume warning depends on it: go on without.
                 if (failure is not null)
-                    op.First.Job.Verbose($"DescribeInstances in {Region} failed ({FailurePolicy.Describe(failure)}); root volumes of running instances cannot be recognized.");
+                    op.Job.Verbose($"DescribeInstances in {Region} failed ({FailurePolicy.Describe(failure)}); root volumes of running instances cannot be recognized.");
                 op.InstanceInfo = instance;
                 Described(op);
                 continue;
@@ -204,7 +212,7 @@ internal sealed partial class Scheduler
                 EndCreate(op, item => Finish(item, SnapshotState.Failed, EngineErrors.InstanceNotFound(instanceId, Region)));
                 continue;
             }
-            var request = (InstanceSnapshotRequest)op.First.Request;
+            var request = (InstanceSnapshotRequest)op.Asked;
             op.InstanceInfo = instance;
             var mappings = (instance.BlockDeviceMappings ?? new List<InstanceBlockDeviceMapping>())
                 .Where(m => !string.IsNullOrEmpty(m.Ebs?.VolumeId))
@@ -244,7 +252,7 @@ internal sealed partial class Scheduler
     {
         if (_refreshingVolumes.TryGetValue(volumeId, out var ops)) _refreshingVolumes.Remove(volumeId);
         var rule = Volume(volumeId);
-        ApplyRefresh(rule, active, ops?.FirstOrDefault()?.First.Job);
+        ApplyRefresh(rule, active, ops?.FirstOrDefault()?.Job);
         if (ops is null) return;
         foreach (var op in ops)
         {
@@ -289,7 +297,7 @@ internal sealed partial class Scheduler
     private void Described(CreateOp op)
     {
         if (op.Describing > 0 || op.State != CreateState.Describing) return;
-        var job = op.First.CreateJob;
+        var job = ((CreateJob)op.Job);
         if (op.Instance) BuildSet(op);
         else BuildVolume(op, job);
         if (op.State == CreateState.Done) return;
@@ -340,7 +348,7 @@ internal sealed partial class Scheduler
 
     private void BuildSet(CreateOp op)
     {
-        var request = (InstanceSnapshotRequest)op.First.Request;
+        var request = (InstanceSnapshotRequest)op.Asked;
         var tags = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var pair in request.Tags) tags[pair.Key] = pair.Value ?? "";
         tags[CreateTagNames.SourceInstanceId] = request.InstanceId;
@@ -423,7 +431,7 @@ internal sealed partial class Scheduler
             var call = new CreateCall(op);
             op.InFlight = call;
             _createOpsByToken[op.Token] = op;
-            Launch(call, op.First.Link!);
+            Launch(call, op.Link);
         }
     }
 
@@ -473,7 +481,7 @@ internal sealed partial class Scheduler
         {
             if (op.DryRun)
             {
-                job.Warn($"EC2 did not treat {op.Action} of {op.SourceId} as a dry run.", op.First.Request);
+                job.Warn($"EC2 did not treat {op.Action} of {op.SourceId} as a dry run.", op.Asked);
                 EndCreate(op, item => Finish(item, SnapshotState.DryRun, null));
                 return;
             }
@@ -491,7 +499,7 @@ internal sealed partial class Scheduler
         if (error is OperationCanceledException && job.SentCallToken.IsCancellationRequested)
         {
             job.Warn($"Stopped while {op.Action} of {op.SourceId} in {Region} was in flight; a snapshot may exist: " +
-                     $"look for the tag {CopyTagNames.RequestToken}={op.Token}.", op.First.Request);
+                     $"look for the tag {CopyTagNames.RequestToken}={op.Token}.", op.Asked);
             ReleaseVolumes(op);
             EndCreate(op, item => item.Job.FinishStopped(item));
             return;
@@ -501,14 +509,14 @@ internal sealed partial class Scheduler
         switch (action)
         {
             case FailureAction.DryRunSucceeded:
-                job.Verbose($"Dry run: {op.Action} of {op.SourceId} in {Region} would succeed.", op.First.Request);
+                job.Verbose($"Dry run: {op.Action} of {op.SourceId} in {Region} would succeed.", op.Asked);
                 EndCreate(op, item => Finish(item, SnapshotState.DryRun, null, "DryRunOperation: the snapshot would have been created."));
                 return;
             case FailureAction.Retry:
                 if (FailurePolicy.IsThrottle(error)) job.Counters.Throttled();
                 job.Counters.Retry();
                 var delay = Backoff.Delay(Math.Min(op.Throttles++, 5), ThrottleBaseDelay, MaxThrottleDelay);
-                job.Verbose($"{op.Action} of {op.SourceId} in {Region} did not reach EC2 ({FailurePolicy.Describe(error)}); retrying in {delay.TotalSeconds:0.0} s.", op.First.Request);
+                job.Verbose($"{op.Action} of {op.SourceId} in {Region} did not reach EC2 ({FailurePolicy.Describe(error)}); retrying in {delay.TotalSeconds:0.0} s.", op.Asked);
                 if (FinishCreateStopPending(op)) return;
                 op.State = CreateState.Paced;
                 Agenda.At(op, now + delay);
@@ -518,7 +526,7 @@ internal sealed partial class Scheduler
                 op.Uncertain = true;
                 op.LastUncertain = error;
                 job.Verbose($"{op.Action} of {op.SourceId} in {Region} got no definite answer ({FailurePolicy.Describe(error)}); " +
-                            $"looking for snapshots tagged {CopyTagNames.RequestToken}={op.Token} before trying again.", op.First.Request);
+                            $"looking for snapshots tagged {CopyTagNames.RequestToken}={op.Token} before trying again.", op.Asked);
                 op.State = CreateState.LookingUpToken;
                 Lookups.Want(ByToken, op.Token, now, now + CollectDelay, link);
                 return;
@@ -528,7 +536,7 @@ internal sealed partial class Scheduler
                 if (FailurePolicy.CodeOf(error) == "SnapshotCreationPerVolumeRateExceeded")
                 {
                     foreach (var volumeId in op.Volumes) Volume(volumeId).LastStart = now;
-                    job.Verbose($"EC2 said a snapshot of {op.SourceId} in {Region} was started less than 15 s ago elsewhere; waiting before trying again.", op.First.Request);
+                    job.Verbose($"EC2 said a snapshot of {op.SourceId} in {Region} was started less than 15 s ago elsewhere; waiting before trying again.", op.Asked);
                     op.Requeued = true;
                     op.State = CreateState.Queued;
                     _createQueue.Add(op);
@@ -538,7 +546,7 @@ internal sealed partial class Scheduler
                 ReleaseVolumes(op);
                 var wait = Backoff.Delay(op.CapacityHits++, CreateLimitBaseDelay, CreateLimitMaxDelay);
                 job.Verbose($"EC2's limit of pending snapshots per volume was reached for {op.SourceId} in {Region} (snapshots started elsewhere count too); " +
-                            $"re-queued, trying again in {wait.TotalSeconds:0.0} s.", op.First.Request);
+                            $"re-queued, trying again in {wait.TotalSeconds:0.0} s.", op.Asked);
                 foreach (var volumeId in op.Volumes) Lookups.Want(ActiveOfVolumes, volumeId, now + wait, now + wait, link);
                 op.Requeued = true;
                 op.State = CreateState.LimitWait;
@@ -615,7 +623,7 @@ internal sealed partial class Scheduler
     {
         if (op.State != CreateState.LookingUpToken) return;
         var now = Now;
-        var job = op.First.Job;
+        var job = op.Job;
         var made = found.Where(s => s.State?.Value is "pending" or "completed" or "error").ToList();
         if (made.Count > 0)
         {
@@ -625,7 +633,7 @@ internal sealed partial class Scheduler
             {
                 var keep = CopyRules.ChooseKept(group.ToList(), null);
                 kept.Add(keep);
-                DeleteDuplicates(op.First.Link!, keep, group.ToList(), keep.VolumeId);
+                DeleteDuplicates(op.Link, keep, group.ToList(), keep.VolumeId);
             }
             CreateAccepted(op, kept.Select(s => (s.VolumeId, s.SnapshotId, s.StartTime)).ToList(), adopted: true);
             return;
@@ -641,7 +649,7 @@ internal sealed partial class Scheduler
         op.Retries++;
         job.Counters.Retry();
         job.MayHaveHiddenTwins();
-        job.Verbose($"Nothing was made for {op.SourceId} in {Region}; sending {op.Action} again with the same request token.", op.First.Request);
+        job.Verbose($"Nothing was made for {op.SourceId} in {Region}; sending {op.Action} again with the same request token.", op.Asked);
         op.State = CreateState.Queued;
         op.Requeued = true;
         _createQueue.Add(op);
@@ -889,7 +897,7 @@ internal sealed partial class Scheduler
                     op.Describing--;
                     if (op.Instance)
                     {
-                        op.First.Job.Verbose($"DescribeVolumes for {key} failed ({FailurePolicy.Describe(error)}); its volume type and size are unknown.", op.First.Request);
+                        op.Job.Verbose($"DescribeVolumes for {key} failed ({FailurePolicy.Describe(error)}); its volume type and size are unknown.");
                         scheduler.Described(op);
                     }
                     else scheduler.EndCreate(op, item => Finish(item, SnapshotState.Failed, EngineErrors.DescribeFailed(key, scheduler.Region, "DescribeVolumes", error)));
@@ -963,7 +971,7 @@ internal sealed partial class Scheduler
             foreach (var key in keys)
             {
                 if (scheduler._refreshingVolumes.TryGetValue(key, out var ops) && ops.Count > 0)
-                    ops[0].First.Job.Verbose($"Re-reading the pending snapshots of {key} in {scheduler.Region} failed ({FailurePolicy.Describe(error)}).");
+                    ops[0].Job.Verbose($"Re-reading the pending snapshots of {key} in {scheduler.Region} failed ({FailurePolicy.Describe(error)}).");
                 scheduler.ActiveAnswered(key, Array.Empty<Snapshot>());
             }
         }
