@@ -1,18 +1,18 @@
+using Avtomat.Ec2.Emulator;
 using Avtomat.Ec2.Engine.Copy;
 using Avtomat.Ec2.Engine.Tests.Support;
 using Avtomat.Ec2.Engine.Waiting;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Avtomat.Ec2.Engine.Tests;
 
-/// <summary>Results and errors say only what is known, and recommend what the user can do with this module.</summary>
-[Collection(VirtualTimeCollection.Name)]
+/// <summary>Results and errors say only what is known, and recommend what the user can do with this module (exact
+/// virtual time against the emulator).</summary>
 public sealed class MessagesTests : EngineTestBed
 {
     [Fact]
-    public async Task WaitTimeout_OnAnIdNeverSeen_SaysItMayNotExist_AndRecommendsRegion_NotThatItKeepsRunning()
+    public void WaitTimeout_OnAnIdNeverSeen_SaysItMayNotExist_AndRecommendsRegion_NotThatItKeepsRunning()
     {
-        var pending = _ec2.Seed(East, "pending", completesIn: TimeSpan.FromHours(1));
+        var pending = SeedSnapshots(East, 1, state: "pending", durationSeconds: TimeSpan.FromHours(1).TotalSeconds)[0];
         using var job = _engine.StartWaitJob(_clients, new WaitJobOptions
         {
             PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromMinutes(5), Timeout = TimeSpan.FromSeconds(10),
@@ -21,8 +21,9 @@ public sealed class MessagesTests : EngineTestBed
         job.Add("snap-0000000000000beef", East);
         job.CompleteAdding();
 
-        var outcome = await SnapshotJobRunner.RunAsync(job, _clock);
+        var outcome = Run(job);
 
+        Assert.Equal(2, outcome.Finished.Count);
         var running = outcome.Finished.Single(f => f.Result.SnapshotId == pending).Error!;
         var neverSeen = outcome.Finished.Single(f => f.Result.SnapshotId == "snap-0000000000000beef").Error!;
         Assert.Equal("WaitTimedOut", running.ErrorId);
@@ -34,13 +35,13 @@ public sealed class MessagesTests : EngineTestBed
     }
 
     [Fact]
-    public async Task WaitNotFound_RecommendsRegion()
+    public void WaitNotFound_RecommendsRegion()
     {
         using var job = _engine.StartWaitJob(_clients, new WaitJobOptions { PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromSeconds(3) }, default);
         job.Add("snap-0000000000000beef", East);
         job.CompleteAdding();
 
-        var outcome = await SnapshotJobRunner.RunAsync(job, _clock);
+        var outcome = Run(job);
 
         var error = Assert.Single(outcome.Finished).Error!;
         Assert.Equal("SnapshotNotFound", error.ErrorId);
@@ -49,15 +50,15 @@ public sealed class MessagesTests : EngineTestBed
     }
 
     [Fact]
-    public async Task CopyInError_SaysTheFailedCopyStaysAndHowToDeleteIt()
+    public void CopyInError_SaysTheFailedCopyStaysAndHowToDeleteIt()
     {
-        var id = _ec2.Seed(East);
-        _ec2.OnCopyCreated = copy => { copy.FinalState = "error"; copy.StatusMessage = "internal failure"; };
+        var id = SeedSnapshot(East);
+        Shape = info => info.IsCopy ? SnapshotShape.Fails(CopyDuration.TotalSeconds, "internal failure") : null;
         using var job = _engine.StartCopyJob(_clients, new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1) }, default);
         job.Add(new SnapshotCopyRequest { SourceSnapshotId = id, SourceRegion = East, DestinationRegion = West });
         job.CompleteAdding();
 
-        var outcome = await VirtualTime.RunAsync(job, _clock);
+        var outcome = Run(job);
 
         var finished = Assert.Single(outcome.Finished);
         Assert.Equal("SnapshotCopyFailed", finished.Error!.ErrorId);
@@ -66,18 +67,20 @@ public sealed class MessagesTests : EngineTestBed
     }
 
     [Fact]
-    public async Task NoWaitResults_SayEncryptionOnlyWhenItIsCertain()
+    public void NoWaitResults_SayEncryptionOnlyWhenItIsCertain()
     {
-        var plain = _ec2.Seed(East);
-        var encryptedSource = _ec2.Seed(East, encrypted: true);
+        var plain = SeedSnapshot(East);
+        var encryptedSource = SeedSnapshot(East, encrypted: true);
         using var job = _engine.StartCopyJob(_clients, new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1), NoWait = true }, default);
         job.Add(new SnapshotCopyRequest { SourceSnapshotId = plain, SourceRegion = East, DestinationRegion = West });
         job.Add(new SnapshotCopyRequest { SourceSnapshotId = encryptedSource, SourceRegion = East, DestinationRegion = West });
         job.Add(new SnapshotCopyRequest { SourceSnapshotId = plain, SourceRegion = East, DestinationRegion = "eu-west-1", KmsKeyId = "alias/dr" });
         job.CompleteAdding();
 
-        var outcome = await VirtualTime.RunAsync(job, _clock);
+        var outcome = Run(job);
 
+        Assert.Equal(3, outcome.Finished.Count);
+        Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Pending, f.Result.State));
         // EBS encryption by default may encrypt the plain one: unknown until EC2 says. The others are certain.
         Assert.Null(outcome.Finished.Single(f => f.Request!.SourceSnapshotId == plain && f.Request.DestinationRegion == West).Result.Encrypted);
         Assert.True(outcome.Finished.Single(f => f.Request!.SourceSnapshotId == encryptedSource).Result.Encrypted);
