@@ -4,8 +4,9 @@
     Builds, tests, demonstrates and packages Avtomat.Ec2 with the same dotnet commands CI uses.
 .DESCRIPTION
     Build   : dotnet build; MSBuild lays out the importable module in artifacts/module/Avtomat.Ec2.
-    Test    : dotnet test Avtomat.Ec2.sln (the README's test command), which also runs the Pester files tests/*.Tests.ps1,
-              each in a fresh pwsh 7.6.9 from the tool manifest .config/dotnet-tools.json with the pinned Pester.
+    Test    : dotnet build Avtomat.Ec2.sln && dotnet test Avtomat.Ec2.sln --no-build -m:4 (the README's test command),
+              which also runs the Pester files tests/*.Tests.ps1, each in a fresh pwsh 7.6.9 from the tool manifest
+              .config/dotnet-tools.json with the pinned Pester.
     Demo    : runs samples/Avtomat.Ec2.Demo when it exists (emulator + hosted PowerShell), else starts the emulator.
     Package : builds Release, stages the module folder with LICENSE and the CHANGELOG section of its version as the
               manifest's ReleaseNotes, and publishes it with Publish-PSResource (PSResourceGet, run in the pinned pwsh
@@ -166,7 +167,10 @@ finally { Unregister-PSResourceRepository -Name $name }
 
 switch ($Task) {
     'Build' { Invoke-Dotnet build Avtomat.Ec2.sln --configuration $Configuration }
-    'Test' { Invoke-Dotnet test Avtomat.Ec2.sln --configuration $Configuration }
+    'Test' {
+        Invoke-Dotnet build Avtomat.Ec2.sln --configuration $Configuration
+        Invoke-Dotnet test Avtomat.Ec2.sln --no-build -m:4 --configuration $Configuration
+    }
     'Demo' {
         if (Test-Path -LiteralPath 'samples/Avtomat.Ec2.Demo') {
             Invoke-Dotnet run --project samples/Avtomat.Ec2.Demo --configuration $Configuration

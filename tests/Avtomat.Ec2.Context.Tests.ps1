@@ -1,6 +1,9 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
-# Pester 5 mirror of tests/Avtomat.Ec2.PowerShell.Tests/AwsContextRunspaceTests.cs (credentials and region context),
-# for a real pwsh or Windows PowerShell, through Copy-AvSnapshot -DryRun -Verbose against a running emulator.
+# The credentials and region context through Copy-AvSnapshot -DryRun -Verbose on a real pwsh, against a running emulator,
+# where only a process of its own can: credentials objects of another AWSSDK build than the module's (the session's own,
+# as AWS.Tools brings one) and the region from AWS_REGION / AWS_DEFAULT_REGION in the environment. The rest of the order,
+# the errors, secrets never written, completion and validation are tested in the hosted runspace:
+# tests/Avtomat.Ec2.PowerShell.Tests/AwsContextRunspaceTests.cs and AwsContextResolverTests.cs.
 # Run after `dotnet build`:  Invoke-Pester ./tests/Avtomat.Ec2.Context.Tests.ps1
 # Nothing here reads ~/.aws or instance metadata: the shared files point into $TestDrive and AWS_EC2_METADATA_DISABLED=true.
 
@@ -90,86 +93,11 @@ public sealed class PesterAwsPsCredentials {
         (Invoke-Context -Parameters @{ SourceRegion = 'us-east-1' }).Context | Should -BeLike 'Using credentials from $StoredAWSCredentials; region us-east-1 from -SourceRegion*'
     }
 
-    It 'lets parameters override the stored variables' {
-        $global:StoredAWSCredentials = [Amazon.Runtime.BasicAWSCredentials]::new('AKIDSTORED', $Secret)
-        $global:StoredAWSRegion = 'eu-west-1'
-        $result = Invoke-Context -Parameters @{ AccessKey = 'AKIDPARAM'; SecretKey = $Secret; SessionToken = $Token; Region = 'us-east-1' }
-        $result.Context | Should -BeLike 'Using credentials from parameters -AccessKey/-SecretKey/-SessionToken; region us-east-1 from -*Region*'
-    }
-
-    It 'reads -ProfileName from -ProfileLocation, with the profile region' {
-        $file = Join-Path $TestDrive 'other-credentials'
-        Set-Content -Path $file -Value "[prod]`naws_access_key_id = AKIDPROFILE`naws_secret_access_key = x`nregion = us-east-1"
-        (Invoke-Context -Parameters @{ ProfileName = 'prod'; ProfileLocation = $file }).Context |
-            Should -BeLike "Using credentials from profile 'prod' (-ProfileName, -ProfileLocation*); region us-east-1 from profile 'prod'*"
-    }
-
     It 'takes the region from AWS_REGION, then AWS_DEFAULT_REGION' {
         $keys = @{ AccessKey = 'AKIDENV'; SecretKey = $Secret }
         $env:AWS_DEFAULT_REGION = 'us-east-1'
         (Invoke-Context -Parameters $keys).Context | Should -BeLike '*region us-east-1 from environment variable AWS_DEFAULT_REGION*'
         $env:AWS_REGION = 'us-east-1'
         (Invoke-Context -Parameters $keys).Context | Should -BeLike '*region us-east-1 from environment variable AWS_REGION*'
-    }
-
-    It 'never writes the secret key or session token, not even in debug output' {
-        $DebugPreference = 'Continue'
-        $result = Invoke-Context -Parameters @{ AccessKey = 'AKIDSECRETCHECK'; SecretKey = $Secret; SessionToken = $Token; Region = 'us-east-1' }
-        $result.Text | Should -Not -BeNullOrEmpty
-        $result.Text | Should -Not -Match ([regex]::Escape($Secret))
-        $result.Text | Should -Not -Match ([regex]::Escape($Token))
-    }
-}
-
-Describe 'Context errors' {
-    It 'stops with AwsRegionNotFound and says how to fix it' {
-        $err = { Copy-AvSnapshot -SnapshotId $SnapshotId -AccessKey A -SecretKey $Secret -EndpointUrl $EndpointUrl -DryRun -ErrorAction Stop } |
-            Should -Throw -PassThru
-        $err.FullyQualifiedErrorId | Should -BeLike 'AwsRegionNotFound,*'
-        $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
-        $err.Exception.Message | Should -BeLike 'No region specified or obtained from persisted/shell defaults.*'
-        $err.ErrorDetails.RecommendedAction | Should -BeLike '*Set-DefaultAWSRegion*'
-    }
-
-    It 'stops with AwsCredentialsNotFound when nothing provides credentials' {
-        $err = { Copy-AvSnapshot -SnapshotId $SnapshotId -SourceRegion us-east-1 -EndpointUrl $EndpointUrl -DryRun -ErrorAction Stop } |
-            Should -Throw -PassThru
-        $err.FullyQualifiedErrorId | Should -BeLike 'AwsCredentialsNotFound,*'
-        $err.CategoryInfo.Category | Should -Be 'AuthenticationError'
-        $err.ErrorDetails.RecommendedAction | Should -BeLike '*Set-AWSCredential*'
-    }
-
-    It 'stops with AwsProfileNotFound for a missing named profile, never falling through' {
-        $global:StoredAWSCredentials = [Amazon.Runtime.BasicAWSCredentials]::new('AKIDSTORED', $Secret)
-        try {
-            $err = { Copy-AvSnapshot -SnapshotId $SnapshotId -SourceRegion us-east-1 -ProfileName nope -ProfileLocation $CredentialsFile -EndpointUrl $EndpointUrl -DryRun -ErrorAction Stop } |
-                Should -Throw -PassThru
-            $err.FullyQualifiedErrorId | Should -BeLike 'AwsProfileNotFound,*'
-            $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
-        }
-        finally {
-            Remove-Variable -Name StoredAWSCredentials -Scope Global -ErrorAction SilentlyContinue
-        }
-    }
-
-    It 'rejects -Credential of the wrong shape with InvalidAwsCredentialObject' {
-        $err = { Copy-AvSnapshot -SnapshotId $SnapshotId -SourceRegion us-east-1 -Credential @{ AccessKey = 'x' } -EndpointUrl $EndpointUrl -DryRun -ErrorAction Stop } |
-            Should -Throw -PassThru
-        $err.FullyQualifiedErrorId | Should -BeLike 'InvalidAwsCredentialObject,*'
-        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
-    }
-}
-
-Describe 'Region names' {
-    It 'completes region names with the display name as tooltip' {
-        $line = 'Copy-AvSnapshot -DestinationRegion us-we'
-        $found = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
-        $found.CompletionText | Should -Contain 'us-west-2'
-        ($found | Where-Object CompletionText -EQ 'us-west-2').ToolTip | Should -Be 'us-west-2 (US West (Oregon))'
-    }
-
-    It 'rejects a malformed region at binding' {
-        { Copy-AvSnapshot -SnapshotId $SnapshotId -DestinationRegion 'US West' -WhatIf -ErrorAction Stop } |
-            Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
     }
 }

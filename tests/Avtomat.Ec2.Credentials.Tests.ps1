@@ -311,11 +311,14 @@ Describe 'An SSO profile whose cached token has expired' {
     }
 }
 
-Describe 'Issued credentials that expire in a minute, and a job that runs longer' {
+Describe 'Issued credentials that expire in 15 seconds, and a job that runs longer' {
     It 'assumed role and web identity keep working past the expiry; fixed session credentials end with CredentialsExpired' {
         Invoke-Emulator reset POST | Out-Null
-        # Each copy stays pending 70 s; every credential the emulator issues from now on expires after 60 s.
-        Set-CredentialConfig -IssuedLifetimeSeconds 60 -CopySeconds 70
+        # Each copy stays pending 25 s; every credential the emulator issues from now on expires after 15 s. (What counts
+        # is that the copies outlive the credentials: the fixed job's look at its copy after 15 s is refused, while the
+        # refreshing sources ask STS again and see theirs complete.)
+        $lifetime = 15
+        Set-CredentialConfig -IssuedLifetimeSeconds $lifetime -CopySeconds 25
         $fixed = New-IssuedCredential $Roles.Params 'pester-fixed'
         $script:Issued.Fixed = $fixed
         $jobs = @(
@@ -344,7 +347,7 @@ Describe 'Issued credentials that expire in a minute, and a job that runs longer
             }
         }
         $elapsed = ([DateTime]::UtcNow - $started).TotalSeconds
-        $elapsed | Should -BeGreaterThan 60
+        $elapsed | Should -BeGreaterThan $lifetime
         $byName = @{}
         foreach ($o in $outcomes) { $byName[$o.Name] = $o; Assert-NoSecret $o.Text }
 

@@ -7,24 +7,41 @@ using Xunit.Abstractions;
 namespace Avtomat.Ec2.Pester.Tests;
 
 /// <summary>
-/// Runs each Pester file tests/*.Tests.ps1 in a fresh real pwsh: the PowerShell dotnet tool pinned in
+/// Runs one Pester file tests/*.Tests.ps1 in a fresh real pwsh: the PowerShell dotnet tool pinned in
 /// .config/dotnet-tools.json (`dotnet tool restore` once, then `dotnet tool run pwsh`), with the Pester version pinned
 /// in Directory.Packages.props imported by path from the NuGet package folder, against the built module folder and the
 /// built emulator program. A case passes only when Pester ran at least one test and nothing failed; otherwise it fails
 /// with the failing Pester tests' names and messages (and pwsh's output, all of it in the test output).
 /// </summary>
 /// <remarks>
-/// Each file's NUnit XML result goes to AVTOMAT_PESTER_RESULTS (else artifacts/pester-results), where .ci/run counts
-/// the individual Pester tests in place of these cases. A case that fails without a failed test in that XML (pwsh
-/// missing or crashed, a time-out, no test run, a failed block or container) also writes NAME.error.txt there, which
-/// .ci/run counts as one failure.
+/// <para>One test class per file, each a class of its own (PesterFileCases.g.cs, which the project writes from the
+/// tests/*.Tests.ps1 it finds at build time), so xunit runs the files as parallel test collections and
+/// <c>--filter DisplayName~CopyAvSnapshot</c> runs one file alone. At most <see cref="Parallelism"/> pwsh processes run
+/// at once (AVTOMAT_PESTER_PARALLEL, default 3 on this project's 2-core machines): the files mostly wait on the emulator,
+/// not the CPU.</para>
+/// <para>Files that run at the same time share nothing: each starts its own emulator on a free port, and each pwsh gets
+/// its own temporary folder (TMPDIR/TEMP/TMP: Pester's TestDrive and every temporary file the file makes), its own
+/// PowerShell cache folder (XDG_CACHE_HOME: the module analysis cache and the startup JIT profile, which concurrent pwsh
+/// processes would otherwise write at once) and its own empty AWS credentials and config files. HOME is left alone:
+/// `dotnet tool run` finds the pwsh tool in the NuGet package folder under it; the files that need another HOME set one
+/// for the processes they start themselves.</para>
+/// <para>Each file's NUnit XML result goes to AVTOMAT_PESTER_RESULTS (else artifacts/pester-results), where .ci/run
+/// counts the individual Pester tests in place of these cases. A case that fails without a failed test in that XML
+/// (pwsh missing or crashed, a time-out, no test run, a failed block or container) also writes NAME.error.txt there,
+/// which .ci/run counts as one failure.</para>
 /// </remarks>
-public sealed class PesterFileRunTests(ITestOutputHelper output)
+public abstract class PesterFileRunTests(ITestOutputHelper output, string file)
 {
     private static readonly TimeSpan ToolRestoreTimeout = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan FileTimeout = TimeSpan.FromMinutes(10);
     private static readonly SemaphoreSlim ToolRestoreLock = new(1, 1);
     private static bool toolRestored;
+
+    /// <summary>How many Pester files run at once (AVTOMAT_PESTER_PARALLEL, default 3).</summary>
+    public static int Parallelism { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("AVTOMAT_PESTER_PARALLEL"), out var n) && n > 0 ? n : 3;
+
+    private static readonly SemaphoreSlim Slots = new(Parallelism, Parallelism);
 
     private static readonly string RepositoryRoot = Metadata("RepositoryRoot");
     private static readonly string PesterManifestPath = Metadata("PesterManifestPath");
@@ -34,19 +51,15 @@ public sealed class PesterFileRunTests(ITestOutputHelper output)
     private static readonly string TestsDirectory = Path.Combine(RepositoryRoot, "tests");
     private static readonly string Runner = Path.Combine(TestsDirectory, "Avtomat.Ec2.Pester.Tests", "Invoke-PesterFile.ps1");
 
-    public static TheoryData<string> PesterFiles()
-    {
-        var data = new TheoryData<string>();
-        foreach (var file in Directory.GetFiles(TestsDirectory, "*.Tests.ps1").OrderBy(f => f, StringComparer.Ordinal))
-        {
-            data.Add(Path.GetFileName(file));
-        }
-        return data;
-    }
+    /// <summary>The Pester files this project runs, one test class each: tests/*.Tests.ps1.</summary>
+    public static IReadOnlyList<string> PesterFiles() =>
+        Directory.GetFiles(TestsDirectory, "*.Tests.ps1").Select(f => Path.GetFileName(f)!).OrderBy(f => f, StringComparer.Ordinal).ToList();
 
-    [Theory]
-    [MemberData(nameof(PesterFiles))]
-    public async Task PesterFile_PassesOnRealPwsh(string file)
+    /// <summary>The file this class runs.</summary>
+    public string PesterFile => file;
+
+    [Fact]
+    public async Task PassesOnRealPwsh()
     {
         var resultsDirectory = ResultsDirectory();
         var name = Path.GetFileNameWithoutExtension(file);
@@ -63,7 +76,17 @@ public sealed class PesterFileRunTests(ITestOutputHelper output)
             try
             {
                 await RestoreToolsOnce();
-                run = await RunPwsh(file, resultPath);
+                var queued = Stopwatch.StartNew();
+                await Slots.WaitAsync();
+                try
+                {
+                    output.WriteLine($"[{file}: started after {queued.Elapsed.TotalSeconds:0.0} s in the queue, {Parallelism} at a time]");
+                    run = await RunPwsh(resultPath);
+                }
+                finally
+                {
+                    Slots.Release();
+                }
                 results = File.Exists(resultPath) ? PesterResults.Read(resultPath) : null;
                 problem = Verdict(run, results);
             }
@@ -145,15 +168,23 @@ public sealed class PesterFileRunTests(ITestOutputHelper output)
         }
     }
 
-    private async Task<Run> RunPwsh(string file, string resultPath)
+    private async Task<Run> RunPwsh(string resultPath)
     {
+        // A folder of this run's own (see the remarks): temp, PowerShell's cache and the AWS files, deleted afterwards.
+        var root = Directory.CreateTempSubdirectory("avtomat-pester-" + Path.GetFileNameWithoutExtension(file) + "-").FullName;
+        var awsDirectory = Directory.CreateDirectory(Path.Combine(root, "aws")).FullName;
+        var temp = Directory.CreateDirectory(Path.Combine(root, "tmp")).FullName;
+        var cache = Directory.CreateDirectory(Path.Combine(root, "cache")).FullName;
         // Isolated like the hosted tests: no ambient AWS credentials, region or profile, no ~/.aws files, no metadata.
-        var awsDirectory = Directory.CreateTempSubdirectory("avtomat-pester-aws-").FullName;
         File.WriteAllText(Path.Combine(awsDirectory, "credentials"), "");
         File.WriteAllText(Path.Combine(awsDirectory, "config"), "");
         var environment = new Dictionary<string, string?>
         {
             ["AVTOMAT_EC2_EMULATOR"] = EmulatorPath,
+            ["TMPDIR"] = temp,
+            ["TEMP"] = temp,
+            ["TMP"] = temp,
+            ["XDG_CACHE_HOME"] = cache,
             ["AWS_EC2_METADATA_DISABLED"] = "true",
             ["AWS_SHARED_CREDENTIALS_FILE"] = Path.Combine(awsDirectory, "credentials"),
             ["AWS_CONFIG_FILE"] = Path.Combine(awsDirectory, "config"),
@@ -182,7 +213,7 @@ public sealed class PesterFileRunTests(ITestOutputHelper output)
         }
         finally
         {
-            TryDelete(awsDirectory);
+            TryDelete(root);
         }
     }
 

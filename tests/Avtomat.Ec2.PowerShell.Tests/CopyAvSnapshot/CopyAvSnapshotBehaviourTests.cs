@@ -73,6 +73,26 @@ public sealed class CopyAvSnapshotBehaviourTests
     }
 
     [Fact]
+    public async Task ErrorActionStop_OnASourceInTheErrorState_StopsWithSourceSnapshotFailed_AndStartsNoFurtherCopies()
+    {
+        // Moved from the Pester file. A source in the error state fails at the first look (no visibility grace, unlike a
+        // missing one), with its own error id.
+        await using var bed = await CopyTestBed.StartAsync(copySeconds: 1);
+        var bad = bed.Emulator.Seed(new Avtomat.Ec2.Emulator.SeedRequest { Region = "us-east-1", Snapshots = 1, State = "error" }).SnapshotIds[0];
+        var ids = bed.Seed(5);
+        var run = bed.Invoke("$args | Copy-AvSnapshot @aws -SourceRegion us-east-1 -DestinationRegion us-west-2 -ThrottleLimit 1 -ErrorAction Stop",
+            new object[] { bad }.Concat(ids).ToArray());
+
+        Assert.NotNull(run.Thrown);
+        var record = (run.Thrown as IContainsErrorRecord)?.ErrorRecord;
+        Assert.Equal("SourceSnapshotFailed,Avtomat.Ec2.Commands.CopyAvSnapshotCommand", record?.FullyQualifiedErrorId);
+        // A copy to another region takes 1.5 s here, seen done at the next 2 s poll: a job still running would have
+        // started a second one by now.
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        Assert.InRange(bed.CopiesIn("us-west-2"), 0, 1);
+    }
+
+    [Fact]
     public async Task Stop_ReturnsPromptly_AndAcceptedIdsAreInTheVerboseStream()
     {
         await using var bed = await CopyTestBed.StartAsync(copySeconds: 120);

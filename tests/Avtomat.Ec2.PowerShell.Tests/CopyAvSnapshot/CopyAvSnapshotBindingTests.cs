@@ -90,6 +90,25 @@ public sealed class CopyAvSnapshotBindingTests
     }
 
     [Fact]
+    public async Task GetEc2SnapshotLookalike_OfAnEncryptedSource_PassesNeitherEncryptedNorKmsKeyIdOn()
+    {
+        // Moved from the Pester file: what binds is the id; an object saying Encrypted = $true with a KmsKeyId of its own
+        // (as Get-EC2Snapshot output of an encrypted snapshot does) does not make the copy encrypted.
+        await using var bed = await CopyTestBed.StartAsync();
+        var ids = bed.Seed(1, description: "nightly");
+        var run = bed.Invoke(@"
+            [pscustomobject]@{ SnapshotId = $args[0]; VolumeId = 'vol-0123456789abcdef0'; State = 'completed'; OwnerId = '123456789012'
+                Description = 'nightly'; Encrypted = $true; KmsKeyId = 'alias/other'; VolumeSize = 8; Progress = '100%'; Tags = @() } |
+                Copy-AvSnapshot @aws -SourceRegion us-east-1 -DestinationRegion us-west-2", ids[0]);
+
+        Assert.True(run.Errors.Count == 0, run.Describe());
+        var result = Assert.Single(run.Results);
+        Assert.Equal(ids[0], result.SourceSnapshotId);
+        Assert.False(result.Encrypted);
+        Assert.False((await bed.DescribeAsync("us-west-2", result.SnapshotId!)).Encrypted);
+    }
+
+    [Fact]
     public async Task OwnResults_PipedOn_CopyTheCopiesFromWhereTheyLive()
     {
         await using var bed = await CopyTestBed.StartAsync();

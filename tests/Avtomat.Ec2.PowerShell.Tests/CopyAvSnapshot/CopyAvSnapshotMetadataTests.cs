@@ -26,6 +26,8 @@ public sealed class CopyAvSnapshotMetadataTests
         var snapshotId = p["SnapshotId"];
         Assert.Equal(typeof(string[]), snapshotId.ParameterType);
         Assert.Contains("SourceSnapshotId", snapshotId.Aliases);
+        // -SnapshotId belongs to every parameter set (ToRegion, ToOutpost, ToLocalZone), so its one entry is __AllParameterSets.
+        Assert.Equal(new[] { ParameterAttribute.AllParameterSets }, snapshotId.ParameterSets.Keys);
         foreach (var set in snapshotId.ParameterSets.Values)
         {
             Assert.True(set.IsMandatory);

@@ -36,6 +36,7 @@ public sealed class CopyAvSnapshotParameterTests
         var byAlias = Assert.Single(run.Results, r => r.SourceSnapshotId == ids[1]);
         Assert.True(byDefaultKey.Encrypted);
         Assert.True(byAlias.Encrypted); // -KmsKeyId implies -Encrypted
+        Assert.NotEqual(byDefaultKey.KmsKeyId, byAlias.KmsKeyId); // the results say which key, as EC2 does below
         var defaultCopy = await bed.DescribeAsync("us-west-2", byDefaultKey.SnapshotId!);
         var aliasCopy = await bed.DescribeAsync("us-west-2", byAlias.SnapshotId!);
         Assert.True(defaultCopy.Encrypted);
@@ -56,6 +57,7 @@ public sealed class CopyAvSnapshotParameterTests
         Assert.True(run.Errors.Count == 0, run.Describe());
         var custom = Assert.Single(run.Results, r => r.Region == "us-west-2");
         var standard = Assert.Single(run.Results, r => r.Region == "eu-west-1");
+        Assert.Equal($"DR {ids[0]}@us-east-1: nightly db", custom.Description); // the result carries it too
         Assert.Equal($"DR {ids[0]}@us-east-1: nightly db", (await bed.DescribeAsync("us-west-2", custom.SnapshotId!)).Description);
         Assert.Equal($"Copy of {ids[0]} from us-east-1", (await bed.DescribeAsync("eu-west-1", standard.SnapshotId!)).Description);
     }
@@ -69,6 +71,11 @@ public sealed class CopyAvSnapshotParameterTests
 
         Assert.True(run.Errors.Count == 0, run.Describe());
         var result = Assert.Single(run.Results);
+        // The result's tags, as the cmdlet reports them...
+        Assert.Equal("dr", result.Tags["Purpose"]);
+        Assert.Equal("yes", result.Tags["Backup"]);
+        Assert.DoesNotContain(result.Tags.Keys, k => k.StartsWith("aws:", StringComparison.Ordinal));
+        // ...and what EC2 holds.
         var copy = await bed.DescribeAsync("us-west-2", result.SnapshotId!);
         var tags = copy.Tags.ToDictionary(t => t.Key, t => t.Value);
         Assert.Equal("yes", tags["Backup"]);
@@ -177,6 +184,8 @@ public sealed class CopyAvSnapshotParameterTests
             Assert.Contains(e.TargetObject as string, run.Results.Select(r => r.SnapshotId));
             Assert.False(string.IsNullOrEmpty(e.ErrorDetails?.RecommendedAction));
         });
+        // One error per copy: the errors name exactly the copies that timed out.
+        Assert.Equal(run.Results.Select(r => r.SnapshotId).OrderBy(i => i), run.Errors.Select(e => e.TargetObject as string).OrderBy(i => i));
     }
 
     [Fact]

@@ -37,18 +37,23 @@ public sealed class NewAvSnapshotTests
     public async Task GetEc2VolumeOutput_Binds_AndItsAvailabilityZoneGivesTheRegion()
     {
         await using var bed = await SnapshotTestSupport.StartAsync();
-        var west = bed.SeedVolumes(1, "us-west-2").VolumeIds[0];
+        var westVolumes = bed.SeedVolumes(2, "us-west-2").VolumeIds;
+        var (west, westToo) = (westVolumes[0], westVolumes[1]);
         var east = bed.SeedVolumes(1, "us-east-1").VolumeIds[0];
         // What Get-EC2Volume emits: Amazon.EC2.Model.Volume (no Region property, an AvailabilityZone).
         var volume = new Volume { VolumeId = west, AvailabilityZone = "us-west-2a", Size = 8, VolumeType = VolumeType.Gp3, State = VolumeState.Available };
 
-        // No -Region and no default region: each object's own region is used.
+        // No -Region and no default region: each object's own region is used; an object with an AvailabilityZone and no
+        // Region (a [pscustomobject] shaped like Get-EC2Volume output) is snapshotted in the zone's region.
         var run = bed.Invoke(@"
             $lookalike = [pscustomobject]@{ VolumeId = $args[1]; Region = 'us-east-1'; Size = 8 }
-            $args[0], $lookalike | New-AvSnapshot @aws", volume, east);
+            $zoneOnly = [pscustomobject]@{ VolumeId = $args[2]; AvailabilityZone = 'us-west-2a'; Size = 8; VolumeType = 'gp3' }
+            $args[0], $lookalike, $zoneOnly | New-AvSnapshot @aws", volume, east, westToo);
         Assert.True(run.Errors.Count == 0, run.Describe());
+        Assert.Equal(3, run.Snapshots().Count);
         Assert.Contains(run.Snapshots(), s => s.VolumeId == west && s.Region == "us-west-2" && s.State == "Completed");
         Assert.Contains(run.Snapshots(), s => s.VolumeId == east && s.Region == "us-east-1" && s.State == "Completed");
+        Assert.Contains(run.Snapshots(), s => s.VolumeId == westToo && s.Region == "us-west-2" && s.State == "Completed");
     }
 
     [Fact]
@@ -95,6 +100,11 @@ public sealed class NewAvSnapshotTests
             volumes[0]);
         Assert.True(run.Errors.Count == 0, run.Describe());
         var result = Assert.Single(run.Snapshots());
+        // The result says what was set...
+        Assert.Equal($"Nightly data-1 ({volumes[0]})", result.Description);
+        Assert.Equal("dr", result.Tags["Purpose"]);
+        Assert.Equal("daily", result.Tags["Backup"]);
+        // ...and EC2 holds it.
         var snapshot = await bed.DescribeAsync("us-east-1", result.SnapshotId!);
         Assert.Equal($"Nightly data-1 ({volumes[0]})", snapshot.Description);
         var tags = snapshot.Tags.ToDictionary(t => t.Key, t => t.Value);
