@@ -242,18 +242,14 @@ internal sealed partial class Scheduler
         var at = epoch + TimeSpan.FromSeconds(next);
         if (hard < at) at = hard;
         if (at < now) at = now;
-        if (Trace) Console.Error.WriteLine($"{now:HH:mm:ss.fff} {Region} plan: watches {_watches.Count} copies {_runningCopies.Count} entries {entries.Count} hard {(hard == DateTimeOffset.MaxValue ? "-" : hard.ToString("HH:mm:ss.fff"))} next {at:HH:mm:ss.fff}");
         Agenda.At(_poll, at);
     }
 
     /// <summary>Weight of an end nobody waits for (results streaming to the caller still have some value).</summary>
     internal const double TailShare = 0.05;
 
-    internal static readonly bool Trace = Environment.GetEnvironmentVariable("AVTOMAT_TRACE") == "1";
-
     private void Poll(DateTimeOffset now)
     {
-        if (Trace) Console.Error.WriteLine($"{now:HH:mm:ss.fff} {Region} poll");
         _lastPoll = now;
         foreach (var watch in _watches.Values)
         {

@@ -143,10 +143,8 @@ internal sealed partial class Scheduler
             while (Agenda.TryPopDue(now, out var due))
             {
                 any = true;
-                if (Trace && rounds > 50) Console.Error.WriteLine($"{now:HH:mm:ss.fff} {Region} round {rounds}: due {due}");
                 due.OnDue(this, now);
             }
-            if (Trace && rounds > 50) Console.Error.WriteLine($"{now:HH:mm:ss.fff} {Region} round {rounds}: copies {CopiesChanged} creates {CreatesChanged} watches {WatchesChanged}");
             if (CopiesChanged)
             {
                 any = true;
