@@ -7,21 +7,8 @@ namespace Avtomat.Ec2.Engine.Tests;
 /// <summary>Run it again and nothing is copied twice: a copy job resumes from what earlier runs (or other processes)
 /// copied, in exact virtual time against the emulator. Each run is on an engine of its own (a new process, in effect):
 /// it knows of earlier runs only what EC2 says.</summary>
-public sealed class ResumeTests : EngineTestBed, IDisposable
+public sealed class ResumeTests : EngineTestBed
 {
-    private readonly List<SnapshotEngine> _engines = new();
-    private readonly VirtualTimeDriver _runs;
-    private readonly InProcessClients _runClients;
-
-    public ResumeTests()
-    {
-        // One driver for every run's engine: the clock moves only when all of them are idle (an earlier run's engine
-        // keeps its schedulers, and must not work while the clock moves under the current run).
-        _engines.Add(_engine);
-        _runs = new VirtualTimeDriver(_clock, () => _engines.All(e => e.IsIdle)) { StallLimit = TimeSpan.FromSeconds(30) };
-        _runClients = new InProcessClients(_ec2, _runs, AccessKey, new EmulatorCost());
-    }
-
     private static CopyJobOptions Options(Action<CopyJobOptions>? configure = null)
     {
         var o = new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1), VisibilityGrace = TimeSpan.FromSeconds(5) };
@@ -36,31 +23,15 @@ public sealed class ResumeTests : EngineTestBed, IDisposable
         return r;
     }
 
-    /// <summary>A run on an engine of its own (a new process, in effect), to its end in exact virtual time.</summary>
+    /// <summary>A run on an engine of its own (a new process, in effect: the bed's clock moves only when every engine is
+    /// idle), to its end in exact virtual time.</summary>
     private JobOutcome RunNew(IEnumerable<SnapshotCopyRequest> requests, CopyJobOptions? options = null,
         CancellationToken cancellationToken = default, Action<JobOutcome, DateTimeOffset>? onInstant = null)
     {
-        var engine = new SnapshotEngine(_clock);
-        _engines.Add(engine);
-        using var job = engine.StartCopyJob(_runClients, options ?? Options(), cancellationToken);
+        using var job = NewEngine().StartCopyJob(_clients, options ?? Options(), cancellationToken);
         foreach (var r in requests) job.Add(r);
         job.CompleteAdding();
-        var outcome = new JobOutcome();
-        var started = Now;
-        _runs.Run(() =>
-        {
-            var any = false;
-            while (job.TryTake(out var e, TimeSpan.Zero)) { outcome.Events.Add(e!); any = true; }
-            onInstant?.Invoke(outcome, Now);
-            return any;
-        }, () => job.IsFinished, TimeSpan.FromHours(2));
-        outcome.Elapsed = Now - started;
-        outcome.EndedAt = Now;
-        outcome.ProgressSamples.Add(job.GetProgress());
-        outcome.Statistics = job.Statistics;
-        // Exactly one finished event per request, always.
-        Assert.All(outcome.Finished.GroupBy(f => f.Request), g => Assert.Single(g));
-        return outcome;
+        return Run(job, onInstant: onInstant);
     }
 
     /// <summary>The copies of <paramref name="sourceId"/> that exist in us-west-2 now (any state).</summary>
@@ -178,11 +149,5 @@ public sealed class ResumeTests : EngineTestBed, IDisposable
         Assert.Equal("daily", result.Tags["Backup"]);
         // 49 + 1 + 4 = 54: the last four of the source's tags, in key order, gave way.
         Assert.Contains(outcome.Messages, m => m.Contains("4 of the source's tags were not copied: team:45, team:46, team:47, team:48"));
-    }
-
-    public new void Dispose()
-    {
-        _runClients.Dispose();
-        base.Dispose();
     }
 }
