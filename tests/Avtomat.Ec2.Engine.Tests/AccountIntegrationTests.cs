@@ -5,59 +5,72 @@ using Avtomat.Ec2.Engine.Copy;
 using Avtomat.Ec2.Engine.Tests.Support;
 using Avtomat.Ec2.Engine.Waiting;
 using Xunit.Abstractions;
+using DurationModel = Avtomat.Ec2.Emulator.DurationModel;
 
 namespace Avtomat.Ec2.Engine.Tests;
 
-/// <summary>What the engine shares per account and region, against the emulator through the real SDK (and STS).</summary>
-public sealed class AccountIntegrationTests(ITestOutputHelper output)
+/// <summary>What the engine shares per account and region, against the emulator through the real SDK: in exact virtual
+/// time (the emulator in process), except where the socket is the point — the account learned from STS over real HTTP
+/// with the module's own client source (<c>…OverHttp…</c>, real time; and an STS endpoint nothing listens on).</summary>
+public sealed class AccountIntegrationTests(ITestOutputHelper output) : EngineTestBed
 {
-    private static EmulatorOptions Options(double copySeconds) => new()
+    private const string KeyA = "AKIDACCOUNTA";
+    private const string KeyB = "AKIDACCOUNTB";
+
+    protected override void Configure(EmulatorOptions options)
     {
-        Accounts = { ["AKIDACCOUNTA"] = "111111111111", ["AKIDACCOUNTB"] = "222222222222" },
-        Config = new EmulatorConfig
-        {
-            Durations = new DurationConfig { Copy = new DurationModel { Kind = DurationKind.Fixed, Seconds = copySeconds }, CrossRegionFactor = 1 },
-        },
-    };
+        options.Accounts[KeyA] = "111111111111";
+        options.Accounts[KeyB] = "222222222222";
+    }
 
     private static CopyJobOptions JobOptions() => new() { PollInterval = TimeSpan.FromMilliseconds(200), VisibilityGrace = TimeSpan.FromSeconds(3) };
 
+    private static SnapshotCopyRequest Request(string id) => new() { SourceSnapshotId = id, SourceRegion = East, DestinationRegion = West };
+
     [Fact]
-    public async Task TwoAccounts_CopyingToOneRegion_Reach20PendingEach()
+    public void TwoAccounts_CopyingToOneRegion_Reach20PendingEach()
     {
-        await using var ec2 = await Ec2Emulator.StartAsync(Options(2));
-        var engine = new SnapshotEngine(TimeProvider.System);
-        var jobs = new List<(CopyJob Job, IEc2ClientSourceLifetime Clients)>();
-        foreach (var key in new[] { "AKIDACCOUNTA", "AKIDACCOUNTB" })
+        CopyDuration = TimeSpan.FromSeconds(2);
+        var jobs = new List<CopyJob>();
+        foreach (var key in new[] { KeyA, KeyB })
         {
-            var ids = ec2.Seed(new SeedRequest { AccessKeyId = key, Region = "us-east-1", Snapshots = 40 }).SnapshotIds;
-            var clients = new EmulatorClientSource(ec2, key);
-            var job = engine.StartCopyJob(clients, JobOptions(), default);
-            foreach (var id in ids) job.Add(new SnapshotCopyRequest { SourceSnapshotId = id, SourceRegion = "us-east-1", DestinationRegion = "us-west-2" });
+            var ids = _ec2.Seed(new SeedRequest { AccessKeyId = key, Region = East, Snapshots = 40 }).SnapshotIds;
+            var job = _engine.StartCopyJob(Clients(key), JobOptions(), default);
+            foreach (var id in ids) job.Add(Request(id));
             job.CompleteAdding();
-            jobs.Add((job, clients));
+            jobs.Add(job);
         }
 
-        var outcomes = await Task.WhenAll(jobs.Select(j => Task.Run(() => JobRunner.DrainRealTime(j.Job, TimeSpan.FromSeconds(60)))));
+        RunAll(jobs);
 
-        foreach (var (job, clients) in jobs) { job.Dispose(); clients.Dispose(); }
-        Assert.All(outcomes, o =>
+        foreach (var job in jobs) job.Dispose();
+        Assert.All(jobs.Select(Outcome), o =>
         {
             Assert.Equal(40, o.Finished.Count);
             Assert.All(o.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
-            Assert.Equal(0, o.Statistics.LimitExceeded);
         });
-        var stats = ec2.GetStats();
+        Assert.All(jobs, j => Assert.Equal(0, j.Statistics.LimitExceeded));
+        var stats = _ec2.GetStats();
         output.WriteLine(string.Join(", ", stats.MaxPendingCopies.Select(p => $"{p.Key} {p.Value}")));
         Assert.Equal(20, stats.MaxPendingCopies["111111111111/us-west-2"]);
         Assert.Equal(20, stats.MaxPendingCopies["222222222222/us-west-2"]);
     }
 
+    /// <summary>Real HTTP and real time: the point is STS. Each invocation resolves its account with GetCallerIdentity over
+    /// HTTP through the module's own client source (the process caches the answer per access key), then waits for a
+    /// completed snapshot (DescribeSnapshots over HTTP too); temporary credentials rotate their access key, all in one
+    /// account. Its time is the CPU of a thousand client sources and two thousand HTTP calls.</summary>
     [Fact]
-    public async Task ThousandInvocations_WithRotatingAccessKeys_OneAccount_LeaveTheRegistryNoLargerThanOne()
+    public async Task ThousandInvocations_OverHttp_WithRotatingAccessKeys_OneAccount_LeaveTheRegistryNoLargerThanOne()
     {
-        await using var ec2 = await Ec2Emulator.StartAsync(Options(0.1));
-        var snapshot = ec2.Seed(new SeedRequest { Region = "us-east-1", Snapshots = 1 }).SnapshotIds[0];
+        await using var ec2 = await Ec2Emulator.StartAsync(new EmulatorOptions
+        {
+            Config = new EmulatorConfig
+            {
+                Durations = new DurationConfig { Copy = new DurationModel { Kind = DurationKind.Fixed, Seconds = 0.1 }, CrossRegionFactor = 1 },
+            },
+        });
+        var snapshot = ec2.Seed(new SeedRequest { Region = East, Snapshots = 1 }).SnapshotIds[0];
         var engine = new SnapshotEngine(TimeProvider.System);
         var accounts = new HashSet<string>();
         var largest = 0;
@@ -80,11 +93,11 @@ public sealed class AccountIntegrationTests(ITestOutputHelper output)
             {
                 var key = $"ASIAROTATING{batch:D3}{i}";
                 using var clients = new Ec2ClientSource(new SessionAWSCredentials(key, "rotating-secret", "rotating-token"), ec2.BaseUrl.ToString(), "Avtomat.Ec2.Tests/0");
-                var (account, problem) = clients.ResolveAccount("us-east-1", default);
+                var (account, problem) = clients.ResolveAccount(East, default);
                 Assert.Null(problem);
                 lock (accounts) accounts.Add(account);
                 using var job = engine.StartWaitJob(clients, new WaitJobOptions { PollInterval = TimeSpan.FromMilliseconds(20) }, default);
-                job.Add(snapshot, "us-east-1");
+                job.Add(snapshot, East);
                 job.CompleteAdding();
                 var finished = new List<SnapshotEvent>();
                 while (!job.IsFinished)
@@ -105,28 +118,27 @@ public sealed class AccountIntegrationTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task AccessKeyExpiring_InTheMiddleOfACopyJob_EndsItWithCredentialsExpired_AndFreesTheWindow()
+    public void AccessKeyExpiring_InTheMiddleOfACopyJob_EndsItWithCredentialsExpired_AndFreesTheWindow()
     {
-        await using var ec2 = await Ec2Emulator.StartAsync(Options(30));
-        var ids = ec2.Seed(new SeedRequest { Region = "us-east-1", Snapshots = 25 }).SnapshotIds;
-        using var clients = new EmulatorClientSource(ec2);
-        var engine = new SnapshotEngine(TimeProvider.System);
-        using var west = engine.Lease(clients, "us-west-2");
-        using var job = engine.StartCopyJob(clients, JobOptions(), default);
-        foreach (var id in ids) job.Add(new SnapshotCopyRequest { SourceSnapshotId = id, SourceRegion = "us-east-1", DestinationRegion = "us-west-2" });
+        CopyDuration = TimeSpan.FromSeconds(30);
+        var ids = SeedSnapshots(East, 25);
+        using var job = _engine.StartCopyJob(_clients, JobOptions(), default);
+        foreach (var id in ids) job.Add(Request(id));
         job.CompleteAdding();
 
-        var expiredAt = DateTime.MinValue;
-        var outcome = JobRunner.DrainRealTime(job, TimeSpan.FromSeconds(20), e =>
+        DateTimeOffset? expiredAt = null;
+        var lastCallBefore = 0L;
+        var outcome = Run(job, onInstant: (_, now) =>
         {
-            if (e is CopyAcceptedEvent && expiredAt == DateTime.MinValue && job.GetProgress().Single().InProgress >= 20)
+            if (expiredAt is null && job.GetProgress().Single().InProgress >= 20)
             {
-                ec2.Config.Credentials.ExpiredAccessKeys.Add("AKIDENGINETEST");
-                expiredAt = DateTime.UtcNow;
+                _ec2.Config.Credentials.ExpiredAccessKeys.Add(AccessKey);
+                expiredAt = now;
+                lastCallBefore = _ec2.GetCalls().Max(c => c.Number);
             }
         });
 
-        Assert.NotEqual(DateTime.MinValue, expiredAt);
+        Assert.NotNull(expiredAt);
         Assert.Equal(25, outcome.Finished.Count);
         Assert.All(outcome.Finished, f =>
         {
@@ -134,11 +146,17 @@ public sealed class AccountIntegrationTests(ITestOutputHelper output)
             Assert.Equal("CredentialsExpired", f.Error!.ErrorId);
             Assert.Equal("RequestExpired", f.Error.AwsErrorCode);
         });
-        Assert.True(DateTime.UtcNow - expiredAt < TimeSpan.FromSeconds(5), "ended within a few polls");
-        Assert.Equal(0, west.Shared.CopyWindow.InUse);
-        Assert.DoesNotContain(outcome.Events.OfType<EngineMessageEvent>(), m => m.Message.Contains("engine-test-secret"));
+        // Ended by the first call after the expiry (it was: within 5 s of real time): EC2 answered it RequestExpired, and
+        // the job ended at that instant, one poll after the expiry.
+        var firstAfter = _ec2.GetCalls().First(c => c.Number > lastCallBefore);
+        Assert.Equal("RequestExpired", firstAfter.ErrorCode);
+        Assert.Equal(firstAfter.At, outcome.EndedAt);
+        Assert.True(outcome.EndedAt - expiredAt <= TimeSpan.FromSeconds(1), $"ended {outcome.EndedAt - expiredAt} after the expiry");
+        Assert.Equal(0, _engine.View(_clients, West)!.WindowInUse);
+        Assert.DoesNotContain(outcome.Events.OfType<EngineMessageEvent>(), m => m.Message.Contains("benchmark-secret-not-a-real-one"));
     }
 
+    /// <summary>A real socket: nothing listens on port 1, so the STS call fails at once (no emulator, no clock).</summary>
     [Fact]
     public void Account_WhenStsCannotBeReached_IsAStandInForTheAccessKey_AndSaysWhy_WithoutSecrets()
     {
@@ -147,9 +165,9 @@ public sealed class AccountIntegrationTests(ITestOutputHelper output)
         using var b = new Ec2ClientSource(new BasicAWSCredentials("AKIDUNREACHABLE1", "top-secret-value"), "http://127.0.0.1:1", "Avtomat.Ec2.Tests/0");
         using var c = new Ec2ClientSource(new BasicAWSCredentials("AKIDUNREACHABLE2", "top-secret-value"), "http://127.0.0.1:1", "Avtomat.Ec2.Tests/0");
 
-        var (accountA, problem) = a.ResolveAccount("us-east-1", default);
-        var (accountB, _) = b.ResolveAccount("us-east-1", default);
-        var (accountC, _) = c.ResolveAccount("us-east-1", default);
+        var (accountA, problem) = a.ResolveAccount(East, default);
+        var (accountB, _) = b.ResolveAccount(East, default);
+        var (accountC, _) = c.ResolveAccount(East, default);
 
         Assert.StartsWith("key:", accountA);
         Assert.Equal(accountA, accountB);
