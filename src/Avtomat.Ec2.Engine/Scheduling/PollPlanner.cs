@@ -26,8 +26,9 @@ internal readonly struct PlanEntry(double start, double knownRunningAt, Expectat
 /// window's worth once everything has probably ended (the end of the work is noticed late). Each duration is the duration
 /// model's log-normal for the snapshot's kind and size, so a look comes soon after the earliest likely ends while copies
 /// wait in the queue, and lazily in the tail. A snapshot of a kind nothing was learned about yet is looked at after a
-/// tenth of its age (the error is then at most a tenth of its duration). Every look stays between the floor and the
-/// ceiling (the jobs' poll intervals).
+/// tenth of its age (the error is then at most a tenth of its duration); so is one that has outlasted what was learned
+/// (seen running past the model's 99th percentile: the model is wrong about it, and trusting it would look ever faster
+/// at a snapshot that is simply slow). Every look stays between the floor and the ceiling (the jobs' poll intervals).
 /// </summary>
 internal static class PollPlanner
 {
@@ -36,6 +37,12 @@ internal static class PollPlanner
     public const double LookCost = 4;
     /// <summary>With nothing learned, look after this share of the age.</summary>
     public const double ColdStep = 0.1;
+    /// <summary>Seen running past this quantile of its duration's distribution, a snapshot is treated as cold.</summary>
+    public const double Outlasted = 0.99;
+
+    /// <summary>The distribution the plan uses for <paramref name="e"/>: none while cold or once it outlasted it.</summary>
+    public static Expectation? ModelOf(in PlanEntry e) =>
+        e.Expectation is { } x && Cdf(x, e.KnownRunningAt - e.Start) < Outlasted ? x : null;
 
     /// <summary>The time of the next look, in the planner's seconds.</summary>
     /// <param name="lastLook">When the last look was sent.</param>
@@ -49,7 +56,7 @@ internal static class PollPlanner
         var anyWarm = false;
         foreach (var e in entries)
         {
-            if (e.Expectation is null)
+            if (ModelOf(e) is null)
             {
                 var age = Math.Max(0, now - e.Start);
                 latest = Math.Min(latest, Math.Max(earliest, lastLook + Math.Max(floor, ColdStep * age)));
@@ -80,7 +87,7 @@ internal static class PollPlanner
         var anyTail = false;
         foreach (var e in entries)
         {
-            if (e.Expectation is not { } x) continue;
+            if (ModelOf(e) is not { } x) continue;
             if (e.InTail) anyTail = true;
             if (e.Weight <= 0) continue;
             total += e.Weight * EndedIntegral(x, e.Start, e.KnownRunningAt, Math.Max(from, e.KnownRunningAt), to);
@@ -126,7 +133,9 @@ internal static class PollPlanner
             var all = 1.0;
             foreach (var e in entries)
             {
-                if (!e.InTail || e.Expectation is not { } x) continue;
+                if (!e.InTail) continue;
+                // One the model cannot speak for keeps "all ended" unknown: its own (cold) rule decides when to look.
+                if (ModelOf(e) is not { } x) return 0;
                 all *= Ended(x, e.Start, e.KnownRunningAt, t);
                 if (all == 0) break;
             }

@@ -113,6 +113,7 @@ internal sealed partial class Scheduler
         }
         foreach (var item in link.Items.ToList()) LetGo(item);
         ForgetSourceChecks(job);
+        link.Closing = true;
         if (job.SweepsDuplicates && !link.Stopped && link.Failed is null && link.AcceptedTokens.Count > 0)
         {
             // A call sent again after a lookup found nothing may have a twin not visible yet: the sweep waits until it would be.
@@ -122,7 +123,24 @@ internal sealed partial class Scheduler
             Agenda.At(sweep, at > Now ? at : Now);
             return;
         }
+        TryEndClose(link);
+    }
+
+    /// <summary>A closing job ends here when its sweep has answered and the duplicates it is deleting are gone (a stopped
+    /// or failed one does not wait for them: it is told which may be left).</summary>
+    private void TryEndClose(JobLink link)
+    {
+        if (!link.Closing || !_links.ContainsKey(link.Job) || _closing.Any(s => s.Link == link)) return;
+        if (link.Deleting.Count > 0 && !link.Stopped && link.Failed is null) return;
         EndClose(link);
+    }
+
+    /// <summary>A closing job stopped or failed here: its sweep is not waited for (its lookups are forgotten), nor its deletes.</summary>
+    private void AbandonClose(JobLink link)
+    {
+        if (!link.Closing) return;
+        _closing.RemoveWhere(s => s.Link == link);
+        TryEndClose(link);
     }
 
     private void LetGo(JobItem item)
@@ -146,6 +164,9 @@ internal sealed partial class Scheduler
 
     private void EndClose(JobLink link)
     {
+        foreach (var id in link.Deleting)
+            link.Job.Warn($"The duplicate {link.Job.DuplicateNoun} {id} in {Region} may not have been deleted (the command ended first); " +
+                          $"look for it with Get-EC2Snapshot -SnapshotId {id} -Region {Region} and delete it yourself.");
         _links.Remove(link.Job);
         Lookups.Forget(link);
         WatchesChanged = true;
@@ -161,7 +182,6 @@ internal sealed partial class Scheduler
         /// <summary>Token → the id reported for it.</summary>
         public Dictionary<string, string> Tokens { get; } = tokens;
         public HashSet<string> Pending { get; } = new(StringComparer.Ordinal);
-        public int Deleting { get; set; }
         public bool Sent { get; set; }
 
         public override void OnDue(Scheduler scheduler, DateTimeOffset now)
@@ -184,7 +204,7 @@ internal sealed partial class Scheduler
             {
                 var list = group.ToList();
                 var keep = CopyRules.ChooseKept(list, sweep.Tokens[token]);
-                DeleteDuplicates(sweep.Link, keep, list, null, sweep);
+                DeleteDuplicates(sweep.Link, keep, list, null);
             }
             TryEndSweep(sweep);
         }
@@ -192,23 +212,22 @@ internal sealed partial class Scheduler
 
     private void TryEndSweep(Sweep sweep)
     {
-        if (!sweep.Sent || sweep.Pending.Count > 0 || sweep.Deleting > 0 || !_closing.Remove(sweep)) return;
-        EndClose(sweep.Link);
+        if (!sweep.Sent || sweep.Pending.Count > 0 || !_closing.Remove(sweep)) return;
+        TryEndClose(sweep.Link);
     }
 
     // ------------------------------------------------------------------ deleting duplicates
 
     /// <summary>Several snapshots carry one request's token (a re-sent call), or another run made the same copy first:
     /// keep <paramref name="keep"/> and delete the others.</summary>
-    private void DeleteDuplicates(JobLink link, Snapshot keep, IReadOnlyCollection<Snapshot> found, string? subject, Sweep? sweep = null)
+    private void DeleteDuplicates(JobLink link, Snapshot keep, IReadOnlyCollection<Snapshot> found, string? subject)
     {
         var about = CopyRules.TagOf(keep, CopyTagNames.SourceSnapshotId) ?? keep.VolumeId ?? subject ?? "";
         foreach (var extra in found.Select(s => s.SnapshotId).Where(id => id != keep.SnapshotId).Distinct(StringComparer.Ordinal))
         {
             if (!_deleting.Add(extra)) continue;
-            var delete = new DeleteOp(link, extra, keep.SnapshotId, about, sweep);
-            if (sweep is not null) sweep.Deleting++;
-            Agenda.At(delete, Now);
+            link.Deleting.Add(extra);
+            Agenda.At(new DeleteOp(link, extra, keep.SnapshotId, about), Now);
         }
     }
 
@@ -253,20 +272,15 @@ internal sealed partial class Scheduler
     private void DeleteEnded(DeleteOp op)
     {
         _deleting.Remove(op.SnapshotId);
-        if (op.Sweep is { } sweep)
-        {
-            sweep.Deleting--;
-            TryEndSweep(sweep);
-        }
+        if (op.Link.Deleting.Remove(op.SnapshotId)) TryEndClose(op.Link);
     }
 
-    private sealed class DeleteOp(JobLink link, string snapshotId, string keep, string subject, Sweep? sweep) : Due
+    private sealed class DeleteOp(JobLink link, string snapshotId, string keep, string subject) : Due
     {
         public JobLink Link { get; } = link;
         public string SnapshotId { get; } = snapshotId;
         public string Keep { get; } = keep;
         public string Subject { get; } = subject;
-        public Sweep? Sweep { get; } = sweep;
         public int Attempts { get; set; }
 
         public override void OnDue(Scheduler scheduler, DateTimeOffset now) => scheduler.SendDelete(this, now);

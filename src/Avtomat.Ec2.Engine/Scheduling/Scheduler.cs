@@ -265,6 +265,7 @@ internal sealed partial class Scheduler
         StopWatches(link);
         StopSourceChecks(link);
         Lookups.Forget(link);
+        AbandonClose(link);
     }
 
     /// <summary>Nothing more can succeed for <paramref name="job"/> with its credentials in <paramref name="region"/>:
@@ -277,7 +278,9 @@ internal sealed partial class Scheduler
         FailCreates(link, region, error);
         FailWatches(link, region, error);
         FailSourceChecks(link, region, error);
-        if (region == Region) Lookups.Forget(link);
+        if (region != Region) return;
+        Lookups.Forget(link);
+        AbandonClose(link);
     }
 
     /// <summary>A call made with <paramref name="link"/>'s credentials failed for good here (the failure policy's
@@ -442,6 +445,10 @@ internal sealed class JobLink
     public int Open => Items.Count;
     /// <summary>Request tokens of what EC2 made for it here, with the id reported (the final sweep's duplicates).</summary>
     public Dictionary<string, string> AcceptedTokens { get; } = new(StringComparer.Ordinal);
+    /// <summary>Duplicates being deleted for it here (its end waits for them unless it stopped or failed).</summary>
+    public HashSet<string> Deleting { get; } = new(StringComparer.Ordinal);
+    /// <summary>Every item reported: it ends here once its sweep and its deletes are done.</summary>
+    public bool Closing { get; set; }
 
     /// <summary>Its credentials may be used for a call.</summary>
     public bool Usable => !Job.Ended && Failed is null;
