@@ -79,10 +79,14 @@ internal sealed class CopyDurations
 
     public IReadOnlyList<(string Source, DateTimeOffset Start, double Seconds)> Copies { get { lock (_gate) return _copies.ToList(); } }
 
+    /// <summary>Sources whose copies take these seconds instead (warm-up copies).</summary>
+    public Dictionary<string, double> Overrides { get; } = new(StringComparer.Ordinal);
+
     public double? DurationOf(NewSnapshotInfo info)
     {
         if (!info.IsCopy) return null;
-        var seconds = Fixed ?? SecondsFor(info.SourceSnapshotId ?? "");
+        double seconds;
+        lock (_gate) seconds = Overrides.TryGetValue(info.SourceSnapshotId ?? "", out var given) ? given : Fixed ?? SecondsFor(info.SourceSnapshotId ?? "");
         lock (_gate) _copies.Add((info.SourceSnapshotId ?? "", info.Start, seconds));
         return seconds;
     }
