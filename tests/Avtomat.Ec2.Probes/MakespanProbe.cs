@@ -67,6 +67,12 @@ internal static class MakespanProbe
             var ends = copies.GroupBy(c => c.Source).ToDictionary(g => g.Key, g => g.Max(c => c.Start.UtcDateTime.AddSeconds(c.Seconds)));
             var lags = result.Results.Where(r => ends.ContainsKey(r.SourceSnapshotId))
                 .Select(r => (r.ReceivedUtc.ToUniversalTime() - ends[r.SourceSnapshotId]).TotalSeconds).Order().ToList();
+            var last = copies.OrderBy(c => c.Start.UtcDateTime.AddSeconds(c.Seconds)).Last();
+            var firstStart = copies.Min(c => c.Start.UtcDateTime);
+            var lastStart = copies.Max(c => c.Start.UtcDateTime);
+            report.Line($"|  | first copy started {Report.F((firstStart - start).TotalSeconds)} s after the call, last started {Report.F((lastStart - start).TotalSeconds)} s; " +
+                        $"the copy that ended last started at {Report.F((last.Start.UtcDateTime - start).TotalSeconds)} s and took {Report.F(last.Seconds)} s; " +
+                        $"copies in flight on average (sum of durations / (last completion − first start)): {Report.F(sum / (lastCompletion - firstStart).TotalSeconds)} |");
             if (lags.Count > 0)
                 report.Line($"|  | detection lag per copy (result received − end in EC2): p50 {Report.F(lags[lags.Count / 2])} s, p95 {Report.F(lags[(int)(lags.Count * 0.95)])} s, max {Report.F(lags[^1])} s; {result.StatsLine} |");
         }
