@@ -19,9 +19,8 @@ internal sealed class Ec2Bucket
 
 /// <summary>
 /// The one table of EC2's API token buckets the engine paces under, per account, region and action (EC2's documented
-/// request rate limits): every call goes through <see cref="Ec2Calls.OnceAsync{T}"/>, which takes a
-/// token from the client-side copy of its bucket (<see cref="RequestPacer"/>, shared by every job in the process) before
-/// it is sent. A Describe call is "filtered or paginated" (the larger bucket) only when the request says so; anything
+/// request rate limits): every call a scheduler sends first takes a token from the scheduler's client-side copy of its
+/// bucket (<see cref="Scheduling.RequestBuckets"/>: one per account and region, shared by every job in the process). A Describe call is "filtered or paginated" (the larger bucket) only when the request says so; anything
 /// else, and a Describe whose request is not known, is paced under the smaller one.
 /// </summary>
 internal static class Ec2Buckets

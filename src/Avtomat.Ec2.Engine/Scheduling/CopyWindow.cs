@@ -49,6 +49,8 @@ internal sealed class CopyWindow
         if (InUse > PeakInUse) PeakInUse = InUse;
     }
 
+    /// <summary>A slot comes back.</summary>
+    /// <param name="how">Why it comes back (see <see cref="SlotRelease"/>).</param>
     /// <param name="waiting">Copies wait for a slot (a window nobody waits for and nobody uses is reset).</param>
     public void Release(SlotRelease how, bool waiting)
     {

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Amazon.EC2;
+using Amazon.EC2.Model;
 using Amazon.Runtime;
 using Avtomat.Ec2.Engine.Internal;
 
@@ -44,6 +45,43 @@ internal abstract class LookupShape
     /// statistics count them.</summary>
     public virtual IEnumerable<(string Key, JobLink Link)> Fill(Scheduler scheduler, DateTimeOffset now) =>
         Enumerable.Empty<(string, JobLink)>();
+}
+
+/// <summary>A DescribeSnapshots lookup: the keys in one filter (<paramref name="keyFilter"/>), beside the shape's fixed
+/// filters; Owner self unless the shape lists snapshots shared with the account too. Filters, not SnapshotId.N: a
+/// missing key only lists fewer items, where SnapshotId.N would fail the whole call.</summary>
+internal abstract class SnapshotsShape(string keyFilter, bool ownOnly) : LookupShape
+{
+    public sealed override string Action => "DescribeSnapshots";
+
+    /// <summary>The filters besides the keys' (made anew for each request).</summary>
+    protected virtual IEnumerable<Filter> FixedFilters => Enumerable.Empty<Filter>();
+
+    public sealed override AmazonWebServiceRequest Build(IReadOnlyList<string> keys, string? nextToken) => new DescribeSnapshotsRequest
+    {
+        OwnerIds = ownOnly ? new List<string> { "self" } : null,
+        Filters = new List<Filter> { new() { Name = keyFilter, Values = keys.ToList() } }.Concat(FixedFilters).ToList(),
+        NextToken = nextToken,
+    };
+
+    public sealed override async Task<(IReadOnlyList<object> Items, string? NextToken)> SendAsync(IAmazonEC2 client, AmazonWebServiceRequest request,
+        CancellationToken cancellationToken)
+    {
+        var response = await client.DescribeSnapshotsAsync((DescribeSnapshotsRequest)request, cancellationToken).ConfigureAwait(false);
+        return ((IReadOnlyList<object>?)response.Snapshots ?? Array.Empty<object>(), response.NextToken);
+    }
+
+    public sealed override IEnumerable<string> KeysOf(object item) =>
+        KeyOf((Snapshot)item) is { } key ? new[] { key } : Array.Empty<string>();
+
+    public sealed override void Answered(Scheduler scheduler, string key, IReadOnlyList<object> items, DateTimeOffset at) =>
+        Answered(scheduler, key, items.Cast<Snapshot>().ToList(), at);
+
+    /// <summary>The key a snapshot answers (its id, a tag, its volume).</summary>
+    protected abstract string? KeyOf(Snapshot snapshot);
+
+    /// <summary>What EC2 listed for <paramref name="key"/> in a call sent at <paramref name="at"/> (on the loop).</summary>
+    protected abstract void Answered(Scheduler scheduler, string key, IReadOnlyList<Snapshot> snapshots, DateTimeOffset at);
 }
 
 /// <summary>

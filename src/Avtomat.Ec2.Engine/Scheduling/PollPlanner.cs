@@ -45,9 +45,13 @@ internal static class PollPlanner
         e.Expectation is { } x && Cdf(x, e.KnownRunningAt - e.Start) < Outlasted ? x : null;
 
     /// <summary>The time of the next look, in the planner's seconds.</summary>
+    /// <param name="entries">The watched snapshots.</param>
     /// <param name="lastLook">When the last look was sent.</param>
     /// <param name="now">Now (never earlier than the answer).</param>
+    /// <param name="floor">The least time between two looks.</param>
+    /// <param name="ceiling">The most time between two looks.</param>
     /// <param name="tailWeight">The all-done term's weight (the window's size) when nothing is queued; 0 otherwise.</param>
+    /// <param name="lookCost">What a look costs, in slot-seconds.</param>
     public static double Next(IReadOnlyList<PlanEntry> entries, double lastLook, double now, double floor, double ceiling, double tailWeight,
         double lookCost = LookCost)
     {
@@ -110,7 +114,7 @@ internal static class PollPlanner
         return Math.Max(0, Math.Min(b - a, value));
     }
 
-    /// <summary>P(ended by age <paramref name="age"/> | running at <paramref name="knownRunningAt"/>).</summary>
+    /// <summary>P(ended by <paramref name="at"/> | running at <paramref name="knownRunningAt"/>).</summary>
     public static double Ended(Expectation x, double start, double knownRunningAt, double at)
     {
         var c = Math.Max(0, knownRunningAt - start);

@@ -34,17 +34,15 @@ internal sealed partial class Scheduler
     }
 
     /// <summary>Follows one snapshot for Wait-AvSnapshot until it is completed, in error, or not found.</summary>
-    private sealed class WaitWatcher(WaitItem item) : IWatcher, IStoppable, IWatchFailure
+    private sealed class WaitWatcher(WaitItem item) : ItemWatcher(item), IWatchFailure
     {
-        private Watch? _watch;
+        protected override string? SnapshotId => item.Wait.SnapshotId;
 
-        public JobLink Link => item.Link!;
+        public override double Weight(Scheduler scheduler) => 0.25;
 
-        public double Weight(Scheduler scheduler) => 0.25;
-
-        public void Seen(Scheduler scheduler, Watch watch, Snapshot snapshot, DateTimeOffset at)
+        public override void Seen(Scheduler scheduler, Watch watch, Snapshot snapshot, DateTimeOffset at)
         {
-            _watch = watch;
+            Watch = watch;
             item.Job.Observe(item, snapshot);
             var job = (WaitJob)item.Job;
             switch (snapshot.State?.Value)
@@ -61,9 +59,9 @@ internal sealed partial class Scheduler
             }
         }
 
-        public void Missing(Scheduler scheduler, Watch watch, TimeSpan missingFor, DateTimeOffset at)
+        public override void Missing(Scheduler scheduler, Watch watch, TimeSpan missingFor, DateTimeOffset at)
         {
-            _watch = watch;
+            Watch = watch;
             if (missingFor <= item.Job.VisibilityGrace) return;
             Detach(scheduler);
             ((WaitJob)item.Job).Finish(item, SnapshotState.Failed, EngineErrors.SnapshotNotFound(watch.SnapshotId, scheduler.Region, regionParameter: "-Region"),
@@ -72,30 +70,9 @@ internal sealed partial class Scheduler
 
         public void LookupFailed(Scheduler scheduler, Watch watch, Exception error)
         {
-            _watch = watch;
+            Watch = watch;
             Detach(scheduler);
             ((WaitJob)item.Job).Finish(item, SnapshotState.Failed, EngineErrors.DescribeFailed(watch.SnapshotId, scheduler.Region, "DescribeSnapshots", error), endsAny: false);
-        }
-
-        public void Stop(Scheduler scheduler, Watch watch)
-        {
-            _watch = watch;
-            if (!item.IsFinished) item.Job.FinishStopped(item);
-            Detach(scheduler);
-        }
-
-        public void Fail(Scheduler scheduler, Watch watch, string region, EngineError error)
-        {
-            _watch = watch;
-            if (!item.IsFinished) Finish(item, SnapshotState.Failed, error.For(item.TargetId), endSeen: false);
-            Detach(scheduler);
-        }
-
-        public void Detach(Scheduler scheduler)
-        {
-            Forget(item);
-            if (_watch is null) scheduler._watches.TryGetValue(item.Wait.SnapshotId, out _watch);
-            if (_watch is not null) scheduler.RemoveWatch(_watch, this);
         }
     }
 
@@ -301,30 +278,14 @@ internal sealed partial class Scheduler
 
     /// <summary>Snapshots made by this account here and tagged with any of the request tokens (Owner self, the token tag
     /// filter): what a call with no definite answer made, and what the final sweep looks for.</summary>
-    internal sealed class SnapshotsByTokenShape : LookupShape
+    internal sealed class SnapshotsByTokenShape() : SnapshotsShape("tag:" + CopyTagNames.RequestToken, ownOnly: true)
     {
         public override string Id => "request-token";
-        public override string Action => "DescribeSnapshots";
 
-        public override AmazonWebServiceRequest Build(IReadOnlyList<string> keys, string? nextToken) => new DescribeSnapshotsRequest
-        {
-            OwnerIds = new List<string> { "self" },
-            Filters = new List<Filter> { new() { Name = "tag:" + CopyTagNames.RequestToken, Values = keys.ToList() } },
-            NextToken = nextToken,
-        };
+        protected override string? KeyOf(Snapshot snapshot) => CopyRules.TokenOf(snapshot);
 
-        public override async Task<(IReadOnlyList<object> Items, string? NextToken)> SendAsync(IAmazonEC2 client, AmazonWebServiceRequest request,
-            CancellationToken cancellationToken)
-        {
-            var response = await client.DescribeSnapshotsAsync((DescribeSnapshotsRequest)request, cancellationToken).ConfigureAwait(false);
-            return ((IReadOnlyList<object>?)response.Snapshots ?? Array.Empty<object>(), response.NextToken);
-        }
-
-        public override IEnumerable<string> KeysOf(object item) =>
-            CopyRules.TokenOf((Snapshot)item) is { } token ? new[] { token } : Array.Empty<string>();
-
-        public override void Answered(Scheduler scheduler, string key, IReadOnlyList<object> items, DateTimeOffset at) =>
-            scheduler.TokenAnswered(key, items.Cast<Snapshot>().ToList(), at);
+        protected override void Answered(Scheduler scheduler, string key, IReadOnlyList<Snapshot> snapshots, DateTimeOffset at) =>
+            scheduler.TokenAnswered(key, snapshots, at);
 
         // A lookup that failed for good says nothing was found (retried failures never get here).
         public override void Failed(Scheduler scheduler, IReadOnlyList<string> keys, Exception error)

@@ -401,6 +401,11 @@ internal sealed partial class Scheduler
 
     /// <summary>EC2 made the copy (or it was found by its token after a lost response): report its id at once; the polls
     /// follow it from now on.</summary>
+    /// <param name="op">The copy.</param>
+    /// <param name="snapshotId">The copy's id in EC2.</param>
+    /// <param name="now">When the answer came.</param>
+    /// <param name="started">EC2's StartTime when known (found by its token); else the answer's time stands for it.</param>
+    /// <param name="adopted">Found by its token after a call without a definite answer.</param>
     /// <param name="madeBy">The job whose call made it: the others' requests report it as reused (they made no copy).</param>
     private void Accepted(CopyOp op, string snapshotId, DateTimeOffset now, DateTimeOffset? started, bool adopted, JobLink madeBy)
     {
@@ -777,12 +782,7 @@ internal sealed partial class Scheduler
     /// only lets go), and the op is forgotten.</summary>
     private void EndCopy(CopyOp op, Action<CopyItem> finish)
     {
-        foreach (var item in op.Items.ToList())
-        {
-            if (!item.IsFinished) finish(item);
-            Forget(item);
-        }
-        op.Items.Clear();
+        EndItems(op.Items, finish);
         AbandonCopy(op);
     }
 
@@ -896,35 +896,18 @@ internal sealed partial class Scheduler
     /// filter with up to 200 source ids, the source-region tag. One shape serves the earlier-copy lookups, the look just
     /// before a copy is admitted, the polls of running copies, twins and duplicates: a poll also looks at the next queued
     /// sources (<see cref="Fill"/>), so the copy admitted when it sees a copy end needs no call of its own.</summary>
-    internal sealed class CopiesOfShape(string sourceRegion) : LookupShape
+    internal sealed class CopiesOfShape(string sourceRegion) : SnapshotsShape("tag:" + CopyTagNames.SourceSnapshotId, ownOnly: true)
     {
         public string SourceRegion { get; } = sourceRegion;
         public override string Id => "copies-of:" + SourceRegion;
-        public override string Action => "DescribeSnapshots";
 
-        public override AmazonWebServiceRequest Build(IReadOnlyList<string> keys, string? nextToken) => new DescribeSnapshotsRequest
-        {
-            OwnerIds = new List<string> { "self" },
-            Filters = new List<Filter>
-            {
-                new() { Name = "tag:" + CopyTagNames.SourceSnapshotId, Values = keys.ToList() },
-                new() { Name = "tag:" + CopyTagNames.SourceRegion, Values = new List<string> { SourceRegion } },
-            },
-            NextToken = nextToken,
-        };
+        protected override IEnumerable<Filter> FixedFilters =>
+            new[] { new Filter { Name = "tag:" + CopyTagNames.SourceRegion, Values = new List<string> { SourceRegion } } };
 
-        public override async Task<(IReadOnlyList<object> Items, string? NextToken)> SendAsync(IAmazonEC2 client, AmazonWebServiceRequest request,
-            CancellationToken cancellationToken)
-        {
-            var response = await client.DescribeSnapshotsAsync((DescribeSnapshotsRequest)request, cancellationToken).ConfigureAwait(false);
-            return ((IReadOnlyList<object>?)response.Snapshots ?? Array.Empty<object>(), response.NextToken);
-        }
+        protected override string? KeyOf(Snapshot snapshot) => CopyRules.TagOf(snapshot, CopyTagNames.SourceSnapshotId);
 
-        public override IEnumerable<string> KeysOf(object item) =>
-            CopyRules.TagOf((Snapshot)item, CopyTagNames.SourceSnapshotId) is { } source ? new[] { source } : Array.Empty<string>();
-
-        public override void Answered(Scheduler scheduler, string key, IReadOnlyList<object> items, DateTimeOffset at) =>
-            scheduler.CopiesAnswered(SourceRegion, key, items.Cast<Snapshot>().ToList(), at);
+        protected override void Answered(Scheduler scheduler, string key, IReadOnlyList<Snapshot> snapshots, DateTimeOffset at) =>
+            scheduler.CopiesAnswered(SourceRegion, key, snapshots, at);
 
         public override void Failed(Scheduler scheduler, IReadOnlyList<string> keys, Exception error) => scheduler.CopiesLookupFailed(SourceRegion, keys, error);
 

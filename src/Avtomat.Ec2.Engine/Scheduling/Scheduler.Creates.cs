@@ -597,7 +597,7 @@ internal sealed partial class Scheduler
             }
             item.Link!.AcceptedTokens[op.Token] = snapshotId;
             item.Job.Accept(item, snapshotId, started, adopted);
-            var watcher = new CreateWatcher(op, item, rule);
+            var watcher = new CreateWatcher(item, rule);
             AddWatch(snapshotId, watcher, accepted: true);
             item.Op = watcher;
             if (item.StopPending)
@@ -660,12 +660,7 @@ internal sealed partial class Scheduler
 
     private void EndCreate(CreateOp op, Action<CreateItem> finish)
     {
-        foreach (var item in op.Items.ToList())
-        {
-            if (!item.IsFinished) finish(item);
-            Forget(item);
-        }
-        op.Items.Clear();
+        EndItems(op.Items, finish);
         AbandonCreate(op);
     }
 
@@ -735,19 +730,18 @@ internal sealed partial class Scheduler
     // ------------------------------------------------------------------ following new snapshots
 
     /// <summary>Follows one new snapshot until it is final; frees its volume slot then (one in error keeps counting).</summary>
-    private sealed class CreateWatcher(CreateOp op, CreateItem item, VolumeRule rule) : IWatcher, IStoppable
+    private sealed class CreateWatcher(CreateItem item, VolumeRule rule) : ItemWatcher(item)
     {
-        private Watch? _watch;
         private bool _released;
 
-        public JobLink Link => item.Link!;
+        protected override string? SnapshotId => item.SnapshotId;
 
         // New snapshots often feed a copy downstream; their volume's queue waits on them.
-        public double Weight(Scheduler scheduler) => scheduler._createQueue.Any(o => o.Volumes.Contains(rule.VolumeId)) ? 1 : 0.25;
+        public override double Weight(Scheduler scheduler) => scheduler._createQueue.Any(o => o.Volumes.Contains(rule.VolumeId)) ? 1 : 0.25;
 
-        public void Seen(Scheduler scheduler, Watch watch, Snapshot snapshot, DateTimeOffset at)
+        public override void Seen(Scheduler scheduler, Watch watch, Snapshot snapshot, DateTimeOffset at)
         {
-            _watch = watch;
+            Watch = watch;
             item.Job.Observe(item, snapshot);
             switch (snapshot.State?.Value)
             {
@@ -766,37 +760,16 @@ internal sealed partial class Scheduler
             }
         }
 
-        public void Missing(Scheduler scheduler, Watch watch, TimeSpan missingFor, DateTimeOffset at)
+        public override void Missing(Scheduler scheduler, Watch watch, TimeSpan missingFor, DateTimeOffset at)
         {
-            _watch = watch;
+            Watch = watch;
             if (missingFor <= item.Job.VisibilityGrace) return;
             Free(scheduler, errored: false);
             Done(scheduler, watch);
             if (!item.IsFinished) Finish(item, SnapshotState.Failed, EngineErrors.SnapshotNotVisible(watch.SnapshotId, scheduler.Region, item.Job.VisibilityGrace));
         }
 
-        public void Stop(Scheduler scheduler, Watch watch)
-        {
-            // The snapshot goes on in EC2; a later refresh from EC2 corrects the volume's count.
-            _watch = watch;
-            if (!item.IsFinished) item.Job.FinishStopped(item);
-            Detach(scheduler);
-        }
-
-        public void Fail(Scheduler scheduler, Watch watch, string region, EngineError error)
-        {
-            _watch = watch;
-            if (!item.IsFinished) Finish(item, SnapshotState.Failed, error.For(item.TargetId), endSeen: false);
-            Detach(scheduler);
-        }
-
-        /// <summary>The item lets go (its job closed or stopped): the snapshot is no longer followed.</summary>
-        public void Detach(Scheduler scheduler)
-        {
-            Forget(item);
-            if (_watch is null && item.SnapshotId is { } id) scheduler._watches.TryGetValue(id, out _watch);
-            if (_watch is not null) scheduler.RemoveWatch(_watch, this);
-        }
+        // Stopped, the snapshot goes on in EC2; a later refresh from EC2 corrects the volume's count.
 
         private void Done(Scheduler scheduler, Watch watch)
         {
@@ -938,33 +911,17 @@ internal sealed partial class Scheduler
     }
 
     /// <summary>A volume's snapshots that are pending or in error (Owner self; the volume-id and status filters).</summary>
-    private sealed class ActiveSnapshotsShape : LookupShape
+    private sealed class ActiveSnapshotsShape() : SnapshotsShape("volume-id", ownOnly: true)
     {
         public override string Id => "active-of-volume";
-        public override string Action => "DescribeSnapshots";
 
-        public override AmazonWebServiceRequest Build(IReadOnlyList<string> keys, string? nextToken) => new DescribeSnapshotsRequest
-        {
-            OwnerIds = new List<string> { "self" },
-            Filters = new List<Filter>
-            {
-                new() { Name = "volume-id", Values = keys.ToList() },
-                new() { Name = "status", Values = new List<string> { "pending", "error" } },
-            },
-            NextToken = nextToken,
-        };
+        protected override IEnumerable<Filter> FixedFilters =>
+            new[] { new Filter { Name = "status", Values = new List<string> { "pending", "error" } } };
 
-        public override async Task<(IReadOnlyList<object> Items, string? NextToken)> SendAsync(IAmazonEC2 client, AmazonWebServiceRequest request,
-            CancellationToken cancellationToken)
-        {
-            var response = await client.DescribeSnapshotsAsync((DescribeSnapshotsRequest)request, cancellationToken).ConfigureAwait(false);
-            return ((IReadOnlyList<object>?)response.Snapshots ?? Array.Empty<object>(), response.NextToken);
-        }
+        protected override string? KeyOf(Snapshot snapshot) => snapshot.VolumeId;
 
-        public override IEnumerable<string> KeysOf(object item) => new[] { ((Snapshot)item).VolumeId };
-
-        public override void Answered(Scheduler scheduler, string key, IReadOnlyList<object> items, DateTimeOffset at) =>
-            scheduler.ActiveAnswered(key, items.Cast<Snapshot>().ToList());
+        protected override void Answered(Scheduler scheduler, string key, IReadOnlyList<Snapshot> snapshots, DateTimeOffset at) =>
+            scheduler.ActiveAnswered(key, snapshots);
 
         public override void Failed(Scheduler scheduler, IReadOnlyList<string> keys, Exception error)
         {

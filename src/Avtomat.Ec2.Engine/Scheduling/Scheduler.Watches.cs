@@ -87,10 +87,10 @@ internal sealed partial class Scheduler
     }
 
     /// <summary>What a by-id call listed for <paramref name="snapshotId"/> (an empty list: nothing).</summary>
-    private void SnapshotAnswered(string snapshotId, IReadOnlyList<object> items, DateTimeOffset at)
+    private void SnapshotAnswered(string snapshotId, IReadOnlyList<Snapshot> items, DateTimeOffset at)
     {
         if (!_watches.TryGetValue(snapshotId, out var watch)) return;
-        var snapshot = items.OfType<Snapshot>().FirstOrDefault(s => s.SnapshotId == snapshotId);
+        var snapshot = items.FirstOrDefault(s => s.SnapshotId == snapshotId);
         watch.AnsweredAt = at;
         WatchesChanged = true;
         if (snapshot is null)
@@ -404,32 +404,56 @@ internal sealed partial class Scheduler
             scheduler.StepSourceCheckAnswered(this, SourceCheckResult.RegionFailed(error.For(Check.SnapshotId)));
     }
 
-    // ------------------------------------------------------------------ the by-id shape
-
-    internal sealed class SnapshotsByIdShape : LookupShape
+    /// <summary>A watcher that reports one job item: a stop or a failed region ends the item, and the snapshot is no longer
+    /// followed for it.</summary>
+    private abstract class ItemWatcher(JobItem item) : IWatcher, IStoppable
     {
-        public override string Id => "snapshot-id";
-        public override string Action => "DescribeSnapshots";
+        /// <summary>Its watch, once known (a watcher is told it with every call).</summary>
+        protected Watch? Watch { get; set; }
 
-        // No Owner filter: snapshots shared with this account (copy sources) are listed too. The snapshot-id filter, not
-        // SnapshotId.N: a missing id only lists fewer items, where SnapshotId.N would fail the whole call.
-        public override AmazonWebServiceRequest Build(IReadOnlyList<string> keys, string? nextToken) => new DescribeSnapshotsRequest
-        {
-            Filters = new List<Filter> { new() { Name = "snapshot-id", Values = keys.ToList() } },
-            NextToken = nextToken,
-        };
+        public JobLink Link => item.Link!;
 
-        public override async Task<(IReadOnlyList<object> Items, string? NextToken)> SendAsync(IAmazonEC2 client, AmazonWebServiceRequest request,
-            CancellationToken cancellationToken)
+        /// <summary>The snapshot it follows (null before EC2 named one).</summary>
+        protected abstract string? SnapshotId { get; }
+
+        public abstract double Weight(Scheduler scheduler);
+        public abstract void Seen(Scheduler scheduler, Watch watch, Snapshot snapshot, DateTimeOffset at);
+        public abstract void Missing(Scheduler scheduler, Watch watch, TimeSpan missingFor, DateTimeOffset at);
+
+        public void Stop(Scheduler scheduler, Watch watch)
         {
-            var response = await client.DescribeSnapshotsAsync((DescribeSnapshotsRequest)request, cancellationToken).ConfigureAwait(false);
-            return ((IReadOnlyList<object>?)response.Snapshots ?? Array.Empty<object>(), response.NextToken);
+            Watch = watch;
+            if (!item.IsFinished) item.Job.FinishStopped(item);
+            Detach(scheduler);
         }
 
-        public override IEnumerable<string> KeysOf(object item) => new[] { ((Snapshot)item).SnapshotId };
+        public void Fail(Scheduler scheduler, Watch watch, string region, EngineError error)
+        {
+            Watch = watch;
+            if (!item.IsFinished) Finish(item, SnapshotState.Failed, error.For(item.TargetId), endSeen: false);
+            Detach(scheduler);
+        }
 
-        public override void Answered(Scheduler scheduler, string key, IReadOnlyList<object> items, DateTimeOffset at) =>
-            scheduler.SnapshotAnswered(key, items, at);
+        /// <summary>The item lets go (its job closed or stopped): the snapshot is no longer followed for it.</summary>
+        public void Detach(Scheduler scheduler)
+        {
+            Forget(item);
+            if (Watch is null && SnapshotId is { } id && scheduler._watches.TryGetValue(id, out var watch)) Watch = watch;
+            if (Watch is not null) scheduler.RemoveWatch(Watch, this);
+        }
+    }
+
+    // ------------------------------------------------------------------ the by-id shape
+
+    /// <summary>Snapshots by id. No Owner filter: snapshots shared with this account (copy sources) are listed too.</summary>
+    internal sealed class SnapshotsByIdShape() : SnapshotsShape("snapshot-id", ownOnly: false)
+    {
+        public override string Id => "snapshot-id";
+
+        protected override string? KeyOf(Snapshot snapshot) => snapshot.SnapshotId;
+
+        protected override void Answered(Scheduler scheduler, string key, IReadOnlyList<Snapshot> snapshots, DateTimeOffset at) =>
+            scheduler.SnapshotAnswered(key, snapshots, at);
 
         public override void Failed(Scheduler scheduler, IReadOnlyList<string> keys, Exception error) => scheduler.SnapshotLookupFailed(keys, error);
     }

@@ -254,6 +254,17 @@ internal sealed partial class Scheduler
     /// <summary>The item no longer belongs here (finished and let go, stopped, failed, closed).</summary>
     private static void Forget(JobItem item) => item.Link?.Items.Remove(item);
 
+    /// <summary>An op ends: each of its items not finished yet is finished by <paramref name="finish"/>, and all are let go.</summary>
+    private static void EndItems<T>(List<T> items, Action<T> finish) where T : JobItem
+    {
+        foreach (var item in new List<T>(items))
+        {
+            if (!item.IsFinished) finish(item);
+            Forget(item);
+        }
+        items.Clear();
+    }
+
     /// <summary>The job stopped (Ctrl+C, Dispose) or timed out: its items here end now, except those waiting for a call
     /// that may create something (it has the job's grace to return, so the id is not lost).</summary>
     internal void StopJob(EngineJob job)
