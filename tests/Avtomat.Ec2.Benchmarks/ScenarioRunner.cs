@@ -191,7 +191,7 @@ public static class ScenarioRunner
 
         return new RunResult
         {
-            Scenario = Scenarios.Name(w.Scenario), N = w.Count, Strategy = strategy, Destinations = w.Destinations.ToList(),
+            Scenario = Scenarios.Name(w.Scenario), N = w.Count, Seed = w.Seed, Strategy = strategy, Destinations = w.Destinations.ToList(),
             OutsideCopiesPerDestination = w.OutsideCopies, Copies = w.Copies, SnapshotsCreated = w.CreatesSnapshots ? w.Count : 0,
             Tracked = w.Tracked,
             MakespanSeconds = Math.Round(makespan, 3), LowerBoundSeconds = Math.Round(lb, 3), LowerBound = lbHow,
@@ -235,6 +235,8 @@ public sealed class RunResult
 {
     public string Scenario { get; init; } = "";
     public int N { get; init; }
+    /// <summary>The workload's seed (sizes and durations).</summary>
+    public int Seed { get; init; }
     public string Strategy { get; init; } = "";
     public List<string> Destinations { get; init; } = new();
     public int OutsideCopiesPerDestination { get; init; }
