@@ -22,12 +22,19 @@ public sealed class Ledger
         _workload = workload;
         _destinationIndex = workload.Destinations.Select((d, i) => (d, i)).ToDictionary(p => p.d, p => p.i, StringComparer.Ordinal);
         CopyEnds = workload.CopySeconds.Select(c => new List<DateTimeOffset>[c.Length]).ToArray();
+        CopyStarts = workload.CopySeconds.Select(c => new List<DateTimeOffset>[c.Length]).ToArray();
         for (var i = 0; i < CopyEnds.Length; i++)
-            for (var d = 0; d < CopyEnds[i].Length; d++) CopyEnds[i][d] = new List<DateTimeOffset>(1);
+            for (var d = 0; d < CopyEnds[i].Length; d++)
+            {
+                CopyEnds[i][d] = new List<DateTimeOffset>(1);
+                CopyStarts[i][d] = new List<DateTimeOffset>(1);
+            }
     }
 
     /// <summary>[source][destination]: when each copy EC2 accepted ends (more than one: a duplicate).</summary>
     public List<DateTimeOffset>[][] CopyEnds { get; }
+    /// <summary>[source][destination]: when EC2 accepted (started) each copy, in the order of <see cref="CopyEnds"/>.</summary>
+    public List<DateTimeOffset>[][] CopyStarts { get; }
     /// <summary>Per volume: when each snapshot EC2 accepted ends.</summary>
     public Dictionary<int, List<DateTimeOffset>> SnapshotEnds { get; } = new();
     /// <summary>Copies of sources the workload does not know (nothing else should be copied).</summary>
@@ -50,6 +57,7 @@ public sealed class Ledger
                 if (known < 0 || !_destinationIndex.TryGetValue(info.Region, out var d)) { Strays++; return null; }
                 var seconds = _workload.CopySeconds[known][d];
                 CopyEnds[known][d].Add(info.Start + TimeSpan.FromSeconds(seconds));
+                CopyStarts[known][d].Add(info.Start);
                 return seconds;
             }
             if (_workload.SnapshotSeconds is { } snaps && _volumeIndex.TryGetValue(info.VolumeId, out var v))

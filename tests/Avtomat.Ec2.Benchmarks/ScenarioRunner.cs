@@ -150,9 +150,25 @@ public static class ScenarioRunner
         if (ledger.Strays > 0) problems.Add($"{ledger.Strays} snapshot(s) or copies the workload does not know");
 
         // What EC2 accepted: exactly one copy per source and destination (and one snapshot per volume), all completed.
-        int missing = 0, duplicates = 0, unnoticed = 0;
+        // Per destination, the queued phase lasts until EC2 started the last copy to it: a completion at an instant when some
+        // copy to that destination had not been started before that instant (it starts then or later, or never) was
+        // waited for by a queue, so noticing it late holds up the next start; the completions after it are the tail.
+        var queuedUntil = new DateTimeOffset[w.Destinations.Count];
+        for (var d = 0; d < w.Destinations.Count; d++)
+        {
+            queuedUntil[d] = DateTimeOffset.MinValue;
+            for (var i = 0; i < w.Count; i++)
+            {
+                var starts = ledger.CopyStarts[i][d];
+                var first = starts.Count == 0 ? DateTimeOffset.MaxValue : starts.Min();
+                if (first > queuedUntil[d]) queuedUntil[d] = first;
+            }
+        }
+        int missing = 0, duplicates = 0, unnoticed = 0, queuedUnnoticed = 0, tailUnnoticed = 0;
         var lastEnd = DateTimeOffset.MinValue;
         var lags = new List<double>();
+        var queuedLags = new List<double>();
+        var tailLags = new List<double>();
         for (var i = 0; i < w.Count; i++)
             for (var d = 0; d < w.Destinations.Count; d++)
             {
@@ -161,13 +177,19 @@ public static class ScenarioRunner
                 if (ends.Count > 1) duplicates += ends.Count - 1;
                 var end = ends.Min();
                 if (ends.Max() > lastEnd) lastEnd = ends.Max();
+                var queued = end <= queuedUntil[d];
                 if (c.Noticed[i][d] is { } noticed)
                 {
                     var lag = (noticed - end).TotalSeconds;
                     if (lag < -1e-6) problems.Add($"a copy was reported completed {-lag:0.0} s before it was");
                     lags.Add(Math.Max(0, lag));
+                    (queued ? queuedLags : tailLags).Add(Math.Max(0, lag));
                 }
-                else unnoticed++;
+                else
+                {
+                    unnoticed++;
+                    if (queued) queuedUnnoticed++; else tailUnnoticed++;
+                }
             }
         if (w.CreatesSnapshots)
         {
@@ -186,8 +208,10 @@ public static class ScenarioRunner
         var throttles = Delta(after.Throttled, before.Throttled).Values.Sum();
         var made = w.Copies + (w.CreatesSnapshots ? w.Count : 0);
         var median = w.MedianCopy;
-        var p50 = lags.Count > 0 ? Workload.Percentile(lags, 0.5) : double.NaN;
-        var p95 = lags.Count > 0 ? Workload.Percentile(lags, 0.95) : double.NaN;
+        var p50 = Workload.Percentile(lags, 0.5); // NaN when nothing was noticed
+        var p95 = Workload.Percentile(lags, 0.95);
+        var (queuedP50, queuedP95) = (Workload.Percentile(queuedLags, 0.5), Workload.Percentile(queuedLags, 0.95));
+        var (tailP50, tailP95) = (Workload.Percentile(tailLags, 0.5), Workload.Percentile(tailLags, 0.95));
 
         return new RunResult
         {
@@ -203,6 +227,15 @@ public static class ScenarioRunner
             MedianCopySeconds = Math.Round(median, 1), LongestCopySeconds = Math.Round(w.LongestCopy, 1),
             LagP50Seconds = Math.Round(p50, 3), LagP95Seconds = Math.Round(p95, 3),
             LagP50PercentOfMedianCopy = Math.Round(100 * p50 / median, 3), LagP95PercentOfMedianCopy = Math.Round(100 * p95 / median, 3),
+            QueuedLagP50Seconds = Math.Round(queuedP50, 3), QueuedLagP95Seconds = Math.Round(queuedP95, 3),
+            QueuedLagP50PercentOfMedianCopy = Math.Round(100 * queuedP50 / median, 3),
+            QueuedLagP95PercentOfMedianCopy = Math.Round(100 * queuedP95 / median, 3),
+            TailLagP50Seconds = Math.Round(tailP50, 3), TailLagP95Seconds = Math.Round(tailP95, 3),
+            TailLagP50PercentOfMedianCopy = Math.Round(100 * tailP50 / median, 3),
+            TailLagP95PercentOfMedianCopy = Math.Round(100 * tailP95 / median, 3),
+            QueuedNoticed = queuedLags.Count, TailNoticed = tailLags.Count, QueuedUnnoticed = queuedUnnoticed, TailUnnoticed = tailUnnoticed,
+            QueuedPhaseEndsSeconds = queuedUntil.Select(t => t == DateTimeOffset.MinValue || t == DateTimeOffset.MaxValue
+                ? (double?)null : Math.Round((t - c.Start).TotalSeconds, 3)).ToList(),
             Noticed = lags.Count, Unnoticed = unnoticed, Missing = missing, Duplicates = duplicates,
             AllCompleted = missing == 0 && duplicates == 0 && failure is null && problems.Count == 0,
             CpuMsPerTracked = Math.Round(engineCpu.TotalMilliseconds / w.Tracked, 4),
@@ -259,6 +292,26 @@ public sealed class RunResult
     public double LagP95Seconds { get; init; }
     public double LagP50PercentOfMedianCopy { get; init; }
     public double LagP95PercentOfMedianCopy { get; init; }
+    /// <summary>Lag of the copies that completed in their destination's queued phase: while some copy to it had not been
+    /// started by EC2 (<see cref="QueuedPhaseEndsSeconds"/>). The lag target is on these.</summary>
+    public double QueuedLagP50Seconds { get; init; }
+    public double QueuedLagP95Seconds { get; init; }
+    public double QueuedLagP50PercentOfMedianCopy { get; init; }
+    public double QueuedLagP95PercentOfMedianCopy { get; init; }
+    /// <summary>Lag of the copies that completed after their destination's last copy started (nothing waits for them).</summary>
+    public double TailLagP50Seconds { get; init; }
+    public double TailLagP95Seconds { get; init; }
+    public double TailLagP50PercentOfMedianCopy { get; init; }
+    public double TailLagP95PercentOfMedianCopy { get; init; }
+    /// <summary>Copies noticed that completed in the queued phase, and in the tail: together <see cref="Noticed"/>.</summary>
+    public int QueuedNoticed { get; init; }
+    public int TailNoticed { get; init; }
+    /// <summary>Copies not noticed (the peer's last ones), by phase: together <see cref="Unnoticed"/>.</summary>
+    public int QueuedUnnoticed { get; init; }
+    public int TailUnnoticed { get; init; }
+    /// <summary>Per destination (in <see cref="Destinations"/>' order), seconds from the start until EC2 started the last
+    /// copy to it: a completion up to then is in the queued phase. Null when a copy was never made.</summary>
+    public List<double?> QueuedPhaseEndsSeconds { get; init; } = new();
     public int Noticed { get; init; }
     public int Unnoticed { get; init; }
     public int Missing { get; init; }
