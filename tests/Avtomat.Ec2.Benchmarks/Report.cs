@@ -24,8 +24,8 @@ public static class Report
     public static string Markdown(IReadOnlyList<RunResult> runs, bool showSeed = false)
     {
         var sb = new StringBuilder();
-        sb.AppendLine((showSeed ? "| Scenario | N | Seed | Strategy |" : "| Scenario | N | Strategy |") + " Makespan | LB | ×LB | Calls/copy | Throttles | Lag p50 queued | Lag p95 queued | Lag p50 tail | Lag p95 tail | CPU/snap | Alloc/snap | All done | Targets |");
-        sb.AppendLine((showSeed ? "|---|---:|---:|---|" : "|---|---:|---|") + "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+        sb.AppendLine((showSeed ? "| Scenario | N | Seed | Strategy |" : "| Scenario | N | Strategy |") + " Makespan | LB | ×LB | Calls/copy | Throttles | Lag p50 queued | Lag p95 queued | Lag p50 tail | Lag p95 tail | CPU/snap | Alloc/snap | Retained/snap | All done | Targets |");
+        sb.AppendLine((showSeed ? "|---|---:|---:|---|" : "|---|---:|---|") + "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
         foreach (var r in runs)
         {
             var targets = r.Targets.Count == 0 ? "" : string.Join("; ", r.Targets.Select(t => $"{t.Name} {t.Limit}: {(t.Met ? "met" : "**not met**")}"));
@@ -41,6 +41,7 @@ public static class Report
               .Append(Lag(r.TailLagP95Seconds, r.TailLagP95PercentOfMedianCopy)).Append(" | ")
               .Append(r.CpuMsPerTracked.ToString("0.000", C)).Append(" ms | ")
               .Append((r.BytesPerTracked / 1024).ToString("0.0", C)).Append(" KB | ")
+              .Append(r.RetainedBytesPerTracked is { } retained ? (retained / 1024).ToString("0.0", C) + " KB" : "–").Append(" | ")
               .Append(r.AllCompleted ? "yes" : "**NO**").Append(r.Unnoticed > 0 ? $" ({r.Unnoticed} not waited for)" : "").Append(" | ")
               .Append(targets).AppendLine(" |");
         }

@@ -107,9 +107,7 @@ public static class ScenarioRunner
             };
             context.Initialize();
 
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
+            context.HeapBeforeBytes = RunContext.FullHeap();
             var before = ec2.GetStats();
             var cpu0 = Environment.CpuUsage.TotalTime;
             var bytes0 = GC.GetTotalAllocatedBytes(precise: true);
@@ -130,10 +128,15 @@ public static class ScenarioRunner
             var emuBytes = Interlocked.Read(ref cost.Bytes) - emuBytes0;
             var after = ec2.GetStats();
 
+            // The peak measurement's GC (RunContext.MeasureRetained) is not the strategy's: its share on the driver's thread
+            // goes with the driver's, the rest is taken out here.
+            var measureCpu = context.MeasurementCpuElsewhere;
+            var measureBytes = context.MeasurementBytesElsewhere;
+
             return Measure(w, strategy.Name, context, ledger, before, after, strategyEnd, failure,
-                cpu - driverCpu - emuCpu, bytes - driverBytes - emuBytes,
+                cpu - driverCpu - emuCpu - measureCpu, bytes - driverBytes - emuBytes - measureBytes,
                 new CostBreakdown(cpu.TotalMilliseconds, driverCpu.TotalMilliseconds, emuCpu.TotalMilliseconds, bytes, driverBytes, emuBytes,
-                    cost.Calls, cost.Asynchronous, ThreadCpu.IsThreadCpuTime),
+                    cost.Calls, cost.Asynchronous, ThreadCpu.IsThreadCpuTime, measureCpu.TotalMilliseconds, measureBytes),
                 wall.Elapsed, context.Steps ?? driver.Steps);
         }
         finally
@@ -194,8 +197,9 @@ public static class ScenarioRunner
         if (w.CreatesSnapshots)
         {
             var snapshotsMade = ledger.SnapshotEnds.Values.Sum(l => l.Count);
-            if (snapshotsMade != w.Count || ledger.SnapshotEnds.Count != w.Count)
-                problems.Add($"{snapshotsMade} snapshots made for {w.Count} volumes ({ledger.SnapshotEnds.Count} volumes snapshotted)");
+            var snapshotted = ledger.SnapshotEnds.Values.Count(l => l.Count > 0);
+            if (snapshotsMade != w.Count || snapshotted != w.Count)
+                problems.Add($"{snapshotsMade} snapshots made for {w.Count} volumes ({snapshotted} volumes snapshotted)");
         }
         if (missing > 0) problems.Add($"{missing} copies never made");
         if (duplicates > 0) problems.Add($"{duplicates} duplicate copies");
@@ -240,6 +244,8 @@ public static class ScenarioRunner
             AllCompleted = missing == 0 && duplicates == 0 && failure is null && problems.Count == 0,
             CpuMsPerTracked = Math.Round(engineCpu.TotalMilliseconds / w.Tracked, 4),
             BytesPerTracked = Math.Round((double)engineBytes / w.Tracked, 0),
+            Retained = c.Retained,
+            RetainedBytesPerTracked = c.Retained is { } retained ? Math.Round((double)retained.RetainedBytes / w.Tracked, 0) : null,
             Costs = costs,
             Problems = problems,
             WallSeconds = Math.Round(wall.TotalSeconds, 2), VirtualSteps = steps,
@@ -260,9 +266,10 @@ public static class ScenarioRunner
 }
 
 /// <summary>Where the process's CPU and allocations during a run went: the strategy's share is the total less the
-/// driver's thread and the emulator's handling of calls.</summary>
+/// driver's thread, the emulator's handling of calls, and the peak measurement's GC off the driver's thread.</summary>
 public sealed record CostBreakdown(double ProcessCpuMs, double DriverCpuMs, double EmulatorCpuMs, long ProcessBytes, long DriverBytes,
-    long EmulatorBytes, long EmulatorCalls, long EmulatorCallsNotSeparated, bool ThreadCpuTime);
+    long EmulatorBytes, long EmulatorCalls, long EmulatorCallsNotSeparated, bool ThreadCpuTime, double PeakMeasurementCpuMs = 0,
+    long PeakMeasurementBytes = 0);
 
 public sealed class RunResult
 {
@@ -319,6 +326,10 @@ public sealed class RunResult
     public bool AllCompleted { get; init; }
     public double CpuMsPerTracked { get; init; }
     public double BytesPerTracked { get; init; }
+    /// <summary>The managed heap retained at the strategy's peak per tracked snapshot (<see cref="Retained"/>); null when
+    /// the strategy does not measure it (only the engine does).</summary>
+    public double? RetainedBytesPerTracked { get; init; }
+    public RetainedMeasurement? Retained { get; init; }
     public CostBreakdown? Costs { get; init; }
     public List<string> Problems { get; init; } = new();
     public List<TargetCheck> Targets { get; set; } = new();
