@@ -97,16 +97,21 @@ public static class Runner
                 foreach (var scenario in options.Scenarios.Select(Scenarios.Parse))
                 {
                     var workload = Workload.For(scenario, n, seed);
+                    var group = new List<RunResult>();
                     foreach (var name in options.Strategies)
                     {
                         var result = ScenarioRunner.Run(workload, BenchOptions.Strategy(name));
-                        result.Targets = Targets.For(result);
+                        group.Add(result);
                         results.Add(result);
                         log($"{result.Scenario} N={n} seed {seed} {name}: x{result.MakespanOverLowerBound:0.000} of LB, {result.CallsPerSnapshotMade:0.00} calls/copy, " +
-                            $"{result.Throttles} throttles, lag p50 {result.LagP50Seconds:0.0} s, all done {result.AllCompleted}; " +
+                            $"{result.Throttles} throttles, lag p50 queued {result.QueuedLagP50Seconds:0.0} s, tail {result.TailLagP50Seconds:0.0} s, " +
+                            $"retained {(result.RetainedBytesPerTracked is { } kb ? $"{kb / 1024:0.0} KB" : "-")}/snap, all done {result.AllCompleted}; " +
                             $"{result.WallSeconds:0.0} s wall, {result.VirtualSteps} steps" +
                             (result.Problems.Count > 0 ? "; problems: " + string.Join("; ", result.Problems) : ""));
                     }
+                    // Some targets compare with the peer's run of the same workload, so they are checked once all have run.
+                    var peer = group.FirstOrDefault(r => r.Strategy == "peer");
+                    foreach (var result in group) result.Targets = Targets.For(result, peer);
                 }
         return results;
     }
