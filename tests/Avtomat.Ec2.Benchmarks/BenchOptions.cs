@@ -22,9 +22,11 @@ public sealed class BenchOptions
           --no-warmup         skip the discarded warm-up runs (JIT) before the measured ones
           --help              this text
 
-        Prints a markdown table (one row per scenario and strategy) to stdout, progress to stderr. Exit code 0 when every
-        run made every copy exactly once and saw it completed (targets not met do not change it), 1 otherwise, 2 for bad
-        arguments.
+        Prints a markdown table (one row per seed, N, scenario and strategy; a Seed column when more than one seed) to
+        stdout, progress to stderr. Detection lag is shown for the queued phase (completions while some copy to the same
+        destination had not been started by EC2: the target) and the tail apart; Retained/snap is the engine's heap at its
+        peak. Exit code 0 when every run made every copy exactly once and saw it completed (targets not met do not change
+        it), 1 otherwise, 2 for bad arguments.
         """;
 
     public List<int> Counts { get; set; } = [100, 1000, 10000];
