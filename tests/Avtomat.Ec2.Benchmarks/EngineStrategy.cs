@@ -45,20 +45,27 @@ public sealed class EngineStrategy : IStrategy
 
         try
         {
-            if (w.CreatesSnapshots)
+            // The strategy's own work on this (the driver's) thread is measured apart: the run's CPU figure leaves the
+            // driver's thread out (RunContext.OnDriverThread).
+            c.OnDriverThread(() =>
             {
-                createJob = engine.StartCreateJob(c.Clients, new CreateJobOptions(), CancellationToken.None);
-                foreach (var volume in c.VolumeIds) createJob.Add(new SnapshotCreateRequest { VolumeId = volume, Region = Workload.SourceRegion });
-                createJob.CompleteAdding();
-            }
-            else
-            {
-                foreach (var source in c.SourceIds) AddCopies(source);
-                EnsureCopyJob().CompleteAdding();
-                copyAddingCompleted = true;
-            }
+                if (w.CreatesSnapshots)
+                {
+                    createJob = engine.StartCreateJob(c.Clients, new CreateJobOptions(), CancellationToken.None);
+                    foreach (var volume in c.VolumeIds) createJob.Add(new SnapshotCreateRequest { VolumeId = volume, Region = Workload.SourceRegion });
+                    createJob.CompleteAdding();
+                }
+                else
+                {
+                    foreach (var source in c.SourceIds) AddCopies(source);
+                    EnsureCopyJob().CompleteAdding();
+                    copyAddingCompleted = true;
+                }
+            });
 
-            bool Drain()
+            bool Drain() => c.OnDriverThread(DrainEvents);
+
+            bool DrainEvents()
             {
                 if (peakDue)
                 {

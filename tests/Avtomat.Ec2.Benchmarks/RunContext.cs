@@ -51,10 +51,39 @@ public sealed class RunContext
         var wall = System.Diagnostics.Stopwatch.StartNew();
         var heap = FullHeap();
         var wallMs = wall.Elapsed.TotalMilliseconds;
-        MeasurementCpuElsewhere = (Environment.CpuUsage.TotalTime - cpu0) - (ThreadCpu.Now() - thread0);
-        MeasurementBytesElsewhere = (GC.GetTotalAllocatedBytes(precise: true) - bytes0) - (GC.GetAllocatedBytesForCurrentThread() - threadBytes0);
+        var threadCpu = ThreadCpu.Now() - thread0;
+        var threadBytes = GC.GetAllocatedBytesForCurrentThread() - threadBytes0;
+        MeasurementCpuElsewhere = (Environment.CpuUsage.TotalTime - cpu0) - threadCpu;
+        MeasurementBytesElsewhere = (GC.GetTotalAllocatedBytes(precise: true) - bytes0) - threadBytes;
+        _measurementThreadCpu += threadCpu;
+        _measurementThreadBytes += threadBytes;
         Retained = new RetainedMeasurement(HeapBeforeBytes, heap, heap - HeapBeforeBytes,
             Math.Round((Clock.GetUtcNow() - Start).TotalSeconds, 3), Ledger.CopiesStarted, Math.Round(wallMs, 1));
+    }
+
+    /// <summary>CPU time and allocations of the strategy's own work on the driver's thread (what it ran through
+    /// <see cref="OnDriverThread"/>, the peak measurement excluded): the engine's Add, CompleteAdding and event draining,
+    /// which the pipeline thread does for Copy-AvSnapshot. The run's CPU and allocation figures leave the driver's thread
+    /// out, this with it; it is reported apart (<see cref="CostBreakdown.StrategyOnDriverCpuMs"/>).</summary>
+    public TimeSpan StrategyCpuOnDriver { get; private set; }
+    public long StrategyBytesOnDriver { get; private set; }
+    private TimeSpan _measurementThreadCpu;
+    private long _measurementThreadBytes;
+
+    public void OnDriverThread(Action work) => OnDriverThread(() => { work(); return true; });
+
+    /// <summary>Runs <paramref name="work"/> (the strategy's own work, on the driver's thread) and adds its thread CPU and
+    /// allocations to <see cref="StrategyCpuOnDriver"/> and <see cref="StrategyBytesOnDriver"/>.</summary>
+    public T OnDriverThread<T>(Func<T> work)
+    {
+        var (cpu0, bytes0) = (ThreadCpu.Now(), GC.GetAllocatedBytesForCurrentThread());
+        var (measuredCpu0, measuredBytes0) = (_measurementThreadCpu, _measurementThreadBytes);
+        try { return work(); }
+        finally
+        {
+            StrategyCpuOnDriver += ThreadCpu.Now() - cpu0 - (_measurementThreadCpu - measuredCpu0);
+            StrategyBytesOnDriver += GC.GetAllocatedBytesForCurrentThread() - bytes0 - (_measurementThreadBytes - measuredBytes0);
+        }
     }
 
     /// <summary>The managed heap in use after a full, blocking, compacting collection (the large object heap compacted
