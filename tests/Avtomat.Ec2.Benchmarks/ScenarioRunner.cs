@@ -118,6 +118,7 @@ public static class ScenarioRunner
             var bytes0 = GC.GetTotalAllocatedBytes(precise: true);
             var driverCpu0 = ThreadCpu.Now();
             var driverBytes0 = GC.GetAllocatedBytesForCurrentThread();
+            var (gcPause0, gen0, gen1, gen2) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
             var (emuCpu0, emuBytes0) = (Interlocked.Read(ref cost.CpuTicks), Interlocked.Read(ref cost.Bytes));
 
             Exception? failure = null;
@@ -132,6 +133,8 @@ public static class ScenarioRunner
             var emuCpu = TimeSpan.FromTicks(Interlocked.Read(ref cost.CpuTicks) - emuCpu0);
             var emuBytes = Interlocked.Read(ref cost.Bytes) - emuBytes0;
             var after = ec2.GetStats();
+            var gcPause = GC.GetTotalPauseDuration() - gcPause0;
+            var collections = new[] { GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2 };
 
             // The peak measurement's GC (RunContext.MeasureRetained) is not the strategy's: its share on the driver's thread
             // goes with the driver's, the rest is taken out here.
@@ -142,7 +145,7 @@ public static class ScenarioRunner
                 cpu - driverCpu - emuCpu - measureCpu, bytes - driverBytes - emuBytes - measureBytes,
                 new CostBreakdown(cpu.TotalMilliseconds, driverCpu.TotalMilliseconds, emuCpu.TotalMilliseconds, bytes, driverBytes, emuBytes,
                     cost.Calls, cost.Asynchronous, ThreadCpu.IsThreadCpuTime, measureCpu.TotalMilliseconds, measureBytes,
-                    context.StrategyCpuOnDriver.TotalMilliseconds, context.StrategyBytesOnDriver),
+                    context.StrategyCpuOnDriver.TotalMilliseconds, context.StrategyBytesOnDriver, gcPause.TotalMilliseconds, collections),
                 wall.Elapsed, context.Steps ?? driver.Steps);
         }
         finally
@@ -275,10 +278,13 @@ public static class ScenarioRunner
 /// driver's thread, the emulator's handling of calls, and the peak measurement's GC off the driver's thread.
 /// <see cref="StrategyOnDriverCpuMs"/> and <see cref="StrategyOnDriverBytes"/>: the part of the driver's thread that was
 /// the strategy's own work (the engine's Add, CompleteAdding and event draining), inside DriverCpuMs and DriverBytes and
-/// so left out of the strategy's figures too.</summary>
+/// so left out of the strategy's figures too. <see cref="GcPauseMs"/> and <see cref="Collections"/> (gen 0, 1, 2, the peak
+/// measurement's included): the GC's pauses during the run, whoever's allocations or heap caused them; the GC's CPU is
+/// in ProcessCpuMs and counts as the strategy's unless it ran on the driver's thread or inside an emulator call.</summary>
 public sealed record CostBreakdown(double ProcessCpuMs, double DriverCpuMs, double EmulatorCpuMs, long ProcessBytes, long DriverBytes,
     long EmulatorBytes, long EmulatorCalls, long EmulatorCallsNotSeparated, bool ThreadCpuTime, double PeakMeasurementCpuMs = 0,
-    long PeakMeasurementBytes = 0, double StrategyOnDriverCpuMs = 0, long StrategyOnDriverBytes = 0);
+    long PeakMeasurementBytes = 0, double StrategyOnDriverCpuMs = 0, long StrategyOnDriverBytes = 0, double GcPauseMs = 0,
+    int[]? Collections = null);
 
 public sealed class RunResult
 {
