@@ -14,21 +14,26 @@ public sealed class BenchOptions
           --scenario LIST     one-region, three-regions, create-then-copy, outside-copies, or all (default all)
           --strategies LIST   engine, fixed-batch, peer, or all (default all)
           --seed S            seed of the sizes and durations (default 20261123); the same for every strategy
+          --seeds LIST        several seeds, comma-separated: every scenario and N is run with each (seed by seed), and
+                              the table gets a Seed column
           --json PATH         where to write the results (default artifacts/benchmarks/results.json)
           --quick             N=100 only, no import timing (about a minute)
           --no-import         skip the Import-Module timing (10 fresh pwsh processes)
           --no-warmup         skip the discarded warm-up runs (JIT) before the measured ones
           --help              this text
 
-        Prints a markdown table (one row per scenario and strategy) to stdout, progress to stderr. Exit code 0 when every
-        run made every copy exactly once and saw it completed (targets not met do not change it), 1 otherwise, 2 for bad
-        arguments.
+        Prints a markdown table (one row per seed, N, scenario and strategy; a Seed column when more than one seed) to
+        stdout, progress to stderr. Detection lag is shown for the queued phase (completions while some copy to the same
+        destination had not been started by EC2: the target) and the tail apart; Retained/snap is the engine's heap at its
+        peak. Exit code 0 when every run made every copy exactly once and saw it completed (targets not met do not change
+        it), 1 otherwise, 2 for bad arguments.
         """;
 
     public List<int> Counts { get; set; } = [100, 1000, 10000];
     public List<string> Scenarios { get; set; } = Benchmarks.Scenarios.All.Select(Benchmarks.Scenarios.Name).ToList();
     public List<string> Strategies { get; set; } = ["engine", "fixed-batch", "peer"];
-    public int Seed { get; set; } = 20261123;
+    /// <summary>Seeds of the sizes and durations, run one after another (every N and scenario with each).</summary>
+    public List<int> Seeds { get; set; } = [20261123];
     public string Json { get; set; } = Path.Combine("artifacts", "benchmarks", "results.json");
     public bool Quick { get; set; }
     public bool NoImport { get; set; }
@@ -62,8 +67,13 @@ public sealed class BenchOptions
                         if (s is not ("engine" or "fixed-batch" or "peer")) throw new ArgumentException($"Unknown strategy '{s}' (engine, fixed-batch, peer).");
                     break;
                 case "--seed":
-                    o.Seed = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed) ? seed
-                        : throw new ArgumentException("--seed needs a whole number.");
+                    o.Seeds = [int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed) ? seed
+                        : throw new ArgumentException("--seed needs a whole number.")];
+                    break;
+                case "--seeds":
+                    o.Seeds = List().Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s
+                        : throw new ArgumentException($"--seeds: '{v}' is not a whole number.")).Distinct().ToList();
+                    if (o.Seeds.Count == 0) throw new ArgumentException("--seeds needs at least one seed.");
                     break;
                 case "--json": o.Json = Value(); break;
                 case "--quick": o.Quick = true; o.Counts = [100]; o.NoImport = true; break;

@@ -11,7 +11,8 @@ namespace Avtomat.Ec2.Benchmarks;
 /// <c>New-AvSnapshot | Copy-AvSnapshot</c>: a create job for every volume, and each snapshot its job reports completed
 /// is added to the copy job (started on the first one, as the downstream cmdlet starts its job on its first record),
 /// which is told CompleteAdding when the create job has finished. Events are drained at each virtual instant, as the
-/// pipeline thread drains them; a copy counts as noticed when its finished event is drained.
+/// pipeline thread drains them; a copy counts as noticed when its finished event is drained. Once, at its peak (every
+/// request handed over, the first copies running), it has the retained heap measured (<see cref="RunContext.MeasureRetained"/>).
 /// </summary>
 public sealed class EngineStrategy : IStrategy
 {
@@ -25,6 +26,11 @@ public sealed class EngineStrategy : IStrategy
         CreateJob? createJob = null;
         var createdIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var copyAddingCompleted = false;
+        // The peak, where the retained heap is measured: every request handed to the engine and the first copies running.
+        // Copy scenarios: the first instant after CompleteAdding at which the copy job reported a copy EC2 accepted;
+        // create-then-copy: the instant the copy job got every request (CompleteAdding). Measured at the next look at
+        // that instant, when the engine is idle again.
+        var peakDue = false;
 
         CopyJob EnsureCopyJob() => copyJob ??= engine.StartCopyJob(c.Clients, new CopyJobOptions { ThrottleLimit = 20 }, CancellationToken.None);
 
@@ -39,21 +45,33 @@ public sealed class EngineStrategy : IStrategy
 
         try
         {
-            if (w.CreatesSnapshots)
+            // The strategy's own work on this (the driver's) thread is measured apart: the run's CPU figure leaves the
+            // driver's thread out (RunContext.OnDriverThread).
+            c.OnDriverThread(() =>
             {
-                createJob = engine.StartCreateJob(c.Clients, new CreateJobOptions(), CancellationToken.None);
-                foreach (var volume in c.VolumeIds) createJob.Add(new SnapshotCreateRequest { VolumeId = volume, Region = Workload.SourceRegion });
-                createJob.CompleteAdding();
-            }
-            else
-            {
-                foreach (var source in c.SourceIds) AddCopies(source);
-                EnsureCopyJob().CompleteAdding();
-                copyAddingCompleted = true;
-            }
+                if (w.CreatesSnapshots)
+                {
+                    createJob = engine.StartCreateJob(c.Clients, new CreateJobOptions(), CancellationToken.None);
+                    foreach (var volume in c.VolumeIds) createJob.Add(new SnapshotCreateRequest { VolumeId = volume, Region = Workload.SourceRegion });
+                    createJob.CompleteAdding();
+                }
+                else
+                {
+                    foreach (var source in c.SourceIds) AddCopies(source);
+                    EnsureCopyJob().CompleteAdding();
+                    copyAddingCompleted = true;
+                }
+            });
 
-            bool Drain()
+            bool Drain() => c.OnDriverThread(DrainEvents);
+
+            bool DrainEvents()
             {
+                if (peakDue)
+                {
+                    peakDue = false;
+                    c.MeasureRetained();
+                }
                 var any = false;
                 if (createJob is not null)
                 {
@@ -72,6 +90,7 @@ public sealed class EngineStrategy : IStrategy
                     {
                         copyAddingCompleted = true;
                         EnsureCopyJob().CompleteAdding();
+                        peakDue = c.Retained is null;
                         any = true;
                     }
                 }
@@ -80,6 +99,8 @@ public sealed class EngineStrategy : IStrategy
                     while (copyJob.TryTake(out var e, TimeSpan.Zero))
                     {
                         any = true;
+                        if (e is ItemAcceptedEvent<SnapshotCopyRequest, SnapshotCopyResult> && copyAddingCompleted && c.Retained is null)
+                            peakDue = true;
                         if (e is not ItemFinishedEvent<SnapshotCopyRequest, SnapshotCopyResult> f) continue;
                         var source = f.Request!.SourceSnapshotId;
                         var index = w.CreatesSnapshots ? createdIndex.GetValueOrDefault(source, -1) : c.Ledger.SourceIndexOf(source);

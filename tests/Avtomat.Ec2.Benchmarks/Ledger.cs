@@ -22,13 +22,28 @@ public sealed class Ledger
         _workload = workload;
         _destinationIndex = workload.Destinations.Select((d, i) => (d, i)).ToDictionary(p => p.d, p => p.i, StringComparer.Ordinal);
         CopyEnds = workload.CopySeconds.Select(c => new List<DateTimeOffset>[c.Length]).ToArray();
+        CopyStarts = workload.CopySeconds.Select(c => new List<DateTimeOffset>[c.Length]).ToArray();
         for (var i = 0; i < CopyEnds.Length; i++)
-            for (var d = 0; d < CopyEnds[i].Length; d++) CopyEnds[i][d] = new List<DateTimeOffset>(1);
+            for (var d = 0; d < CopyEnds[i].Length; d++)
+            {
+                CopyEnds[i][d] = new List<DateTimeOffset>(1);
+                CopyStarts[i][d] = new List<DateTimeOffset>(1);
+            }
+        // Everything the ledger writes during a run is allocated here, before it: the retained-memory measurement
+        // (RunContext.MeasureRetained) then does not count the benchmark's own records.
+        if (workload.SnapshotSeconds is not null)
+            for (var v = 0; v < workload.Count; v++) SnapshotEnds[v] = new List<DateTimeOffset>(1);
     }
+
+    /// <summary>Copies of the workload EC2 accepted so far (duplicates included).</summary>
+    public int CopiesStarted { get { lock (_gate) return _copiesStarted; } }
+    private int _copiesStarted;
 
     /// <summary>[source][destination]: when each copy EC2 accepted ends (more than one: a duplicate).</summary>
     public List<DateTimeOffset>[][] CopyEnds { get; }
-    /// <summary>Per volume: when each snapshot EC2 accepted ends.</summary>
+    /// <summary>[source][destination]: when EC2 accepted (started) each copy, in the order of <see cref="CopyEnds"/>.</summary>
+    public List<DateTimeOffset>[][] CopyStarts { get; }
+    /// <summary>Per volume (create-then-copy: every volume, from the start): when each snapshot EC2 accepted ends.</summary>
     public Dictionary<int, List<DateTimeOffset>> SnapshotEnds { get; } = new();
     /// <summary>Copies of sources the workload does not know (nothing else should be copied).</summary>
     public int Strays { get; private set; }
@@ -50,12 +65,13 @@ public sealed class Ledger
                 if (known < 0 || !_destinationIndex.TryGetValue(info.Region, out var d)) { Strays++; return null; }
                 var seconds = _workload.CopySeconds[known][d];
                 CopyEnds[known][d].Add(info.Start + TimeSpan.FromSeconds(seconds));
+                CopyStarts[known][d].Add(info.Start);
+                _copiesStarted++;
                 return seconds;
             }
             if (_workload.SnapshotSeconds is { } snaps && _volumeIndex.TryGetValue(info.VolumeId, out var v))
             {
-                if (!SnapshotEnds.TryGetValue(v, out var list)) SnapshotEnds[v] = list = new List<DateTimeOffset>(1);
-                list.Add(info.Start + TimeSpan.FromSeconds(snaps[v]));
+                SnapshotEnds[v].Add(info.Start + TimeSpan.FromSeconds(snaps[v]));
                 return snaps[v];
             }
             Strays++;

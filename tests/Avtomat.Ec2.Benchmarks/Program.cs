@@ -44,7 +44,7 @@ internal static class Program
         }
         report.WallSeconds = Math.Round(total.Elapsed.TotalSeconds, 1);
 
-        Console.WriteLine(Report.Markdown(runs));
+        Console.WriteLine(Report.Markdown(runs, showSeed: options.Seeds.Count > 1));
         if (report.ImportTime is { } import)
             Console.WriteLine(import.MedianMs is { } ms
                 ? $"Import-Module (hosted, {import.Manifest}): median {ms:0.0} ms of {import.Milliseconds.Count} fresh pwsh processes " +
@@ -52,7 +52,7 @@ internal static class Program
                 : $"Import-Module: {import.Note}");
         else Console.WriteLine("Import-Module: not measured (--no-import or --quick).");
         foreach (var r in runs.Where(r => r.Problems.Count > 0))
-            Console.WriteLine($"Problems in {r.Scenario} N={r.N} {r.Strategy}: {string.Join("; ", r.Problems)}");
+            Console.WriteLine($"Problems in {r.Scenario} N={r.N} seed {r.Seed} {r.Strategy}: {string.Join("; ", r.Problems)}");
 
         var json = Path.IsPathRooted(options.Json) ? options.Json : Path.Combine(repoRoot, options.Json);
         Report.WriteJson(report, json);
@@ -70,8 +70,8 @@ internal static class Program
     }
 }
 
-/// <summary>The benchmark's core, also used by the smoke test: every N, scenario and strategy asked for, in that order
-/// (strategies side by side on one workload), after a small discarded warm-up run of the engine (JIT).</summary>
+/// <summary>The benchmark's core, also used by the smoke test: every seed, N, scenario and strategy asked for, in that
+/// order (strategies side by side on one workload), after a small discarded warm-up run of each strategy (JIT).</summary>
 public static class Runner
 {
     public const string WorkloadText =
@@ -88,25 +88,31 @@ public static class Runner
             // JIT and tiered compilation settle here, not in the first measured run's CPU figures.
             var wall = Stopwatch.StartNew();
             foreach (var name in options.Strategies)
-                ScenarioRunner.Run(Workload.For(Scenario.OneRegion, 100, options.Seed ^ 0x5eed), BenchOptions.Strategy(name));
+                ScenarioRunner.Run(Workload.For(Scenario.OneRegion, 100, options.Seeds[0] ^ 0x5eed), BenchOptions.Strategy(name));
             log($"warm-up ({string.Join(", ", options.Strategies)} on 100 copies, discarded): {wall.Elapsed.TotalSeconds:0.0} s");
         }
         var results = new List<RunResult>();
-        foreach (var n in options.Counts)
-            foreach (var scenario in options.Scenarios.Select(Scenarios.Parse))
-            {
-                var workload = Workload.For(scenario, n, options.Seed);
-                foreach (var name in options.Strategies)
+        foreach (var seed in options.Seeds)
+            foreach (var n in options.Counts)
+                foreach (var scenario in options.Scenarios.Select(Scenarios.Parse))
                 {
-                    var result = ScenarioRunner.Run(workload, BenchOptions.Strategy(name));
-                    result.Targets = Targets.For(result);
-                    results.Add(result);
-                    log($"{result.Scenario} N={n} {name}: x{result.MakespanOverLowerBound:0.000} of LB, {result.CallsPerSnapshotMade:0.00} calls/copy, " +
-                        $"{result.Throttles} throttles, lag p50 {result.LagP50Seconds:0.0} s, all done {result.AllCompleted}; " +
-                        $"{result.WallSeconds:0.0} s wall, {result.VirtualSteps} steps" +
-                        (result.Problems.Count > 0 ? "; problems: " + string.Join("; ", result.Problems) : ""));
+                    var workload = Workload.For(scenario, n, seed);
+                    var group = new List<RunResult>();
+                    foreach (var name in options.Strategies)
+                    {
+                        var result = ScenarioRunner.Run(workload, BenchOptions.Strategy(name));
+                        group.Add(result);
+                        results.Add(result);
+                        log($"{result.Scenario} N={n} seed {seed} {name}: x{result.MakespanOverLowerBound:0.000} of LB, {result.CallsPerSnapshotMade:0.00} calls/copy, " +
+                            $"{result.Throttles} throttles, lag p50 queued {result.QueuedLagP50Seconds:0.0} s, tail {result.TailLagP50Seconds:0.0} s, " +
+                            $"retained {(result.RetainedBytesPerTracked is { } kb ? $"{kb / 1024:0.0} KB" : "-")}/snap, all done {result.AllCompleted}; " +
+                            $"{result.WallSeconds:0.0} s wall, {result.VirtualSteps} steps" +
+                            (result.Problems.Count > 0 ? "; problems: " + string.Join("; ", result.Problems) : ""));
+                    }
+                    // Some targets compare with the peer's run of the same workload, so they are checked once all have run.
+                    var peer = group.FirstOrDefault(r => r.Strategy == "peer");
+                    foreach (var result in group) result.Targets = Targets.For(result, peer);
                 }
-            }
         return results;
     }
 }

@@ -20,22 +20,28 @@ public static class Report
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static string Markdown(IReadOnlyList<RunResult> runs)
+    /// <param name="showSeed">A Seed column after N (when more than one seed was run).</param>
+    public static string Markdown(IReadOnlyList<RunResult> runs, bool showSeed = false)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| Scenario | N | Strategy | Makespan | LB | ×LB | Calls/copy | Throttles | Lag p50 | Lag p95 | CPU/snap | Alloc/snap | All done | Targets |");
-        sb.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+        sb.AppendLine((showSeed ? "| Scenario | N | Seed | Strategy |" : "| Scenario | N | Strategy |") + " Makespan | LB | ×LB | Calls/copy | Throttles | Lag p50 queued | Lag p95 queued | Lag p50 tail | Lag p95 tail | CPU/snap | Alloc/snap | Retained/snap | All done | Targets |");
+        sb.AppendLine((showSeed ? "|---|---:|---:|---|" : "|---|---:|---|") + "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
         foreach (var r in runs)
         {
             var targets = r.Targets.Count == 0 ? "" : string.Join("; ", r.Targets.Select(t => $"{t.Name} {t.Limit}: {(t.Met ? "met" : "**not met**")}"));
-            sb.Append(CultureInfo.InvariantCulture, $"| {r.Scenario} | {r.N} | {r.Strategy} | {Hours(r.MakespanSeconds)} | {Hours(r.LowerBoundSeconds)} | ")
+            sb.Append(CultureInfo.InvariantCulture, $"| {r.Scenario} | {r.N} | ");
+            if (showSeed) sb.Append(CultureInfo.InvariantCulture, $"{r.Seed} | ");
+            sb.Append(CultureInfo.InvariantCulture, $"{r.Strategy} | {Hours(r.MakespanSeconds)} | {Hours(r.LowerBoundSeconds)} | ")
               .Append(r.MakespanOverLowerBound.ToString("0.000", C)).Append(" | ")
               .Append(r.CallsPerSnapshotMade.ToString("0.00", C)).Append(" | ")
               .Append(r.Throttles.ToString(C)).Append(" | ")
-              .Append(Lag(r.LagP50Seconds, r.LagP50PercentOfMedianCopy)).Append(" | ")
-              .Append(Lag(r.LagP95Seconds, r.LagP95PercentOfMedianCopy)).Append(" | ")
+              .Append(Lag(r.QueuedLagP50Seconds, r.QueuedLagP50PercentOfMedianCopy)).Append(" | ")
+              .Append(Lag(r.QueuedLagP95Seconds, r.QueuedLagP95PercentOfMedianCopy)).Append(" | ")
+              .Append(Lag(r.TailLagP50Seconds, r.TailLagP50PercentOfMedianCopy)).Append(" | ")
+              .Append(Lag(r.TailLagP95Seconds, r.TailLagP95PercentOfMedianCopy)).Append(" | ")
               .Append(r.CpuMsPerTracked.ToString("0.000", C)).Append(" ms | ")
               .Append((r.BytesPerTracked / 1024).ToString("0.0", C)).Append(" KB | ")
+              .Append(r.RetainedBytesPerTracked is { } retained ? (retained / 1024).ToString("0.0", C) + " KB" : "–").Append(" | ")
               .Append(r.AllCompleted ? "yes" : "**NO**").Append(r.Unnoticed > 0 ? $" ({r.Unnoticed} not waited for)" : "").Append(" | ")
               .Append(targets).AppendLine(" |");
         }

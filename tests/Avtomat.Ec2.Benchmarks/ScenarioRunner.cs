@@ -59,7 +59,12 @@ public static class ScenarioRunner
         var clock = new VirtualClock(Epoch);
         var driver = new VirtualTimeDriver(clock);
         var ledger = new Ledger(w);
-        var options = new EmulatorOptions { TimeProvider = clock, RandomSeed = emulatorSeed, DurationOf = ledger.DurationOf };
+        // No call log: nothing here reads it, and its last 10,000 calls (every parameter of each) would count as memory the
+        // strategy retains. The per-action counts the figures come from go on without it.
+        var options = new EmulatorOptions
+        {
+            TimeProvider = clock, RandomSeed = emulatorSeed, DurationOf = ledger.DurationOf, CallLogCapacity = 0,
+        };
         options.Accounts[OutsideAccessKey] = options.DefaultAccountId; // someone else in the same account
         CheckLimits(options.Config.Limits);
         var ec2 = Ec2Emulator.CreateInProcess(options);
@@ -107,14 +112,13 @@ public static class ScenarioRunner
             };
             context.Initialize();
 
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
+            context.HeapBeforeBytes = RunContext.FullHeap();
             var before = ec2.GetStats();
             var cpu0 = Environment.CpuUsage.TotalTime;
             var bytes0 = GC.GetTotalAllocatedBytes(precise: true);
             var driverCpu0 = ThreadCpu.Now();
             var driverBytes0 = GC.GetAllocatedBytesForCurrentThread();
+            var (gcPause0, gen0, gen1, gen2) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
             var (emuCpu0, emuBytes0) = (Interlocked.Read(ref cost.CpuTicks), Interlocked.Read(ref cost.Bytes));
 
             Exception? failure = null;
@@ -129,11 +133,19 @@ public static class ScenarioRunner
             var emuCpu = TimeSpan.FromTicks(Interlocked.Read(ref cost.CpuTicks) - emuCpu0);
             var emuBytes = Interlocked.Read(ref cost.Bytes) - emuBytes0;
             var after = ec2.GetStats();
+            var gcPause = GC.GetTotalPauseDuration() - gcPause0;
+            var collections = new[] { GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2 };
+
+            // The peak measurement's GC (RunContext.MeasureRetained) is not the strategy's: its share on the driver's thread
+            // goes with the driver's, the rest is taken out here.
+            var measureCpu = context.MeasurementCpuElsewhere;
+            var measureBytes = context.MeasurementBytesElsewhere;
 
             return Measure(w, strategy.Name, context, ledger, before, after, strategyEnd, failure,
-                cpu - driverCpu - emuCpu, bytes - driverBytes - emuBytes,
+                cpu - driverCpu - emuCpu - measureCpu, bytes - driverBytes - emuBytes - measureBytes,
                 new CostBreakdown(cpu.TotalMilliseconds, driverCpu.TotalMilliseconds, emuCpu.TotalMilliseconds, bytes, driverBytes, emuBytes,
-                    cost.Calls, cost.Asynchronous, ThreadCpu.IsThreadCpuTime),
+                    cost.Calls, cost.Asynchronous, ThreadCpu.IsThreadCpuTime, measureCpu.TotalMilliseconds, measureBytes,
+                    context.StrategyCpuOnDriver.TotalMilliseconds, context.StrategyBytesOnDriver, gcPause.TotalMilliseconds, collections),
                 wall.Elapsed, context.Steps ?? driver.Steps);
         }
         finally
@@ -150,9 +162,25 @@ public static class ScenarioRunner
         if (ledger.Strays > 0) problems.Add($"{ledger.Strays} snapshot(s) or copies the workload does not know");
 
         // What EC2 accepted: exactly one copy per source and destination (and one snapshot per volume), all completed.
-        int missing = 0, duplicates = 0, unnoticed = 0;
+        // Per destination, the queued phase lasts until EC2 started the last copy to it: a completion at an instant when some
+        // copy to that destination had not been started before that instant (it starts then or later, or never) was
+        // waited for by a queue, so noticing it late holds up the next start; the completions after it are the tail.
+        var queuedUntil = new DateTimeOffset[w.Destinations.Count];
+        for (var d = 0; d < w.Destinations.Count; d++)
+        {
+            queuedUntil[d] = DateTimeOffset.MinValue;
+            for (var i = 0; i < w.Count; i++)
+            {
+                var starts = ledger.CopyStarts[i][d];
+                var first = starts.Count == 0 ? DateTimeOffset.MaxValue : starts.Min();
+                if (first > queuedUntil[d]) queuedUntil[d] = first;
+            }
+        }
+        int missing = 0, duplicates = 0, unnoticed = 0, queuedUnnoticed = 0, tailUnnoticed = 0;
         var lastEnd = DateTimeOffset.MinValue;
         var lags = new List<double>();
+        var queuedLags = new List<double>();
+        var tailLags = new List<double>();
         for (var i = 0; i < w.Count; i++)
             for (var d = 0; d < w.Destinations.Count; d++)
             {
@@ -161,19 +189,26 @@ public static class ScenarioRunner
                 if (ends.Count > 1) duplicates += ends.Count - 1;
                 var end = ends.Min();
                 if (ends.Max() > lastEnd) lastEnd = ends.Max();
+                var queued = end <= queuedUntil[d];
                 if (c.Noticed[i][d] is { } noticed)
                 {
                     var lag = (noticed - end).TotalSeconds;
                     if (lag < -1e-6) problems.Add($"a copy was reported completed {-lag:0.0} s before it was");
                     lags.Add(Math.Max(0, lag));
+                    (queued ? queuedLags : tailLags).Add(Math.Max(0, lag));
                 }
-                else unnoticed++;
+                else
+                {
+                    unnoticed++;
+                    if (queued) queuedUnnoticed++; else tailUnnoticed++;
+                }
             }
         if (w.CreatesSnapshots)
         {
             var snapshotsMade = ledger.SnapshotEnds.Values.Sum(l => l.Count);
-            if (snapshotsMade != w.Count || ledger.SnapshotEnds.Count != w.Count)
-                problems.Add($"{snapshotsMade} snapshots made for {w.Count} volumes ({ledger.SnapshotEnds.Count} volumes snapshotted)");
+            var snapshotted = ledger.SnapshotEnds.Values.Count(l => l.Count > 0);
+            if (snapshotsMade != w.Count || snapshotted != w.Count)
+                problems.Add($"{snapshotsMade} snapshots made for {w.Count} volumes ({snapshotted} volumes snapshotted)");
         }
         if (missing > 0) problems.Add($"{missing} copies never made");
         if (duplicates > 0) problems.Add($"{duplicates} duplicate copies");
@@ -186,12 +221,14 @@ public static class ScenarioRunner
         var throttles = Delta(after.Throttled, before.Throttled).Values.Sum();
         var made = w.Copies + (w.CreatesSnapshots ? w.Count : 0);
         var median = w.MedianCopy;
-        var p50 = lags.Count > 0 ? Workload.Percentile(lags, 0.5) : double.NaN;
-        var p95 = lags.Count > 0 ? Workload.Percentile(lags, 0.95) : double.NaN;
+        var p50 = Workload.Percentile(lags, 0.5); // NaN when nothing was noticed
+        var p95 = Workload.Percentile(lags, 0.95);
+        var (queuedP50, queuedP95) = (Workload.Percentile(queuedLags, 0.5), Workload.Percentile(queuedLags, 0.95));
+        var (tailP50, tailP95) = (Workload.Percentile(tailLags, 0.5), Workload.Percentile(tailLags, 0.95));
 
         return new RunResult
         {
-            Scenario = Scenarios.Name(w.Scenario), N = w.Count, Strategy = strategy, Destinations = w.Destinations.ToList(),
+            Scenario = Scenarios.Name(w.Scenario), N = w.Count, Seed = w.Seed, Strategy = strategy, Destinations = w.Destinations.ToList(),
             OutsideCopiesPerDestination = w.OutsideCopies, Copies = w.Copies, SnapshotsCreated = w.CreatesSnapshots ? w.Count : 0,
             Tracked = w.Tracked,
             MakespanSeconds = Math.Round(makespan, 3), LowerBoundSeconds = Math.Round(lb, 3), LowerBound = lbHow,
@@ -203,10 +240,21 @@ public static class ScenarioRunner
             MedianCopySeconds = Math.Round(median, 1), LongestCopySeconds = Math.Round(w.LongestCopy, 1),
             LagP50Seconds = Math.Round(p50, 3), LagP95Seconds = Math.Round(p95, 3),
             LagP50PercentOfMedianCopy = Math.Round(100 * p50 / median, 3), LagP95PercentOfMedianCopy = Math.Round(100 * p95 / median, 3),
+            QueuedLagP50Seconds = Math.Round(queuedP50, 3), QueuedLagP95Seconds = Math.Round(queuedP95, 3),
+            QueuedLagP50PercentOfMedianCopy = Math.Round(100 * queuedP50 / median, 3),
+            QueuedLagP95PercentOfMedianCopy = Math.Round(100 * queuedP95 / median, 3),
+            TailLagP50Seconds = Math.Round(tailP50, 3), TailLagP95Seconds = Math.Round(tailP95, 3),
+            TailLagP50PercentOfMedianCopy = Math.Round(100 * tailP50 / median, 3),
+            TailLagP95PercentOfMedianCopy = Math.Round(100 * tailP95 / median, 3),
+            QueuedNoticed = queuedLags.Count, TailNoticed = tailLags.Count, QueuedUnnoticed = queuedUnnoticed, TailUnnoticed = tailUnnoticed,
+            QueuedPhaseEndsSeconds = queuedUntil.Select(t => t == DateTimeOffset.MinValue || t == DateTimeOffset.MaxValue
+                ? (double?)null : Math.Round((t - c.Start).TotalSeconds, 3)).ToList(),
             Noticed = lags.Count, Unnoticed = unnoticed, Missing = missing, Duplicates = duplicates,
             AllCompleted = missing == 0 && duplicates == 0 && failure is null && problems.Count == 0,
             CpuMsPerTracked = Math.Round(engineCpu.TotalMilliseconds / w.Tracked, 4),
             BytesPerTracked = Math.Round((double)engineBytes / w.Tracked, 0),
+            Retained = c.Retained,
+            RetainedBytesPerTracked = c.Retained is { } retained ? Math.Round((double)retained.RetainedBytes / w.Tracked, 0) : null,
             Costs = costs,
             Problems = problems,
             WallSeconds = Math.Round(wall.TotalSeconds, 2), VirtualSteps = steps,
@@ -227,14 +275,23 @@ public static class ScenarioRunner
 }
 
 /// <summary>Where the process's CPU and allocations during a run went: the strategy's share is the total less the
-/// driver's thread and the emulator's handling of calls.</summary>
+/// driver's thread, the emulator's handling of calls, and the peak measurement's GC off the driver's thread.
+/// <see cref="StrategyOnDriverCpuMs"/> and <see cref="StrategyOnDriverBytes"/>: the part of the driver's thread that was
+/// the strategy's own work (the engine's Add, CompleteAdding and event draining), inside DriverCpuMs and DriverBytes and
+/// so left out of the strategy's figures too. <see cref="GcPauseMs"/> and <see cref="Collections"/> (gen 0, 1, 2, the peak
+/// measurement's included): the GC's pauses during the run, whoever's allocations or heap caused them; the GC's CPU is
+/// in ProcessCpuMs and counts as the strategy's unless it ran on the driver's thread or inside an emulator call.</summary>
 public sealed record CostBreakdown(double ProcessCpuMs, double DriverCpuMs, double EmulatorCpuMs, long ProcessBytes, long DriverBytes,
-    long EmulatorBytes, long EmulatorCalls, long EmulatorCallsNotSeparated, bool ThreadCpuTime);
+    long EmulatorBytes, long EmulatorCalls, long EmulatorCallsNotSeparated, bool ThreadCpuTime, double PeakMeasurementCpuMs = 0,
+    long PeakMeasurementBytes = 0, double StrategyOnDriverCpuMs = 0, long StrategyOnDriverBytes = 0, double GcPauseMs = 0,
+    int[]? Collections = null);
 
 public sealed class RunResult
 {
     public string Scenario { get; init; } = "";
     public int N { get; init; }
+    /// <summary>The workload's seed (sizes and durations).</summary>
+    public int Seed { get; init; }
     public string Strategy { get; init; } = "";
     public List<string> Destinations { get; init; } = new();
     public int OutsideCopiesPerDestination { get; init; }
@@ -257,6 +314,26 @@ public sealed class RunResult
     public double LagP95Seconds { get; init; }
     public double LagP50PercentOfMedianCopy { get; init; }
     public double LagP95PercentOfMedianCopy { get; init; }
+    /// <summary>Lag of the copies that completed in their destination's queued phase: while some copy to it had not been
+    /// started by EC2 (<see cref="QueuedPhaseEndsSeconds"/>). The lag target is on these.</summary>
+    public double QueuedLagP50Seconds { get; init; }
+    public double QueuedLagP95Seconds { get; init; }
+    public double QueuedLagP50PercentOfMedianCopy { get; init; }
+    public double QueuedLagP95PercentOfMedianCopy { get; init; }
+    /// <summary>Lag of the copies that completed after their destination's last copy started (nothing waits for them).</summary>
+    public double TailLagP50Seconds { get; init; }
+    public double TailLagP95Seconds { get; init; }
+    public double TailLagP50PercentOfMedianCopy { get; init; }
+    public double TailLagP95PercentOfMedianCopy { get; init; }
+    /// <summary>Copies noticed that completed in the queued phase, and in the tail: together <see cref="Noticed"/>.</summary>
+    public int QueuedNoticed { get; init; }
+    public int TailNoticed { get; init; }
+    /// <summary>Copies not noticed (the peer's last ones), by phase: together <see cref="Unnoticed"/>.</summary>
+    public int QueuedUnnoticed { get; init; }
+    public int TailUnnoticed { get; init; }
+    /// <summary>Per destination (in <see cref="Destinations"/>' order), seconds from the start until EC2 started the last
+    /// copy to it: a completion up to then is in the queued phase. Null when a copy was never made.</summary>
+    public List<double?> QueuedPhaseEndsSeconds { get; init; } = new();
     public int Noticed { get; init; }
     public int Unnoticed { get; init; }
     public int Missing { get; init; }
@@ -264,6 +341,10 @@ public sealed class RunResult
     public bool AllCompleted { get; init; }
     public double CpuMsPerTracked { get; init; }
     public double BytesPerTracked { get; init; }
+    /// <summary>The managed heap retained at the strategy's peak per tracked snapshot (<see cref="Retained"/>); null when
+    /// the strategy does not measure it (only the engine does).</summary>
+    public double? RetainedBytesPerTracked { get; init; }
+    public RetainedMeasurement? Retained { get; init; }
     public CostBreakdown? Costs { get; init; }
     public List<string> Problems { get; init; } = new();
     public List<TargetCheck> Targets { get; set; } = new();
