@@ -81,6 +81,20 @@ internal sealed class VolumeRule(string volumeId, int limit)
     public int Used => Reserved + Ours.Count + External.Count + Errored.Count;
 }
 
+/// <summary>The create queue's order: ops sent again first (they were started before), then first come first served.
+/// Neither key changes while an op is queued.</summary>
+internal sealed class CreateOrder : IComparer<CreateOp>
+{
+    public static readonly CreateOrder Instance = new();
+
+    public int Compare(CreateOp? x, CreateOp? y)
+    {
+        if (ReferenceEquals(x, y)) return 0;
+        var c = y!.Requeued.CompareTo(x!.Requeued);
+        return c != 0 ? c : x.Sequence.CompareTo(y.Sequence);
+    }
+}
+
 internal sealed partial class Scheduler
 {
     private static readonly TimeSpan CreateLimitBaseDelay = TimeSpan.FromSeconds(5);
@@ -91,7 +105,10 @@ internal sealed partial class Scheduler
     private readonly Dictionary<string, List<CreateOp>> _describingVolumes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<CreateOp>> _describingInstances = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<CreateOp>> _refreshingVolumes = new(StringComparer.Ordinal);
-    private readonly List<CreateOp> _createQueue = new();
+    /// <summary>Ops waiting to be sent, in the order they go (sent again first, then first come first served).</summary>
+    private readonly SortedSet<CreateOp> _createQueue = new(CreateOrder.Instance);
+    /// <summary>Volume → how many queued ops are for it (a watcher's weight: does anything wait for its volume?).</summary>
+    private readonly Dictionary<string, int> _queuedPerVolume = new(StringComparer.Ordinal);
     private readonly Dictionary<string, VolumeRule> _volumes = new(StringComparer.Ordinal);
     private WakeDue? _createWaker;
     private long _createSequence;
@@ -302,8 +319,7 @@ internal sealed partial class Scheduler
         else BuildVolume(op, job);
         if (op.State == CreateState.Done) return;
         op.State = CreateState.Queued;
-        _createQueue.Add(op);
-        CreatesChanged = true;
+        QueueCreate(op);
     }
 
     private void BuildVolume(CreateOp op, CreateJob job)
@@ -387,6 +403,24 @@ internal sealed partial class Scheduler
 
     // ------------------------------------------------------------------ admission under the volume rules
 
+    private void QueueCreate(CreateOp op)
+    {
+        CreatesChanged = true;
+        if (!_createQueue.Add(op)) return;
+        foreach (var volumeId in op.Volumes) _queuedPerVolume[volumeId] = _queuedPerVolume.TryGetValue(volumeId, out var n) ? n + 1 : 1;
+    }
+
+    private void DequeueCreate(CreateOp op)
+    {
+        if (!_createQueue.Remove(op)) return;
+        foreach (var volumeId in op.Volumes)
+        {
+            if (!_queuedPerVolume.TryGetValue(volumeId, out var n)) continue;
+            if (n <= 1) _queuedPerVolume.Remove(volumeId);
+            else _queuedPerVolume[volumeId] = n - 1;
+        }
+    }
+
     /// <summary>Starts what the volume rules allow, first come first served per volume (a set waits for all of its
     /// volumes): a free slot on each, no start of the volume on the wire, the spacing since the last start over. A dry
     /// run needs none of that, only the request bucket.</summary>
@@ -395,7 +429,8 @@ internal sealed partial class Scheduler
         if (_createQueue.Count == 0) return;
         var blocked = new HashSet<string>(StringComparer.Ordinal);
         var spacing = Engine.VolumeSnapshotSpacing;
-        foreach (var op in _createQueue.OrderByDescending(o => o.Requeued).ThenBy(o => o.Sequence).ToList())
+        var sent = new List<CreateOp>();
+        foreach (var op in _createQueue)
         {
             if (!op.DryRun)
             {
@@ -414,7 +449,7 @@ internal sealed partial class Scheduler
                 if (!ready) { blocked.UnionWith(op.Volumes); continue; }
             }
             if (!Pace(Ec2Buckets.NameOf(op.Action, op.Request), now, _createWaker ??= new WakeDue(s => s.CreatesChanged = true))) break;
-            _createQueue.Remove(op);
+            sent.Add(op);
             if (!op.DryRun)
             {
                 foreach (var volumeId in op.Volumes)
@@ -433,6 +468,7 @@ internal sealed partial class Scheduler
             _createOpsByToken[op.Token] = op;
             Launch(call, op.Link);
         }
+        foreach (var op in sent) DequeueCreate(op);
     }
 
     internal void CreateDue(CreateOp op, DateTimeOffset now)
@@ -442,8 +478,7 @@ internal sealed partial class Scheduler
             case CreateState.Paced:
             case CreateState.LimitWait:
                 op.State = CreateState.Queued;
-                _createQueue.Add(op);
-                CreatesChanged = true;
+                QueueCreate(op);
                 break;
         }
     }
@@ -539,8 +574,7 @@ internal sealed partial class Scheduler
                     job.Verbose($"EC2 said a snapshot of {op.SourceId} in {Region} was started less than 15 s ago elsewhere; waiting before trying again.", op.Asked);
                     op.Requeued = true;
                     op.State = CreateState.Queued;
-                    _createQueue.Add(op);
-                    CreatesChanged = true;
+                    QueueCreate(op);
                     return;
                 }
                 ReleaseVolumes(op);
@@ -652,8 +686,7 @@ internal sealed partial class Scheduler
         job.Verbose($"Nothing was made for {op.SourceId} in {Region}; sending {op.Action} again with the same request token.", op.Asked);
         op.State = CreateState.Queued;
         op.Requeued = true;
-        _createQueue.Add(op);
-        CreatesChanged = true;
+        QueueCreate(op);
     }
 
     // ------------------------------------------------------------------ ends and stops
@@ -669,7 +702,7 @@ internal sealed partial class Scheduler
         if (op.State == CreateState.Done) return;
         op.State = CreateState.Done;
         _createOps.Remove(op);
-        _createQueue.Remove(op);
+        DequeueCreate(op);
         Agenda.Cancel(op);
         ReleaseVolumes(op);
         if (_createOpsByToken.TryGetValue(op.Token, out var current) && current == op) _createOpsByToken.Remove(op.Token);
@@ -737,7 +770,7 @@ internal sealed partial class Scheduler
         protected override string? SnapshotId => item.SnapshotId;
 
         // New snapshots often feed a copy downstream; their volume's queue waits on them.
-        public override double Weight(Scheduler scheduler) => scheduler._createQueue.Any(o => o.Volumes.Contains(rule.VolumeId)) ? 1 : 0.25;
+        public override double Weight(Scheduler scheduler) => scheduler._queuedPerVolume.ContainsKey(rule.VolumeId) ? 1 : 0.25;
 
         public override void Seen(Scheduler scheduler, Watch watch, Snapshot snapshot, DateTimeOffset at)
         {
@@ -792,7 +825,7 @@ internal sealed partial class Scheduler
     {
         public JobLink Link { get; } = link;
 
-        public double Weight(Scheduler scheduler) => scheduler._createQueue.Any(o => o.Volumes.Contains(rule.VolumeId)) ? 1 : 0;
+        public double Weight(Scheduler scheduler) => scheduler._queuedPerVolume.ContainsKey(rule.VolumeId) ? 1 : 0;
 
         public void Seen(Scheduler scheduler, Watch watch, Snapshot snapshot, DateTimeOffset at)
         {
