@@ -7,19 +7,28 @@ namespace Avtomat.Ec2.Emulator.Actions;
 /// <summary>Shared Describe* machinery: filters with wildcards, tag checks, stable paging with opaque tokens.</summary>
 internal static class Query
 {
-    /// <summary>Values OR'ed within a filter, filters AND'ed. <paramref name="valuesOf"/> gives an item's values for a filter name.</summary>
+    /// <summary>Values OR'ed within a filter, filters AND'ed. <paramref name="valuesOf"/> gives an item's values for a filter name;
+    /// <paramref name="tagsOf"/>, when given, answers tag:&lt;key&gt; filters from the item's tags without building a list per
+    /// item (a DescribeSnapshots by provenance tag scans every snapshot in the region).</summary>
     public static IEnumerable<T> ApplyFilters<T>(IEnumerable<T> items, IReadOnlyList<RequestFilter> filters,
-        Func<T, string, IEnumerable<string?>> valuesOf)
+        Func<T, string, IEnumerable<string?>> valuesOf, Func<T, IReadOnlyDictionary<string, string>>? tagsOf = null)
     {
         if (filters.Count == 0) return items;
         // Values without '*' or '?' match by plain equality (a set, so a filter of 200 snapshot ids costs one lookup per
         // item); only the others are compiled to patterns. Same results as matching every value as a pattern.
-        var compiled = filters.Select(f => (
+        var compiled = filters.Select(f => new CompiledFilter(
             f.Name,
-            Exact: f.Values.Where(v => !IsWildcard(v)).ToHashSet(StringComparer.Ordinal),
-            Patterns: f.Values.Where(IsWildcard).Select(Wildcard).ToList())).ToList();
-        return items.Where(item => compiled.All(f =>
-            valuesOf(item, f.Name).Any(v => v is not null && (f.Exact.Contains(v) || f.Patterns.Any(p => p.IsMatch(v))))));
+            tagsOf is not null && f.Name.StartsWith("tag:", StringComparison.Ordinal) ? f.Name[4..] : null,
+            f.Values.Where(v => !IsWildcard(v)).ToHashSet(StringComparer.Ordinal),
+            f.Values.Where(IsWildcard).Select(Wildcard).ToList())).ToList();
+        return items.Where(item => compiled.All(f => f.TagKey is not null
+            ? tagsOf!(item).TryGetValue(f.TagKey, out var tag) && f.Matches(tag)
+            : valuesOf(item, f.Name).Any(f.Matches)));
+    }
+
+    private sealed record CompiledFilter(string Name, string? TagKey, HashSet<string> Exact, List<Regex> Patterns)
+    {
+        public bool Matches(string? value) => value is not null && (Exact.Contains(value) || Patterns.Any(p => p.IsMatch(value)));
     }
 
     /// <summary>True when a filter value uses EC2's wildcards ('*' or '?').</summary>

@@ -386,20 +386,21 @@ internal static partial class SnapshotActions
             all = ids.Distinct(StringComparer.Ordinal).Select(id => c.Region.Snapshots.GetValueOrDefault(id)).OfType<SnapshotRecord>();
         else if (idFilter is not null && !idFilter.Values.Any(Query.IsWildcard))
             all = idFilter.Values.Distinct(StringComparer.Ordinal).Select(id => c.Region.Snapshots.GetValueOrDefault(id)).OfType<SnapshotRecord>();
-        IEnumerable<SnapshotRecord> visible = all.Where(s => s.VisibleFrom <= c.Now);
+        var now = c.Now;
+        IEnumerable<SnapshotRecord> visible = all.Where(s => s.VisibleFrom <= now);
         // Only the caller's own snapshots exist here: "self" or its account id select them; "amazon" or another account nothing.
         if (owners.Count > 0 && !owners.Any(o => o == "self" || o == c.Account)) visible = [];
-        var candidates = visible.OrderBy(s => s.Sequence).ToList();
         if (ids.Count > 0)
         {
-            var byId = candidates.ToDictionary(s => s.Id, StringComparer.Ordinal);
+            // visible holds only the ids asked for (looked up above)
+            var found = visible.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
             foreach (var id in ids)
-                if (!byId.ContainsKey(id)) throw Ec2Error.SnapshotNotFound(id); // one unknown id fails the whole call
-            var wanted = ids.ToHashSet(StringComparer.Ordinal);
-            candidates = candidates.Where(s => wanted.Contains(s.Id)).ToList();
+                if (!found.Contains(id)) throw Ec2Error.SnapshotNotFound(id); // one unknown id fails the whole call
         }
-        var now = c.Now;
-        var matched = Query.ApplyFilters(candidates, filters, (s, name) => SnapshotFilterValues(s, name, now)).ToList();
+        // Filtered first, then put in creation order: the same items in the same order, without sorting the whole region
+        // for a filter that matches a few.
+        var matched = Query.ApplyFilters(visible, filters, (s, name) => SnapshotFilterValues(s, name, now), s => s.Tags)
+            .OrderBy(s => s.Sequence).ToList();
         var (page, token) = Query.Page(matched, s => s.Sequence, maxResults, nextToken, "snap");
 
         if (page.Count == 0) x.Empty("snapshotSet");
