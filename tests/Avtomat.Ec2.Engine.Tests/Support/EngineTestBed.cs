@@ -172,29 +172,26 @@ public abstract class EngineTestBed : IDisposable
     private readonly Dictionary<EngineJob, Func<bool>> _drains = new();
 
     /// <summary>Where a job's events go: its outcome, from the first run on.</summary>
-    protected JobOutcome Outcome(CopyJob job)
-    {
-        if (_outcomes.TryGetValue(job, out var known)) return (JobOutcome)known;
-        var outcome = new JobOutcome();
-        _outcomes[job] = outcome;
-        _drains[job] = () =>
-        {
-            var any = false;
-            while (job.TryTake(out var e, TimeSpan.Zero)) { outcome.Events.Add(e!); any = true; }
-            return any;
-        };
-        return outcome;
-    }
+    protected JobOutcome Outcome(CopyJob job) =>
+        OutcomeOf<JobOutcome, CopyEvent>(job, (out CopyEvent? e) => job.TryTake(out e, TimeSpan.Zero), o => o.Events);
 
-    protected SnapshotOutcome Outcome(SnapshotJob<object, SnapshotResult> job)
+    protected SnapshotOutcome Outcome(SnapshotJob<object, SnapshotResult> job) =>
+        OutcomeOf<SnapshotOutcome, SnapshotEvent>(job, (out SnapshotEvent? e) => job.TryTake(out e, TimeSpan.Zero), o => o.Events);
+
+    private delegate bool TryTakeEvent<TEvent>(out TEvent? jobEvent);
+
+    /// <summary>The job's outcome, made on first use with a drain (run at each idle step) that moves every event the job
+    /// has into it.</summary>
+    private TOutcome OutcomeOf<TOutcome, TEvent>(EngineJob job, TryTakeEvent<TEvent> take, Func<TOutcome, List<TEvent>> events)
+        where TOutcome : class, new() where TEvent : class
     {
-        if (_outcomes.TryGetValue(job, out var known)) return (SnapshotOutcome)known;
-        var outcome = new SnapshotOutcome();
+        if (_outcomes.TryGetValue(job, out var known)) return (TOutcome)known;
+        var outcome = new TOutcome();
         _outcomes[job] = outcome;
         _drains[job] = () =>
         {
             var any = false;
-            while (job.TryTake(out var e, TimeSpan.Zero)) { outcome.Events.Add(e!); any = true; }
+            while (take(out var e)) { events(outcome).Add(e!); any = true; }
             return any;
         };
         return outcome;
