@@ -212,7 +212,9 @@ internal sealed partial class Scheduler
             Send(op, now);
             return;
         }
-        if (op.KnownAt is { } known && known >= now - AdmissionFreshness)
+        // Another run copies here too (its copies were seen): it admits from the same queue order, so a look even 2 s
+        // old may miss the copy it sent since. Each admission then looks afresh, just before its CopySnapshot.
+        if (!_sawOtherRuns && op.KnownAt is { } known && known >= now - AdmissionFreshness)
         {
             Admitted(op, known, now);
             return;
