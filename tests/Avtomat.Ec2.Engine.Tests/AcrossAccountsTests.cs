@@ -69,6 +69,7 @@ public sealed class AcrossAccountsTests : EngineTestBed
             OwnerIds = ["self"], Filters = [new Filter("tag:" + CopyTagNames.SourceSnapshotId, [sourceId])],
         }).GetAwaiter().GetResult().Snapshots ?? new List<Snapshot>();
 
+    /// <summary>Calls of <paramref name="action"/> the account made (answered or not).</summary>
     private int CallsBy(string action, string account) => Calls(action).Count(c => c.Account == account);
 
     // ------------------------------------------------------------------ a snapshot shared with the caller
@@ -119,6 +120,7 @@ public sealed class AcrossAccountsTests : EngineTestBed
         var (fresh, sharedBefore, sharedWithOther) = (ids[0], ids[1], ids[2]);
         Share(sharedBefore, Vault);
         Share(sharedWithOther, Other);
+        var setUp = CallsBy("ModifySnapshotAttribute", Prod);
 
         var outcome = Run(Start(_vault, _prod, ids.ToArray()));
 
@@ -136,7 +138,7 @@ public sealed class AcrossAccountsTests : EngineTestBed
         Assert.Equal([Other], SharedWith(sharedWithOther));
         Assert.All(ids, id => Assert.DoesNotContain(TagsOf(id).Keys, k => k.StartsWith(CopyTagNames.SharedWithPrefix)));
         // The permission calls were made by the source account, for the two sources not shared with the vault.
-        Assert.Equal(4, CallsBy("ModifySnapshotAttribute", Prod));
+        Assert.Equal(4, CallsBy("ModifySnapshotAttribute", Prod) - setUp);
         Assert.Equal(0, CallsBy("ModifySnapshotAttribute", Vault));
         Assert.Equal(3, CallsBy("CopySnapshot", Vault));
         Assert.Equal(0, CallsBy("CopySnapshot", Prod));
@@ -176,7 +178,8 @@ public sealed class AcrossAccountsTests : EngineTestBed
 
         Assert.All(second.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         Assert.All(ids, id => Assert.Single(CopiesOf(_vault, id)));
-        Assert.Equal(30, CallsBy("CopySnapshot", Vault));
+        // 30 copies accepted in all (the re-run may also meet EC2's limit while the stopped run's copies are pending).
+        Assert.Equal(30, Calls("CopySnapshot").Count(c => c.Account == Vault && c.ErrorCode is null));
         Assert.All(ids.Where(id => id != preExisting), id => Assert.Empty(SharedWith(id)));
         Assert.Equal([Vault], SharedWith(preExisting));
         Assert.All(ids, id => Assert.DoesNotContain(TagsOf(id).Keys, k => k.StartsWith(CopyTagNames.SharedWithPrefix)));
@@ -196,7 +199,7 @@ public sealed class AcrossAccountsTests : EngineTestBed
         Assert.Equal(2, outcome.Finished.Count(f => f.Result.State == SnapshotState.Completed));
         Assert.Single(CopiesOf(_vault, id, West));
         Assert.Single(CopiesOf(_vault, id, "eu-west-1"));
-        Assert.Equal(2, CallsBy("ModifySnapshotAttribute", Prod)); // one add, one remove
+        Assert.Equal(2, CallsBy("ModifySnapshotAttribute", Prod)); // one add, one remove (nothing shared by hand here)
         Assert.Empty(SharedWith(id));
     }
 
