@@ -111,6 +111,42 @@ public sealed class AcrossAccountsTests : EngineTestBed
         Assert.Equal(0, CallsBy("CopySnapshot", Vault));
     }
 
+    [Fact]
+    public void ASharedSnapshotEncryptedWithAKeyNotGranted_EndsInError_NamingTheKeyItsAccountAndThePermissions_ThenCopiesOnceGranted()
+    {
+        var key = _ec2.CreateKmsKey(Prod, East, "alias/shared-backups");
+        var id = _ec2.Seed(new SeedRequest { AccessKeyId = ProdKey, Region = East, Snapshots = 1, Encrypted = true, KmsKeyId = key.Arn }).SnapshotIds[0];
+        Share(id, Vault);
+
+        var refused = Run(Start(_vault, null, id));
+
+        var finished = refused.FinishedFor(id);
+        Assert.Equal(SnapshotState.Failed, finished.Result.State);
+        var error = finished.Error!;
+        Assert.Equal("SourceKeyNotAccessible", error.ErrorId);
+        Assert.Equal(EngineErrorCategory.PermissionDenied, error.Category);
+        Assert.Equal(id, error.TargetId);
+        Assert.Contains("Given key ID is not accessible", error.Message);
+        Assert.Contains(key.Arn, error.Message);
+        Assert.Contains($"of account {Prod}", error.Message);
+        foreach (var permission in new[] { "kms:DescribeKey", "kms:CreateGrant", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*", "kms:Decrypt" })
+            Assert.Contains(permission, error.RecommendedAction);
+        Assert.Contains("key policy", error.RecommendedAction);
+        Assert.DoesNotContain(VaultKey, error.Message + error.RecommendedAction);
+        Assert.DoesNotContain(ProdKey, error.Message + error.RecommendedAction);
+
+        // Granted, and the failed copy deleted as the error says: the next run copies it, with the vault's own key.
+        _ec2.GrantKmsKey(key.Arn, Vault);
+        var failedCopy = finished.Result.SnapshotId!;
+        _vault.For(West).DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = failedCopy }).GetAwaiter().GetResult();
+        var granted = Run(Start(_vault, null, id));
+
+        Assert.Equal(SnapshotState.Completed, granted.FinishedFor(id).Result.State);
+        var copy = Assert.Single(CopiesOf(_vault, id));
+        Assert.True(copy.Encrypted);
+        Assert.Contains($":{Vault}:", copy.KmsKeyId);
+    }
+
     // ------------------------------------------------------------------ vault copies
 
     [Fact]
@@ -201,6 +237,23 @@ public sealed class AcrossAccountsTests : EngineTestBed
         Assert.Single(CopiesOf(_vault, id, "eu-west-1"));
         Assert.Equal(2, CallsBy("ModifySnapshotAttribute", Prod)); // one add, one remove (nothing shared by hand here)
         Assert.Empty(SharedWith(id));
+    }
+
+    [Fact]
+    public void AVaultCopyOfASourceEncryptedWithTheAwsManagedKey_FailsBeforeAnyCopy_SayingHowToFix_AndLeavesNothingShared()
+    {
+        var id = _ec2.Seed(new SeedRequest { AccessKeyId = ProdKey, Region = East, Snapshots = 1, Encrypted = true, KmsKeyId = "alias/aws/ebs" }).SnapshotIds[0];
+
+        var outcome = Run(Start(_vault, _prod, id));
+
+        var error = outcome.FinishedFor(id).Error!;
+        Assert.Equal("SourceKeyNotShareable", error.ErrorId);
+        Assert.Equal("OperationNotPermitted", error.AwsErrorCode);
+        Assert.Contains($"-KmsKeyId", error.RecommendedAction);
+        Assert.Contains($"account {Vault} may use", error.RecommendedAction);
+        Assert.Equal(0, CallsBy("CopySnapshot", Vault));
+        Assert.Empty(SharedWith(id));
+        Assert.DoesNotContain(TagsOf(id).Keys, k => k.StartsWith(CopyTagNames.SharedWithPrefix));
     }
 
     [Fact]
