@@ -54,7 +54,8 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
         var copy = (CopyItem)item;
         var grantee = Grantee;
         var markerSeen = (copy.Op as Scheduling.CopyOp)?.Source is { } source && CopyRules.TagOf(source, CopyTagNames.SharedWithPrefix + grantee) is not null;
-        var pending = item.SnapshotId is not null && ((SnapshotCopyResult)item.CloneResult()).State == SnapshotState.Pending;
+        // Stopped or timed out with a copy EC2 accepted: it is still pending there.
+        var pending = item.SnapshotId is not null && ((SnapshotCopyResult)item.CloneResult()).State is SnapshotState.Pending or SnapshotState.TimedOut;
         SourceScheduler(item.SourceRegion).Post(s => s.DisengageShare(item, grantee, markerSeen, pending));
     }
 
