@@ -120,6 +120,23 @@ public sealed class VaultCopyTests : IDisposable
     }
 
     [Fact]
+    public async Task AVaultCopy_WithADestinationCredentialObject_IsMadeInThatAccount()
+    {
+        await using var bed = await StartAsync();
+        var id = bed.Emulator.Seed(new SeedRequest { Region = "us-east-1", Snapshots = 1, AccountId = Prod }).SnapshotIds[0];
+
+        // An AWSCredentials object of another AWSSDK load than the module's (the test's own), as AWS Tools hands out.
+        var run = bed.Invoke(Vaulted + " -DestinationCredential ([Amazon.Runtime.BasicAWSCredentials]::new($args[2], $args[3]))",
+            id, CredentialsFile, VaultKey, VaultSecret);
+
+        Assert.True(run.Errors.Count == 0, run.Describe());
+        var result = Assert.Single(run.Results);
+        using var vault = Client(bed, VaultKey, VaultSecret, "us-west-2");
+        var copy = Assert.Single((await vault.DescribeSnapshotsAsync(new DescribeSnapshotsRequest { SnapshotIds = [result.SnapshotId!] })).Snapshots);
+        Assert.Equal(Vault, copy.OwnerId);
+    }
+
+    [Fact]
     public async Task AMissingDestinationProfile_IsAnErrorNamingTheParameter()
     {
         await using var bed = await StartAsync();
