@@ -13,13 +13,22 @@ public static class EngineErrors
 {
     private const string KmsPermissions = "kms:Decrypt, kms:ReEncrypt*, kms:CreateGrant, kms:GenerateDataKey* and kms:DescribeKey";
 
+    /// <summary>What a principal needs on a KMS key to copy a snapshot encrypted with it, as the EBS User Guide lists them
+    /// ("Copy an Amazon EBS snapshot", https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html, and
+    /// "Share a KMS key", https://docs.aws.amazon.com/ebs/latest/userguide/share-kms-key.html).</summary>
+    private const string CopyKeyPermissions =
+        "kms:DescribeKey, kms:CreateGrant, kms:GenerateDataKey, kms:GenerateDataKeyWithoutPlaintext, kms:ReEncrypt* and kms:Decrypt";
+
     // ------------------------------------------------------------------ not found
 
     /// <summary>A snapshot DescribeSnapshots does not list (after the visibility grace). <paramref name="regionParameter"/>:
     /// the parameter that names the region where it was looked for (-SourceRegion for copies, -Region for waits).</summary>
     public static EngineError SnapshotNotFound(string snapshotId, string region, string? awsCode = null, string regionParameter = "-SourceRegion") =>
         NotFound("SnapshotNotFound", "snapshot", snapshotId, region, awsCode,
-            $"Check the snapshot id and {regionParameter}, and that the snapshot is owned by or shared with this account.");
+            regionParameter == "-SourceRegion"
+                ? $"Check the snapshot id and {regionParameter}. A snapshot of another account is visible only once that account shares it with " +
+                  "this one (createVolumePermission); or copy it with that account's credentials and -DestinationProfileName."
+                : $"Check the snapshot id and {regionParameter}, and that the snapshot is owned by or shared with this account.");
 
     public static EngineError VolumeNotFound(string volumeId, string region, string? awsCode = null) =>
         NotFound("VolumeNotFound", "volume", volumeId, region, awsCode, "Check the volume id and -Region.");
@@ -35,6 +44,51 @@ public static class EngineErrors
         };
 
     // ------------------------------------------------------------------ sources and instances
+
+    /// <summary>The account id in a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID or alias/NAME), or null.</summary>
+    public static string? AccountOfKeyArn(string key)
+    {
+        var parts = key.Split(':');
+        return parts.Length >= 6 && parts[0] == "arn" && parts[2] == "kms" && parts[4].Length == 12 ? parts[4] : null;
+    }
+
+    /// <summary>A copy of a shared snapshot ended in error because this account may not use the source's KMS key.</summary>
+    public static EngineError SourceKeyNotAccessible(string copyId, string region, string sourceId, string sourceRegion, string sourceKeyArn,
+        string account, string? destinationKey, string? statusMessage) =>
+        new("SourceKeyNotAccessible", EngineErrorCategory.PermissionDenied,
+            WithStatus($"The copy '{copyId}' in {region} of '{sourceId}' ({sourceRegion}) ended in the error state", statusMessage) +
+            $" The source is encrypted with the KMS key {sourceKeyArn} of account {AccountOfKeyArn(sourceKeyArn)}, which account {account} may not use.", sourceId)
+        {
+            AwsErrorCode = null,
+            RecommendedAction =
+                $"In account {AccountOfKeyArn(sourceKeyArn)}, allow account {account} in the key policy of {sourceKeyArn}, and in account {account} allow the " +
+                $"principal in IAM, to use {CopyKeyPermissions} on it (both are needed); the copy's own key " +
+                $"({destinationKey ?? "the default EBS key of account " + account + " in " + region}) needs the same. Then delete {copyId} " +
+                $"(Remove-EC2Snapshot -SnapshotId {copyId} -Region {region}) and copy again.",
+        };
+
+    /// <summary>EC2 refused to share a vault copy's source: it is encrypted with the AWS managed key (aws/ebs).</summary>
+    public static EngineError SourceKeyNotShareable(string sourceId, string region, string sourceAccount, string destinationAccount, string ec2Message) =>
+        new("SourceKeyNotShareable", EngineErrorCategory.InvalidOperation,
+            $"'{sourceId}' in {region} cannot be shared with account {destinationAccount}: {ec2Message.TrimEnd('.')}. EC2 shares an encrypted snapshot " +
+            "only when it is encrypted with a customer managed key.", sourceId)
+        {
+            AwsErrorCode = "OperationNotPermitted",
+            RecommendedAction =
+                $"Copy it first within account {sourceAccount} with a customer managed key that account {destinationAccount} may use " +
+                $"(Copy-AvSnapshot -SnapshotId {sourceId} -SourceRegion {region} -DestinationRegion {region} -KmsKeyId <key ARN>), then copy that copy with " +
+                "-DestinationProfileName or -DestinationCredential.",
+        };
+
+    /// <summary>Sharing a vault copy's source (or taking the permission back) failed.</summary>
+    public static EngineError ShareFailed(string sourceId, string region, string destinationAccount, string action, Exception exception) =>
+        new("ShareFailed", FailurePolicy.AccountRegionFailureOf(FailurePolicy.CodeOf(exception)) == AccountRegionFailure.AccessDenied ? EngineErrorCategory.PermissionDenied : EngineErrorCategory.InvalidOperation,
+            $"{action} on '{sourceId}' in {region} (to share it with account {destinationAccount}) failed: {FailurePolicy.Describe(exception)}.", sourceId)
+        {
+            AwsErrorCode = (exception as AmazonServiceException)?.ErrorCode,
+            RecommendedAction = "Allow the source account's principal ec2:DescribeSnapshotAttribute, ec2:ModifySnapshotAttribute, ec2:CreateTags and " +
+                                "ec2:DeleteTags on its snapshots, then run the command again.",
+        };
 
     public static EngineError SourceSnapshotFailed(string snapshotId, string region, string? statusMessage) =>
         new("SourceSnapshotFailed", EngineErrorCategory.InvalidOperation,

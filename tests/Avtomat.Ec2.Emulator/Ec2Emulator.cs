@@ -140,6 +140,92 @@ public sealed partial class Ec2Emulator : IAsyncDisposable
         }
     }
 
+    /// <summary>Creates a customer managed KMS key owned by <paramref name="accountId"/> in <paramref name="region"/>
+    /// (POST <c>/_emulator/kms/keys</c>). Its owner may use it at once; other accounts once granted
+    /// (<see cref="GrantKmsKey"/>). With an alias, the key is the one that alias already named in that account and region
+    /// (a snapshot seeded or copied with <c>alias/NAME</c> before is encrypted with this key).</summary>
+    /// <exception cref="ArgumentException">Not a 12-digit account, an unknown region, a malformed or reserved alias, or an
+    /// alias that names a created key already.</exception>
+    public KmsKeyInfo CreateKmsKey(string accountId, string region, string? alias = null)
+    {
+        RequireAccountId(accountId);
+        lock (_state.Gate)
+        {
+            if (!_state.IsKnownRegion(region)) throw new ArgumentException($"Unknown region '{region}'.", nameof(region));
+            return Info(_state.Kms.Create(accountId, region, alias));
+        }
+    }
+
+    /// <summary>The keys created through <see cref="CreateKmsKey"/>, then the AWS managed EBS keys (alias/aws/ebs) of the
+    /// account-regions the emulator has state for, optionally only those of <paramref name="accountId"/> and/or
+    /// <paramref name="region"/> (with both, that account-region's AWS managed key is always listed). GET
+    /// <c>/_emulator/kms/keys[?account=ID&amp;region=R]</c>.</summary>
+    public IReadOnlyList<KmsKeyInfo> GetKmsKeys(string? accountId = null, string? region = null)
+    {
+        lock (_state.Gate)
+        {
+            var pairs = _state.KnownRegions.ToHashSet();
+            if (accountId is not null && region is not null) pairs.Add((accountId, region));
+            var managed = pairs.Where(p => (accountId is null || p.Account == accountId) && (region is null || p.Region == region))
+                .OrderBy(p => p.Account, StringComparer.Ordinal).ThenBy(p => p.Region, StringComparer.Ordinal)
+                .Select(p => KmsRegistry.DefaultKey(p.Account, p.Region));
+            return _state.Kms.Created.Where(k => (accountId is null || k.Account == accountId) && (region is null || k.Region == region))
+                .Concat(managed).Select(Info).ToList();
+        }
+    }
+
+    /// <summary>Lets <paramref name="accountId"/> use a customer managed key of another account (its key policy and the
+    /// account's IAM policy allow the KMS actions a copy needs). POST <c>/_emulator/kms/grants</c>.</summary>
+    /// <param name="keyIdOrArn">A created key's id, key ARN or alias ARN.</param>
+    /// <exception cref="ArgumentException">No such created key, an AWS managed key, the key's own account, or not a 12-digit account.</exception>
+    public KmsKeyInfo GrantKmsKey(string keyIdOrArn, string accountId)
+    {
+        RequireAccountId(accountId);
+        lock (_state.Gate)
+        {
+            var key = FindKmsKey(keyIdOrArn);
+            _state.Kms.Grant(key, accountId);
+            return Info(key);
+        }
+    }
+
+    /// <summary>Takes a grant back (DELETE <c>/_emulator/kms/grants</c>); copies started afterwards with the key end in
+    /// <c>error</c> "Given key ID is not accessible". Revoking a grant that is not there changes nothing.</summary>
+    public KmsKeyInfo RevokeKmsKey(string keyIdOrArn, string accountId)
+    {
+        RequireAccountId(accountId);
+        lock (_state.Gate)
+        {
+            var key = FindKmsKey(keyIdOrArn);
+            _state.Kms.Revoke(key, accountId);
+            return Info(key);
+        }
+    }
+
+    /// <summary>The account a seed or key body means: its AccountId, else its access key's account, else the default.</summary>
+    internal string AccountOf(string? accountId, string? accessKeyId)
+    {
+        lock (_state.Gate) return accountId ?? _state.AccountFor(accessKeyId);
+    }
+
+    private KmsKeyRecord FindKmsKey(string keyIdOrArn)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyIdOrArn);
+        return _state.Kms.Find(keyIdOrArn) ?? throw new ArgumentException($"No key '{keyIdOrArn}' was created (POST /_emulator/kms/keys).");
+    }
+
+    private static void RequireAccountId(string accountId)
+    {
+        if (accountId is null || !SnapshotActions.IsAccountId(accountId))
+            throw new ArgumentException($"'{accountId}' is not a 12-digit account id.");
+    }
+
+    private static KmsKeyInfo Info(KmsKeyRecord key) => new()
+    {
+        KeyId = key.KeyId, Arn = key.Arn, AccountId = key.Account, Region = key.Region, Alias = key.Alias,
+        KeyManager = key.Manager, GrantedAccounts = key.GrantedAccounts.ToList(),
+    };
+
     /// <summary>Counters since start or the last reset (GET <c>/_emulator/stats</c>).</summary>
     public EmulatorStats GetStats()
     {
@@ -218,6 +304,11 @@ public sealed class SeedRequest
     public string? SourceSnapshotId { get; set; }
     /// <summary>The region of <see cref="SourceSnapshotId"/>; default: <see cref="Region"/>.</summary>
     public string? SourceRegion { get; set; }
+    /// <summary>Account ids the seeded snapshots are shared with (their createVolumePermission), as an earlier
+    /// ModifySnapshotAttribute would have left them. Refused for snapshots encrypted with the AWS managed key, as EC2 does.</summary>
+    public List<string>? CreateVolumePermissionUserIds { get; set; }
+    /// <summary>The seeded snapshots are public (createVolumePermission group <c>all</c>); refused when encrypted.</summary>
+    public bool Public { get; set; }
 }
 
 public sealed class SeedResult
@@ -247,6 +338,9 @@ public sealed class EmulatorStats
     public Dictionary<string, int> MaxPendingCopies { get; set; } = new();
     /// <summary>Copies created per source "REGION/snap-…" per destination region (to prove nothing was duplicated).</summary>
     public Dictionary<string, Dictionary<string, int>> CopiesPerSource { get; set; } = new();
+    /// <summary>Copies created per source "REGION/snap-…" per destination "ACCOUNT/REGION": which account copied a source
+    /// (shared with it or its own) how often, and where to.</summary>
+    public Dictionary<string, Dictionary<string, int>> CopiesPerSourceAndDestination { get; set; } = new();
     /// <summary>Copies created per destination "ACCOUNT/REGION" (to prove each landed in the account that asked).</summary>
     public Dictionary<string, int> CopiesPerDestination { get; set; } = new();
     /// <summary>Snapshots created per volume id (CreateSnapshot/CreateSnapshots).</summary>
@@ -265,4 +359,38 @@ public sealed class EmulatorStats
     /// <summary>Latest time a snapshot from CreateSnapshot/CreateSnapshots leaves <c>pending</c> (fixed when it is created).</summary>
     public DateTimeOffset? LastSnapshotEndTime { get; set; }
     public long TotalCalls { get; set; }
+}
+
+/// <summary>A KMS key as the control API shows it (<c>/_emulator/kms/keys</c>, <c>/_emulator/kms/grants</c>).</summary>
+public sealed class KmsKeyInfo
+{
+    public string KeyId { get; set; } = "";
+    public string Arn { get; set; } = "";
+    public string AccountId { get; set; } = "";
+    public string Region { get; set; } = "";
+    public string? Alias { get; set; }
+    /// <summary><c>CUSTOMER</c> (created through the control API) or <c>AWS</c> (an account-region's alias/aws/ebs).</summary>
+    public string KeyManager { get; set; } = "";
+    /// <summary>Other accounts that may use the key (always empty for AWS managed keys).</summary>
+    public List<string> GrantedAccounts { get; set; } = new();
+}
+
+/// <summary>Body of POST <c>/_emulator/kms/keys</c>.</summary>
+public sealed class KmsKeyRequest
+{
+    /// <summary>The owner account; or give <see cref="AccessKeyId"/> to use its mapped account. Default: the default account.</summary>
+    public string? AccountId { get; set; }
+    public string? AccessKeyId { get; set; }
+    public string Region { get; set; } = "us-east-1";
+    /// <summary>Optional alias (<c>alias/NAME</c>, not <c>alias/aws/…</c>): the key is the one the alias named before.</summary>
+    public string? Alias { get; set; }
+}
+
+/// <summary>Body of POST and DELETE <c>/_emulator/kms/grants</c>: the key (<see cref="KeyId"/> or <see cref="Arn"/>, a key
+/// or alias ARN) and the account to grant or revoke.</summary>
+public sealed class KmsGrantRequest
+{
+    public string? KeyId { get; set; }
+    public string? Arn { get; set; }
+    public string? AccountId { get; set; }
 }

@@ -141,7 +141,11 @@ public sealed class LimitConfig
     /// <summary>Token buckets on or off.</summary>
     public bool RequestRateLimits { get; set; } = true;
     /// <summary>Bucket per action name (per account and region). The key "DescribeSnapshots" is used when the call is
-    /// filtered or paginated, "DescribeSnapshots.Unfiltered" otherwise. Actions not listed use <see cref="DefaultBucket"/>.</summary>
+    /// filtered or paginated, "DescribeSnapshots.Unfiltered" otherwise. Actions not listed use <see cref="DefaultBucket"/>.
+    /// Sizes from "Request throttling for the Amazon EC2 API"
+    /// (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html): ModifySnapshotAttribute (100/5) and
+    /// DeleteTags (100/10) are among its uncategorized actions with their own buckets; ResetSnapshotAttribute is a
+    /// mutating action (50/5); DescribeSnapshotAttribute a non-mutating one (100/20, not in the unfiltered subset).</summary>
     public Dictionary<string, BucketConfig> Buckets { get; set; } = new(StringComparer.Ordinal)
     {
         ["CopySnapshot"] = new(50, 5),
@@ -151,6 +155,10 @@ public sealed class LimitConfig
         ["CreateSnapshots"] = new(100, 5),
         ["DeleteSnapshot"] = new(100, 5),
         ["CreateTags"] = new(100, 10),
+        ["DeleteTags"] = new(100, 10),
+        ["ModifySnapshotAttribute"] = new(100, 5),
+        ["ResetSnapshotAttribute"] = new(50, 5),
+        ["DescribeSnapshotAttribute"] = new(100, 20),
         ["CreateVolume"] = new(100, 5),
         ["DescribeInstances"] = new(100, 20),
     };

@@ -44,7 +44,28 @@ internal static class Program
           nobody saw leaves; answers {"snapshotId": …}).
         Seed bodies may give "durationSeconds" (completed snapshots started that long ago; pending ones take that long)
         and "sourceSnapshotId"/"sourceRegion" (the snapshots are copies someone else started: pending ones count
-        against the 20 concurrent copies).
+        against the 20 concurrent copies), "accountId" (or "accessKeyId"), "encrypted", "kmsKeyId" (id, alias or ARN),
+        "createVolumePermissionUserIds": ["210987654321", …] (already shared with those accounts) and "public": true.
+
+        Accounts and sharing: each access key acts in one account (--Accounts:AKID ID, STS-issued keys in the role's).
+        ModifySnapshotAttribute/DescribeSnapshotAttribute/ResetSnapshotAttribute keep each snapshot's
+        createVolumePermission (owner only); DescribeSnapshots shows the caller's own, those shared with it and public
+        ones (Owner.N, RestorableBy.N narrow it; tags only to the owner); CopySnapshot copies a shared source into the
+        caller's account. Snapshots encrypted with alias/aws/ebs cannot be shared, encrypted ones cannot be public.
+        KMS keys have an owner account. Every account-region has its AWS managed key alias/aws/ebs, usable only there.
+        Any key id/alias/ARN of the caller's own account is usable; another account's key only when created and
+        granted here. A copy whose source or destination key the caller may not use is accepted and ends in error
+        "Given key ID is not accessible". Without KmsKeyId a copy of another account's encrypted snapshot gets the
+        caller's own alias/aws/ebs.
+          POST /_emulator/kms/keys {"accountId": "111122223333", "region": "us-east-1", "alias": "alias/shared"}
+            creates a customer managed key (alias optional; it is the key that alias already named) and answers
+            {"keyId", "arn", "accountId", "region", "alias", "keyManager": "CUSTOMER", "grantedAccounts": []}.
+          GET /_emulator/kms/keys[?account=ID&region=R] lists the created keys, then the AWS managed ones
+            (keyManager "AWS") of the account-regions with state.
+          POST /_emulator/kms/grants {"keyId" or "arn": …, "accountId": "210987654321"} lets that account use the key;
+          DELETE /_emulator/kms/grants with the same body (or ?keyId=…&accountId=…) takes it back. Both answer the key.
+        Stats: "copiesPerDestination" {"ACCOUNT/REGION": n} and "copiesPerSourceAndDestination"
+          {"REGION/snap-…": {"ACCOUNT/REGION": n}} count the copies each account made, and where.
         """;
 
     public static async Task<int> Main(string[] args)

@@ -86,6 +86,11 @@ public sealed class PacingTests : EngineTestBed
         Assert.Equal((100, 20.0), Size("DescribeSnapshots"));
         Assert.Equal((50, 10.0), Size("DescribeSnapshots.Unfiltered"));
         Assert.Equal((50, 5.0), Size("SomeActionNobodyListed"));
+        Assert.Equal((100, 5.0), Size("ModifySnapshotAttribute"));
+        Assert.Equal((100, 10.0), Size("DeleteTags"));
+        Assert.Equal((100, 20.0), Size("DescribeSnapshotAttribute"));
+        // A Describe without a smaller unfiltered bucket draws from its own.
+        Assert.Equal("DescribeSnapshotAttribute", Ec2Buckets.NameOf("DescribeSnapshotAttribute", new DescribeSnapshotAttributeRequest { SnapshotId = "snap-1" }));
         // The emulator enforces the same sizes (it is the one model of EC2 the tests run against).
         foreach (var (name, bucket) in _ec2.Config.Limits.Buckets)
             if (Ec2Buckets.All.ContainsKey(name)) Assert.Equal((bucket.Burst, bucket.RefillPerSecond), Size(name));

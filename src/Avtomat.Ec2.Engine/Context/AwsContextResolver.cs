@@ -49,6 +49,9 @@ public sealed class AwsContextInputs
     public string? EndpointUrl { get; set; }
     /// <summary>The cmdlet's own region parameter value (-Region, -SourceRegion, …).</summary>
     public string? Region { get; set; }
+    /// <summary>Put before ProfileName and Credential in messages: "Destination" for a vault copy's destination
+    /// account (-DestinationProfileName, -DestinationCredential), else empty.</summary>
+    public string ParameterPrefix { get; set; } = "";
     /// <summary>Its name without the dash, for messages ("Region", "SourceRegion").</summary>
     public string RegionParameterName { get; set; } = "Region";
 
@@ -126,14 +129,15 @@ internal sealed class AwsContextResolver
         var profileName = Blank(_in.ProfileName);
         if (profileName != null)
         {
-            return (ProfileCredentials(profileName, "-ProfileName"), $"profile '{profileName}' (-ProfileName{LocationSuffix()})");
+            var profileParameter = "-" + _in.ParameterPrefix + "ProfileName";
+            return (ProfileCredentials(profileName, profileParameter), $"profile '{profileName}' ({profileParameter}{LocationSuffix()})");
         }
 
         if (_in.Credential != null && CredentialShapes.Unwrap(_in.Credential) != null)
         {
             var fromParameter = CredentialShapes.TryRead(_in.Credential)
-                ?? throw InvalidCredentialObject(_in.Credential, "-Credential");
-            return (fromParameter, "parameter -Credential");
+                ?? throw InvalidCredentialObject(_in.Credential, "-" + _in.ParameterPrefix + "Credential");
+            return (fromParameter, "parameter -" + _in.ParameterPrefix + "Credential");
         }
 
         var stored = CredentialShapes.Unwrap(SafeGetVariable(StoredCredentialsVariable));
@@ -304,8 +308,9 @@ internal sealed class AwsContextResolver
         return new AwsContextException(AwsContextException.InvalidCredentialObject, EngineErrorCategory.InvalidArgument,
             $"{where} holds a {type}, which is not an AWS credentials object: expected an Amazon.Runtime.AWSCredentials "
             + "(from any AWSSDK copy), an AWSPSCredentials from Set-AWSCredential/Get-AWSCredential, or an object with a GetCredentials() method.",
-            where == "-Credential"
-                ? "Pass the result of Get-AWSCredential or New-AWSCredential to -Credential, or use -ProfileName or -AccessKey/-SecretKey."
+            where.EndsWith("Credential", StringComparison.Ordinal)
+                ? $"Pass the result of Get-AWSCredential or New-AWSCredential to {where}, or use -{_in.ParameterPrefix}ProfileName" +
+                  (_in.ParameterPrefix.Length == 0 ? " or -AccessKey/-SecretKey." : ".")
                 : "Run Set-AWSCredential again (or Clear-AWSCredential), or pass -ProfileName or -Credential.",
             type);
     }

@@ -11,10 +11,52 @@ namespace Avtomat.Ec2.Engine.Copy;
 public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResult>
 {
     internal CopyJob(SnapshotEngine engine, IEc2ClientSource clients, CopyJobOptions options, CancellationToken cancellationToken)
-        : base(engine, clients, options, cancellationToken)
+        : base(engine, clients, options, cancellationToken, CheckVault(clients, options))
     {
         ThrottleLimit = Math.Max(1, Math.Min(100, options.ThrottleLimit));
         Force = options.Force;
+        if (SourceClients is not null)
+            Verbose($"Vault copy: the sources are read (and shared for the copy) as account {Scheduling.Scheduler.AccountIdOf(SourceAccount!)}; " +
+                    $"the copies are made in account {Scheduling.Scheduler.AccountIdOf(Account)}.");
+    }
+
+    /// <summary>A vault copy needs both accounts' ids (a permission names an account) and cannot leave without taking
+    /// back what it shared (-NoWait).</summary>
+    private static IEc2ClientSource? CheckVault(IEc2ClientSource clients, CopyJobOptions options)
+    {
+        if (options?.SourceClients is not { } source) return null;
+        if (options.NoWait)
+            throw new ArgumentException("A copy into another account waits for its copies: it removes the permission it added on each source once its copies are final.",
+                nameof(options));
+        foreach (var account in new[] { source.Account, clients.Account })
+            if (!account.StartsWith("account:", StringComparison.Ordinal))
+                throw new ArgumentException("The account of both the source and the destination credentials must be known (STS GetCallerIdentity did not answer for one).",
+                    nameof(options));
+        return source;
+    }
+
+    /// <summary>The vault's account id (a vault copy).</summary>
+    private string Grantee => Scheduling.Scheduler.AccountIdOf(Account);
+
+    /// <summary>A vault copy's item engages the share of its source (the source account's scheduler owns it).</summary>
+    private protected override void BeforeSubmit(JobItem item)
+    {
+        if (SourceClients is null || DryRun) return;
+        var grantee = Grantee;
+        SourceScheduler(item.SourceRegion).Post(s => s.EngageShare(item, grantee));
+    }
+
+    /// <summary>A vault copy's item is final (or stopped): it lets go of its source's share. A copy still pending in EC2
+    /// keeps the share.</summary>
+    private protected override void Reported(JobItem item)
+    {
+        if (SourceClients is null || DryRun) return;
+        var copy = (CopyItem)item;
+        var grantee = Grantee;
+        var markerSeen = (copy.Op as Scheduling.CopyOp)?.Source is { } source && CopyRules.TagOf(source, CopyTagNames.SharedWithPrefix + grantee) is not null;
+        // Stopped or timed out with a copy EC2 accepted: it is still pending there.
+        var pending = item.SnapshotId is not null && ((SnapshotCopyResult)item.CloneResult()).State is SnapshotState.Pending or SnapshotState.TimedOut;
+        SourceScheduler(item.SourceRegion).Post(s => s.DisengageShare(item, grantee, markerSeen, pending));
     }
 
     /// <summary>Concurrent copies per destination for this job.</summary>

@@ -8,4 +8,8 @@ public sealed class CopyJobOptions : StartJobOptions
     public int ThrottleLimit { get; set; } = 20;
     /// <summary>Copy even when this module already copied the source to the destination (no resume).</summary>
     public bool Force { get; set; }
+    /// <summary>A vault copy: the sources belong to the account of these credentials (read, and shared with the
+    /// destination account for the copy, with them); the copies are made with the job's own clients, in their account.
+    /// Null: the sources are read with the job's clients.</summary>
+    public IEc2ClientSource? SourceClients { get; set; }
 }

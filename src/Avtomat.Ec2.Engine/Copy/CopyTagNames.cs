@@ -10,6 +10,10 @@ public static class CopyTagNames
     /// <summary>How the copy was asked to be encrypted (none, default, kms:KEY): a re-run reuses it only when it asks the same.</summary>
     public const string Encryption = "avtomat:encryption";
 
+    /// <summary>On a source of a vault copy, followed by the vault's account id: this module shared the source with that
+    /// account (written before the permission, deleted after it is removed), so only that permission is ever removed.</summary>
+    public const string SharedWithPrefix = "avtomat:shared-with:";
+
     /// <summary>Every tag the module sets on a copy.</summary>
     public static readonly string[] All = { SourceSnapshotId, SourceRegion, RequestToken, Encryption };
 }

@@ -43,6 +43,12 @@ internal static class Ec2Buckets
         ["DescribeVolumes" + UnfilteredSuffix] = new(50, 10),
         ["DescribeInstances"] = new(100, 20),
         ["DescribeInstances" + UnfilteredSuffix] = new(50, 10),
+        // Vault copies (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html): ModifySnapshotAttribute
+        // and DeleteTags have buckets of their own; DescribeSnapshotAttribute is a non-mutating action outside the
+        // unfiltered subset.
+        ["ModifySnapshotAttribute"] = new(100, 5),
+        ["DeleteTags"] = new(100, 10),
+        ["DescribeSnapshotAttribute"] = new(100, 20),
     };
 
     /// <summary>An action not in the table: the smallest bucket there is (50 at once, 5 a second).</summary>
@@ -55,7 +61,9 @@ internal static class Ec2Buckets
     /// that is neither filtered nor paginated (or whose request is not given), which draws from "action.Unfiltered".</summary>
     public static string NameOf(string action, object? request)
     {
-        if (!action.StartsWith("Describe", StringComparison.Ordinal)) return action;
+        // Only the Describe actions EC2 gives a smaller bucket for unfiltered calls have one (and any Describe not in
+        // the table is paced under the smallest bucket either way).
+        if (!action.StartsWith("Describe", StringComparison.Ordinal) || All.ContainsKey(action) && !All.ContainsKey(action + UnfilteredSuffix)) return action;
         return FilteredOrPaginated(request) ? action : action + UnfilteredSuffix;
     }
 

@@ -74,7 +74,8 @@ internal static class FailurePolicy
     /// a denial there concerns the item. Describe calls have no resource-level permissions: a denial concerns all.</summary>
     private static readonly HashSet<string> ResourceScopedActions = new(StringComparer.Ordinal)
     {
-        "CopySnapshot", "CreateSnapshot", "CreateSnapshots", "DeleteSnapshot", "CreateTags",
+        "CopySnapshot", "CreateSnapshot", "CreateSnapshots", "DeleteSnapshot", "CreateTags", "DeleteTags",
+        "ModifySnapshotAttribute", "DescribeSnapshotAttribute",
     };
 
     public static FailureAction Decide(Exception exception, string action)

@@ -28,6 +28,8 @@ public abstract class EngineJob : IDisposable
 
     private readonly object _gate = new();
     private readonly List<JobItem> _items = new();
+    /// <summary>Its schedulers by account and region: the destination account's, and in a vault copy the source
+    /// account's too.</summary>
     private readonly Dictionary<string, Scheduler> _schedulers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, EngineError> _failedRegions = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _sentCalls = new();
@@ -45,12 +47,18 @@ public abstract class EngineJob : IDisposable
     private int _disposed;
     private long _lastResendTicks;
 
-    private protected EngineJob(SnapshotEngine engine, IEc2ClientSource clients, JobOptions options, CancellationToken cancellationToken)
+    private protected EngineJob(SnapshotEngine engine, IEc2ClientSource clients, JobOptions options, CancellationToken cancellationToken,
+        IEc2ClientSource? sourceClients = null)
     {
         Engine = engine;
         Clients = clients;
         // Learned once, here (on the caller's thread): the key of everything shared per account and region.
         Account = clients.Account;
+        if (sourceClients is not null && sourceClients.Account != Account)
+        {
+            SourceClients = sourceClients;
+            SourceAccount = sourceClients.Account;
+        }
         Time = engine.TimeProvider;
         StartedAt = Time.GetUtcNow();
         Timeout = options.Timeout is { } t && t > TimeSpan.Zero && t != System.Threading.Timeout.InfiniteTimeSpan ? t : null;
@@ -69,8 +77,16 @@ public abstract class EngineJob : IDisposable
     }
 
     internal SnapshotEngine Engine { get; }
+    /// <summary>The credentials of the account the job makes snapshots in (and reads its sources with, unless
+    /// <see cref="SourceClients"/>).</summary>
     internal IEc2ClientSource Clients { get; }
     internal string Account { get; }
+    /// <summary>A vault copy: the sources belong to this other account, read (and shared with <see cref="Account"/>)
+    /// with these credentials; null otherwise.</summary>
+    internal IEc2ClientSource? SourceClients { get; }
+    internal string? SourceAccount { get; }
+    /// <summary>The credentials the job uses in <paramref name="account"/>'s schedulers.</summary>
+    internal IEc2ClientSource ClientsFor(string account) => SourceClients is not null && account == SourceAccount ? SourceClients : Clients;
     internal TimeProvider Time { get; }
     internal DateTimeOffset StartedAt { get; }
     internal TimeSpan? Timeout { get; }
@@ -188,7 +204,8 @@ public abstract class EngineJob : IDisposable
         else if (FailedRegionOf(item) is { } failed) Finish(item, SnapshotState.Failed, failed.For(item.TargetId));
         else
         {
-            if (item.SourceRegion != item.Region) Scheduler(item.SourceRegion);
+            if (item.SourceRegion != item.Region || SourceClients is not null) SourceScheduler(item.SourceRegion);
+            BeforeSubmit(item);
             Scheduler(item.Region).Submit(item);
         }
         return true;
@@ -207,14 +224,27 @@ public abstract class EngineJob : IDisposable
 
     internal int NextSequence { get { lock (_gate) return _items.Count; } }
 
-    /// <summary>The scheduler of <paramref name="region"/> for this job's endpoint and account, attached on first use.</summary>
-    internal Scheduler Scheduler(string region)
+    /// <summary>Runs before an item goes to its scheduler (a vault copy registers its source's share first).</summary>
+    private protected virtual void BeforeSubmit(JobItem item)
     {
+    }
+
+    /// <summary>The scheduler of <paramref name="region"/> for this job's endpoint and account, attached on first use.</summary>
+    internal Scheduler Scheduler(string region) => SchedulerOf(Clients, Account, region);
+
+    /// <summary>Where sources in <paramref name="region"/> are read: the source account's scheduler in a vault copy,
+    /// else <see cref="Scheduler"/>.</summary>
+    internal Scheduler SourceScheduler(string region) =>
+        SourceClients is { } source ? SchedulerOf(source, SourceAccount!, region) : Scheduler(region);
+
+    private Scheduler SchedulerOf(IEc2ClientSource clients, string account, string region)
+    {
+        var key = account + "|" + region;
         lock (_gate)
         {
-            if (_schedulers.TryGetValue(region, out var scheduler)) return scheduler;
-            scheduler = Engine.Attach(Clients.EndpointKey(region), Account, region);
-            _schedulers[region] = scheduler;
+            if (_schedulers.TryGetValue(key, out var scheduler)) return scheduler;
+            scheduler = Engine.Attach(clients.EndpointKey(region), account, region);
+            _schedulers[key] = scheduler;
             return scheduler;
         }
     }
@@ -441,7 +471,7 @@ public abstract class EngineJob : IDisposable
     /// <summary>The scheduler of <paramref name="region"/> if the job uses it (progress reads its model and window).</summary>
     private protected Scheduler? SchedulerIfAttached(string region)
     {
-        lock (_gate) return _schedulers.TryGetValue(region, out var scheduler) ? scheduler : null;
+        lock (_gate) return _schedulers.TryGetValue(Account + "|" + region, out var scheduler) ? scheduler : null;
     }
 
     /// <summary>How many of <paramref name="items"/> ended in <paramref name="state"/>.</summary>

@@ -14,8 +14,9 @@ public abstract class SnapshotJob<TRequest, TResult> : EngineJob where TRequest 
 {
     private readonly BlockingCollection<JobEvent<TRequest>> _events = new(new ConcurrentQueue<JobEvent<TRequest>>());
 
-    private protected SnapshotJob(SnapshotEngine engine, IEc2ClientSource clients, JobOptions options, CancellationToken cancellationToken)
-        : base(engine, clients, options, cancellationToken)
+    private protected SnapshotJob(SnapshotEngine engine, IEc2ClientSource clients, JobOptions options, CancellationToken cancellationToken,
+        IEc2ClientSource? sourceClients = null)
+        : base(engine, clients, options, cancellationToken, sourceClients)
     {
     }
 

@@ -11,6 +11,8 @@ internal enum CopyState
 {
     /// <summary>Its source is checked (in the source's region) and earlier copies looked for (here).</summary>
     Checking,
+    /// <summary>A vault copy: the source is being shared with this account (in the source account's scheduler).</summary>
+    Sharing,
     /// <summary>In the admission queue, longest expected first.</summary>
     Queued,
     /// <summary>Holds a slot; a fresh look for an existing copy (this run's, an earlier run's, a concurrent run's) is on
@@ -68,6 +70,8 @@ internal sealed class CopyOp : Due
     public EngineJob? CheckAskedBy { get; set; }
     public Snapshot? Source { get; set; }
     public bool EarlierLooked { get; set; }
+    /// <summary>A vault copy: the source is shared with this account (it may be copied here).</summary>
+    public bool Shared { get; set; }
     /// <summary>A copy found in the destination that the request may use (made by someone else), from the latest look.</summary>
     public Snapshot? Earlier { get; set; }
     /// <summary>When the latest look at the source's copies here was sent.</summary>

@@ -109,6 +109,8 @@ internal sealed partial class Scheduler
     {
         if (!link.Closing || !_links.ContainsKey(link.Job) || _closing.Any(s => s.Link == link)) return;
         if (link.Deleting.Count > 0 && !link.Stopped && link.Failed is null) return;
+        // Taking back a permission this module added goes on after a stop (nothing new is made by it).
+        if (link.Sharing > 0 && link.Failed is null) return;
         EndClose(link);
     }
 

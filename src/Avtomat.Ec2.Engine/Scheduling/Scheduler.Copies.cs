@@ -95,7 +95,7 @@ internal sealed partial class Scheduler
     {
         var job = op.Leader.Job;
         op.CheckAskedBy = job;
-        var source = job.Scheduler(op.SourceRegion);
+        var source = job.SourceScheduler(op.SourceRegion);
         source.Post(s => s.CheckSource(op.SourceId, job, result => Post(d => d.SourceChecked(op, job, result))));
     }
 
@@ -143,8 +143,62 @@ internal sealed partial class Scheduler
                 $"An earlier copy {pending.SnapshotId} is still pending: it would be waited for, not copied again."));
             return;
         }
+        if (op.Leader.Job.SourceClients is not null && !op.Shared)
+        {
+            ShareSource(op);
+            return;
+        }
         Enqueue(op, Now);
     }
+
+    // ------------------------------------------------------------------ vault copies: the source is shared first
+
+    /// <summary>A vault copy must be made: the source's account shares the source with this one first (its scheduler
+    /// owns the share), unless it already is. A dry run says what would happen: CopySnapshot cannot be checked here
+    /// before the source is shared.</summary>
+    private void ShareSource(CopyOp op)
+    {
+        var job = op.Leader.Job;
+        var grantee = AccountIdOf(job.Account);
+        var markerSeen = CopyRules.TagOf(op.Source!, CopyTagNames.SharedWithPrefix + grantee) is not null;
+        if (op.DryRun)
+        {
+            EndCopy(op, item => Finish(item, SnapshotState.DryRun, null,
+                $"{op.SourceId} in {op.SourceRegion} (account {AccountIdOf(job.SourceAccount!)}) would be shared with account {grantee} unless it is already, " +
+                $"copied there, and the permission removed again; CopySnapshot in account {grantee} cannot be checked before the source is shared."));
+            return;
+        }
+        op.State = CopyState.Sharing;
+        job.SourceScheduler(op.SourceRegion).Post(s => s.AcquireShare(op.SourceId, grantee, markerSeen, job, error => Post(d => d.SourceShared(op, error))));
+    }
+
+    private void SourceShared(CopyOp op, EngineError? error)
+    {
+        if (op.State != CopyState.Sharing) return;
+        if (error is not null)
+        {
+            EndCopy(op, item => Finish(item, SnapshotState.Failed, error.For(item.TargetId)));
+            return;
+        }
+        op.Shared = true;
+        Enqueue(op, Now);
+    }
+
+    /// <summary>A copy that ended in error for a key EC2 could not use, of a source encrypted with another account's key
+    /// (a snapshot shared with this account): that key's ARN. EC2 does not say which key failed; the source's belongs to
+    /// another account, so it is the one this account most likely may not use.</summary>
+    private string? ForeignSourceKey(CopyOp op, string? statusMessage)
+    {
+        if (statusMessage is null || statusMessage.IndexOf("not accessible", StringComparison.OrdinalIgnoreCase) < 0) return null;
+        var key = op.Source?.KmsKeyId;
+        if (op.Source?.Encrypted != true || string.IsNullOrEmpty(key)) return null;
+        var owner = EngineErrors.AccountOfKeyArn(key!);
+        return owner is not null && owner != AccountIdOf(Account) ? key : null;
+    }
+
+    /// <summary>The 12-digit id in an account key (<c>account:123456789012</c>).</summary>
+    internal static string AccountIdOf(string account) =>
+        account.StartsWith("account:", StringComparison.Ordinal) ? account.Substring("account:".Length) : account;
 
     private void Enqueue(CopyOp op, DateTimeOffset now)
     {
@@ -595,7 +649,11 @@ internal sealed partial class Scheduler
                 _runningCopies.Remove(op);
                 ReleaseSlot(op, SlotRelease.CopyFinished);
                 var failedId = op.SnapshotId!;
-                EndCopy(op, item => Finish(item, SnapshotState.Failed, EngineErrors.SnapshotCopyFailed(failedId, Region, snapshot.StateMessage), snapshot.StateMessage));
+                var failure = ForeignSourceKey(op, snapshot.StateMessage) is { } sourceKey
+                    ? EngineErrors.SourceKeyNotAccessible(failedId, Region, op.SourceId, op.SourceRegion, sourceKey, AccountIdOf(Account), op.Leader.Copy.KmsKeyId,
+                        snapshot.StateMessage)
+                    : EngineErrors.SnapshotCopyFailed(failedId, Region, snapshot.StateMessage);
+                EndCopy(op, item => Finish(item, SnapshotState.Failed, failure, snapshot.StateMessage));
                 return;
             default:
                 op.KnownRunningAt = at;

@@ -202,7 +202,7 @@ internal sealed partial class Scheduler
     {
         if (!_links.TryGetValue(job, out var link))
         {
-            _links[job] = link = new JobLink(job, Now);
+            _links[job] = link = new JobLink(job, Now, job.ClientsFor(Account));
         }
         return link;
     }
@@ -326,7 +326,7 @@ internal sealed partial class Scheduler
         _callsInFlight++;
         Engine.Activity.Add();
         var token = call.Creates ? client.Job.SentCallToken : client.Job.EndToken;
-        var clients = client.Job.Clients;
+        var clients = client.Clients;
         var region = Region;
         _ = Task.Run(async () =>
         {
@@ -379,7 +379,7 @@ internal sealed partial class Scheduler
         var hostNotFound = FailurePolicy.HostNotFound(exception);
         if (!hostNotFound && quiet < link.Job.UnreachableAfter) return null;
         return new RegionFailedException(Region,
-            EngineErrors.EndpointUnreachable(Region, Region, link.Job.Clients.EndpointKey(Region), hostNotFound, quiet, exception));
+            EngineErrors.EndpointUnreachable(Region, Region, link.Clients.EndpointKey(Region), hostNotFound, quiet, exception));
     }
 
     /// <summary>Copies queued for the window (for the published view).</summary>
@@ -437,13 +437,16 @@ internal sealed class SchedulerView(int windowInUse, int window, int windowLimit
 /// <summary>One job as a scheduler knows it: its credentials, whether it stopped or failed here, and what it holds.</summary>
 internal sealed class JobLink
 {
-    public JobLink(EngineJob job, DateTimeOffset attachedAt)
+    public JobLink(EngineJob job, DateTimeOffset attachedAt, IEc2ClientSource clients)
     {
         Job = job;
         AttachedAt = attachedAt;
+        Clients = clients;
     }
 
     public EngineJob Job { get; }
+    /// <summary>The job's credentials in this scheduler's account (a vault copy has two accounts).</summary>
+    public IEc2ClientSource Clients { get; }
     public DateTimeOffset AttachedAt { get; }
     /// <summary>The job stopped (Ctrl+C, timeout, Dispose): nothing more starts for it.</summary>
     public bool Stopped { get; set; }
@@ -458,6 +461,8 @@ internal sealed class JobLink
     public Dictionary<string, string> AcceptedTokens { get; } = new(StringComparer.Ordinal);
     /// <summary>Duplicates being deleted for it here (its end waits for them unless it stopped or failed).</summary>
     public HashSet<string> Deleting { get; } = new(StringComparer.Ordinal);
+    /// <summary>Permissions on sources being removed for it here (vault copies): its end waits for them, also after a stop.</summary>
+    public int Sharing { get; set; }
     /// <summary>Every item reported: it ends here once its sweep and its deletes are done.</summary>
     public bool Closing { get; set; }
 

@@ -135,6 +135,20 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Make the copies in the account of this profile (a vault account), while the sources are read with the
+    /// usual credentials (-ProfileName, -Credential, Set-AWSCredential, …): each source is shared with that account for
+    /// its copy unless it already is, and the permission this command added is removed once its copies are final. Read
+    /// from -ProfileLocation when given.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? DestinationProfileName { get; set; }
+
+    /// <summary>As -DestinationProfileName, with an AWSCredentials object (Get-AWSCredential, New-AWSCredential, any
+    /// AWSSDK build) for the destination account.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object? DestinationCredential { get; set; }
+
     /// <summary>Copy-EC2Snapshot's presigned URL: not supported (hidden; an error says what to type instead).</summary>
     [Parameter(DontShow = true)]
     public string? PresignedUrl { get; set; }
@@ -218,7 +232,11 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
                     WriteWarning($"{snapshotId} ({source}) → {DestinationLabel(destination)} was already given; it is copied once.");
                     continue;
                 }
-                if (!ConfirmShouldProceed(Force.IsPresent, $"{snapshotId} ({source})", $"Copy to {DestinationLabel(destination)}"))
+                var action = IsVaultCopy
+                    ? $"Share with {DestinationLabelForMessages} unless already shared, copy to {DestinationLabel(destination)} in that account, " +
+                      "then remove the permission this command added"
+                    : $"Copy to {DestinationLabel(destination)}";
+                if (!ConfirmShouldProceed(Force.IsPresent, $"{snapshotId} ({source})", action))
                 {
                     continue;
                 }
@@ -256,7 +274,41 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     private CopyJob EnsureJob((string Region, string Source)? record) =>
         StartOnce(() => Context(record), ThrottleLimit,
             new CopyJobOptions { ThrottleLimit = ThrottleLimit, DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent, Force = Force.IsPresent },
-            SnapshotEngine.Shared.StartCopyJob);
+            IsVaultCopy ? StartVaultCopy : (Func<IEc2ClientSource, CopyJobOptions, CancellationToken, CopyJob>)SnapshotEngine.Shared.StartCopyJob);
+
+    private bool IsVaultCopy => DestinationProfileName is not null || DestinationCredential is not null;
+
+    /// <summary>A vault copy: the context's clients read (and share) the sources; the job makes its copies with the
+    /// destination account's clients.</summary>
+    private CopyJob StartVaultCopy(IEc2ClientSource sourceClients, CopyJobOptions options, System.Threading.CancellationToken cancellation)
+    {
+        var source = Context(null);
+        var destination = OpenDestinationClients(source, DestinationProfileName, DestinationCredential);
+        if (destination.Account == sourceClients.Account)
+        {
+            WriteWarning($"The destination credentials act in the same account as the source ({destination.Account.Replace("account:", "")}): " +
+                         "the copies are made as usual, nothing is shared.");
+            return SnapshotEngine.Shared.StartCopyJob(destination, options, cancellation);
+        }
+        foreach (var (account, which) in new[] { (sourceClients.Account, "source"), (destination.Account, "destination") })
+        {
+            if (!account.StartsWith("account:", StringComparison.Ordinal))
+            {
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
+                        $"The {which} account could not be learned (STS GetCallerIdentity did not answer), so the source cannot be shared with the destination account: " +
+                        "a permission names an account id."),
+                    "VaultAccountUnknown", ErrorCategory.ConnectionError, which == "source" ? "source credentials" : DestinationLabelForMessages)
+                {
+                    ErrorDetails = new ErrorDetails("") { RecommendedAction = "Check that STS is reachable (AWS_ENDPOINT_URL_STS for a private endpoint) and run the command again." },
+                });
+            }
+        }
+        options.SourceClients = sourceClients;
+        return SnapshotEngine.Shared.StartCopyJob(destination, options, cancellation);
+    }
+
+    private string DestinationLabelForMessages =>
+        DestinationProfileName is { } profile ? $"the account of profile '{profile}' (-DestinationProfileName)" : "the account of -DestinationCredential";
 
     /// <summary>The AWS context: its region is -Region (where the copy is made), else the defaults ($StoredAWSRegion, …),
     /// else — with no default set — -SourceRegion or the first input object's region.</summary>
@@ -352,6 +404,24 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     private void ValidateParameterCombinations()
     {
         _encrypt = Encrypted.IsPresent || KmsKeyId is not null;
+        if (DestinationProfileName is not null && DestinationCredential is not null)
+        {
+            Fail("DestinationCredentialsConflict", nameof(DestinationCredential), DestinationCredential,
+                "-DestinationProfileName and -DestinationCredential both name the destination account's credentials: give one.",
+                "Leave out -DestinationCredential, or -DestinationProfileName.");
+        }
+        if (IsVaultCopy && NoWait.IsPresent)
+        {
+            Fail("VaultCopyNoWait", nameof(NoWait), true,
+                "A copy into another account waits for its copies: it removes the permission it added on each source once its copies are final, which -NoWait would leave behind.",
+                "Leave out -NoWait (a stopped run leaves running copies shared and says so; run the same command again to finish and clean up).");
+        }
+        if (IsVaultCopy && DestinationOutpostArn is not null)
+        {
+            Fail("VaultCopyToOutpost", nameof(DestinationOutpostArn), DestinationOutpostArn,
+                "A copy into another account cannot go to an Outpost: the Outpost belongs to the account that makes the copy, and this command was not built for that.",
+                "Copy to the Outpost with the destination account's credentials (-ProfileName) in a second command.");
+        }
         var destinations = DestinationRegion?.Select(r => r.Trim()).Distinct(StringComparer.Ordinal).ToArray();
         var destinationParameter = "-DestinationRegion";
         if (_regionFromCommandLine)

@@ -36,6 +36,8 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
     private readonly object _disposeGate = new();
     private AwsContext? _context;
     private IEc2ClientSourceLifetime? _clients;
+    /// <summary>A vault copy's destination account's clients (disposed with <see cref="_clients"/>).</summary>
+    private IEc2ClientSourceLifetime? _destinationClients;
     private readonly Dictionary<string, int> _finished = new(StringComparer.Ordinal);
     /// <summary>Snapshots EC2 accepted whose final result was not written (by snapshot id), for the stop warning.</summary>
     private readonly Dictionary<string, TResult> _running = new(StringComparer.Ordinal);
@@ -359,6 +361,40 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
         return _clients;
     }
 
+    /// <summary>A second account's clients (a vault copy's destination), resolved from <paramref name="profileName"/> or
+    /// <paramref name="credential"/> only (never the caller's stored credentials or the SDK chain), in
+    /// <paramref name="source"/>'s region and endpoint; owned here and disposed with the invocation's own.</summary>
+    private protected IEc2ClientSourceLifetime OpenDestinationClients(AwsContext source, string? profileName, object? credential)
+    {
+        if (_destinationClients is not null)
+        {
+            return _destinationClients;
+        }
+        var inputs = CreateContextInputs(source.Region);
+        inputs.AccessKey = inputs.SecretKey = inputs.SessionToken = null;
+        inputs.ProfileName = profileName;
+        inputs.Credential = credential;
+        inputs.ParameterPrefix = "Destination";
+        inputs.GetVariable = _ => null;
+        AwsContext context;
+        try
+        {
+            context = SnapshotEngine.ResolveContext(inputs);
+        }
+        catch (AwsContextException e)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.FromContextError(e));
+            throw; // not reached
+        }
+        var clients = CreateClientSource(context);
+        _destinationClients = clients;
+        var (account, problem) = clients.ResolveAccount(context.Region, Cancellation);
+        WriteVerbose(problem is null
+            ? $"Destination account: {account.Replace("account:", "")} (credentials from {context.CredentialSource}); the copies are made there, in its copy windows."
+            : $"The destination account could not be learned ({problem}).");
+        return clients;
+    }
+
     private protected void CancelAndRelease()
     {
         try
@@ -374,6 +410,7 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
     private void Release(bool stopped = false)
     {
         var clients = Interlocked.Exchange(ref _clients, null);
+        var destination = Interlocked.Exchange(ref _destinationClients, null);
         var job = Interlocked.Exchange(ref _job, null);
         try
         {
@@ -389,6 +426,7 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
         finally
         {
             clients?.Dispose();
+            destination?.Dispose();
         }
     }
 

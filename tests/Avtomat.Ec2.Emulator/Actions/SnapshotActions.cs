@@ -53,8 +53,11 @@ internal static partial class SnapshotActions
             throw Ec2Error.BadRequest("InvalidParameterCombination",
                 "The parameters DestinationOutpostArn and DestinationAvailabilityZone cannot be used together.");
 
-        var sourceState = c.State.Region(c.Account, sourceRegion);
-        if (!sourceState.Snapshots.TryGetValue(sourceId, out var source)) throw Ec2Error.SnapshotNotFound(sourceId);
+        // "You can copy snapshots that you own and snapshots that are shared with you, privately or publicly"
+        // (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html): a source of another account that is
+        // not shared with the caller is as missing as one that does not exist (same error as today's).
+        if (c.State.SnapshotIn(sourceRegion, sourceId) is not { } source || !source.CanBeSeenBy(c.Account))
+            throw Ec2Error.SnapshotNotFound(sourceId);
         if (source.OutpostArn is not null) // EBS: snapshots on an Outpost cannot be copied (error code plausible, unverified)
             throw Ec2Error.BadRequest("UnsupportedOperation", $"The snapshot '{sourceId}' is on an Outpost and cannot be copied.");
         var (sourceStatus, _, _) = source.StateAt(c.Now);
@@ -73,23 +76,33 @@ internal static partial class SnapshotActions
                 $"Too many snapshot copies in progress. The limit is {maxCopies} for this destination region.");
 
         // Encryption: encrypted source ⇒ encrypted copy; Outposts always encrypt; keys are regional, so without a
-        // KmsKeyId a same-region copy keeps the source key (plausible) and anything else gets the default EBS key.
+        // KmsKeyId a same-region copy of the caller's own snapshot keeps the source key (plausible) and anything else gets
+        // the caller's default EBS key: "If you do not specify a KMS key, the AWS managed key (aws/ebs) is used"
+        // (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html, encryption table) — for a shared
+        // source the caller's own, since the owner's key is not the caller's to pick.
         var sameRegion = sourceRegion == destination;
         var encrypted = source.Encrypted || encryptedFlag || outpostArn is not null;
+        var kms = c.State.Kms;
         string? keyArn = null;
         var keyFails = false;
         if (encrypted)
         {
             if (kmsKeyId is not null)
             {
+                // A KmsKeyId of another account must be granted to the caller (KmsRegistry.CanUse).
                 keyArn = KmsKeys.ResolveArn(kmsKeyId, c.Account, destination);
                 keyFails = !KmsKeys.IsWellFormed(kmsKeyId) || KmsKeys.RegionOf(keyArn) != destination
-                    || IsInaccessible(kmsKeyId, c.Account, destination, c.Config);
+                    || IsInaccessible(kmsKeyId, c.Account, destination, c.Config) || !kms.CanUse(c.Account, keyArn);
             }
-            else keyArn = source.Encrypted && sameRegion ? source.KmsKeyId : KmsKeys.DefaultKeyArn(c.Account, destination);
+            else keyArn = source.Encrypted && sameRegion && source.OwnerId == c.Account
+                ? source.KmsKeyId : KmsKeys.DefaultKeyArn(c.Account, destination);
         }
-        if (source.KmsKeyId is not null && IsInaccessible(source.KmsKeyId, c.Account, sourceRegion, c.Config))
-            keyFails = true; // decrypting the source needs its key too
+        // Decrypting the source needs its key too: "if you attempt to copy an encrypted snapshot without having
+        // permissions to use the encryption key, the operation fails silently and the snapshot copy receives the 'Given
+        // key ID is not accessible' status message" (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html).
+        if (source.KmsKeyId is not null
+            && (IsInaccessible(source.KmsKeyId, c.Account, sourceRegion, c.Config) || !kms.CanUse(c.Account, source.KmsKeyId)))
+            keyFails = true;
 
         // Duration: DurationOf when set, else full copy, ×cross-region, ×incremental once a copy of the same lineage completed
         // here; time-based caps it.
@@ -151,7 +164,7 @@ internal static partial class SnapshotActions
             CompletionDurationMinutes = minutes,
         };
         Query.ApplyTags(copy.Tags, tags);
-        c.Region.Snapshots.Add(copy.Id, copy);
+        c.Region.AddSnapshot(copy);
         c.CreatedSnapshotIds.Add(copy.Id);
         c.State.Stats.Copy($"{sourceRegion}/{sourceId}", destination, c.Region.Key, c.Region.PendingCopies(c.Now), c.Now);
 
@@ -337,7 +350,7 @@ internal static partial class SnapshotActions
             LineageRoot = $"{c.Region.Name}/{id}",
         };
         Query.ApplyTags(snapshot.Tags, tagList);
-        c.Region.Snapshots.Add(id, snapshot);
+        c.Region.AddSnapshot(snapshot);
         c.CreatedSnapshotIds.Add(id);
         double? gap = c.Region.LastSnapshotPerVolume.TryGetValue(volume.Id, out var previous) ? (c.Now - previous).TotalSeconds : null;
         c.Region.LastSnapshotPerVolume[volume.Id] = c.Now;
@@ -366,8 +379,7 @@ internal static partial class SnapshotActions
     {
         var r = c.Request;
         var ids = r.GetList("SnapshotId");
-        var owners = r.GetList("Owner");
-        _ = r.GetList("RestorableBy"); // accepted: nothing is shared in the emulator
+        var scope = SnapshotScope.Read(r, c.Account);
         var filters = r.GetFilters();
         Query.ValidateFilterNames(filters, SnapshotFilters);
         if (r.GetNonEmpty("MaxResults") is not null && ids.Count > 0) // wording plausible (unverified)
@@ -380,26 +392,40 @@ internal static partial class SnapshotActions
 
         // Ids asked for by SnapshotId.N or by a snapshot-id filter without wildcards are looked up, not scanned for: the
         // same items in the same order, at a cost that does not grow with the region's snapshot count.
-        IEnumerable<SnapshotRecord> all = c.Region.Snapshots.Values;
+        var now = c.Now;
+        var caller = c.Account;
+        var region = c.Region.Name;
+        IEnumerable<SnapshotRecord> visible;
         var idFilter = filters.FirstOrDefault(f => f.Name == "snapshot-id");
         if (ids.Count > 0)
-            all = ids.Distinct(StringComparer.Ordinal).Select(id => c.Region.Snapshots.GetValueOrDefault(id)).OfType<SnapshotRecord>();
-        else if (idFilter is not null && !idFilter.Values.Any(Query.IsWildcard))
-            all = idFilter.Values.Distinct(StringComparer.Ordinal).Select(id => c.Region.Snapshots.GetValueOrDefault(id)).OfType<SnapshotRecord>();
-        var now = c.Now;
-        IEnumerable<SnapshotRecord> visible = all.Where(s => s.VisibleFrom <= now);
-        // Only the caller's own snapshots exist here: "self" or its account id select them; "amazon" or another account nothing.
-        if (owners.Count > 0 && !owners.Any(o => o == "self" || o == c.Account)) visible = [];
-        if (ids.Count > 0)
         {
-            // visible holds only the ids asked for (looked up above)
-            var found = visible.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
-            foreach (var id in ids)
-                if (!found.Contains(id)) throw Ec2Error.SnapshotNotFound(id); // one unknown id fails the whole call
+            // API_DescribeSnapshots: "If you specify an invalid snapshot ID, an error is returned. If you specify a
+            // snapshot ID for which you do not have access, it is not included in the returned results." So an id that
+            // exists nowhere in this region fails the whole call, and another account's snapshot not shared with the
+            // caller is left out. One the caller may see but that has not propagated yet is missing (eventual consistency).
+            var found = new List<SnapshotRecord>(ids.Count);
+            foreach (var id in ids.Distinct(StringComparer.Ordinal))
+            {
+                var s = c.State.SnapshotIn(region, id) ?? throw Ec2Error.SnapshotNotFound(id);
+                if (!s.CanBeSeenBy(caller)) continue;
+                if (s.VisibleFrom > now) throw Ec2Error.SnapshotNotFound(id);
+                found.Add(s);
+            }
+            visible = found;
         }
+        else if (idFilter is not null && !idFilter.Values.Any(Query.IsWildcard))
+            visible = idFilter.Values.Distinct(StringComparer.Ordinal).Select(id => c.State.SnapshotIn(region, id))
+                .OfType<SnapshotRecord>().Where(s => s.CanBeSeenBy(caller) && s.VisibleFrom <= now);
+        else visible = scope.Candidates(c).Where(s => s.VisibleFrom <= now);
+        var lookedUp = ids.Count > 0 || idFilter is not null && !idFilter.Values.Any(Query.IsWildcard);
+        if (lookedUp || !scope.CandidatesAllMatch) visible = visible.Where(scope.Matches);
+
+        // Tags of another account's snapshot are its owner's: the emulator shows them to the owner only (EC2's
+        // documentation does not say what a recipient sees; the engine must not rely on them either way).
+        IReadOnlyDictionary<string, string> TagsSeen(SnapshotRecord s) => s.OwnerId == caller ? s.Tags : NoTags;
         // Filtered first, then put in creation order: the same items in the same order, without sorting the whole region
         // for a filter that matches a few.
-        var matched = Query.ApplyFilters(visible, filters, (s, name) => SnapshotFilterValues(s, name, now), s => s.Tags)
+        var matched = Query.ApplyFilters(visible, filters, (s, name) => SnapshotFilterValues(s, TagsSeen(s), name, now), TagsSeen)
             .OrderBy(s => s.Sequence).ToList();
         var (page, token) = Query.Page(matched, s => s.Sequence, maxResults, nextToken, "snap");
 
@@ -407,15 +433,102 @@ internal static partial class SnapshotActions
         else
         {
             x.Open("snapshotSet");
-            foreach (var s in page) { x.Open("item"); WriteSnapshot(x, s, now); x.Close("item"); }
+            foreach (var s in page) { x.Open("item"); WriteSnapshot(x, s, now, TagsSeen(s)); x.Close("item"); }
             x.Close("snapshotSet");
         }
         x.Element("nextToken", token);
     }
 
-    private static IEnumerable<string?> SnapshotFilterValues(SnapshotRecord s, string name, DateTimeOffset now)
+    private static readonly IReadOnlyDictionary<string, string> NoTags = new Dictionary<string, string>();
+
+    /// <summary>DescribeSnapshots' <c>Owner.N</c> and <c>RestorableBy.N</c>
+    /// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSnapshots.html), both over the snapshots the
+    /// caller may see. Owner: "Scopes the results to snapshots with the specified owners. You can specify a combination of
+    /// AWS account IDs, self, and amazon." RestorableBy: "AWS account IDs (if you own the snapshots), self for snapshots
+    /// for which you own or have explicit permissions, or all for public snapshots". How the two combine is not
+    /// documented: both must hold (the natural reading). Amazon's own snapshots do not exist here, so <c>amazon</c>
+    /// matches none.</summary>
+    private sealed class SnapshotScope
     {
-        var tagValues = Query.TagFilterValues(s.Tags, name);
+        private readonly string _caller;
+        /// <summary>Owner account ids; null: any owner.</summary>
+        private HashSet<string>? _owners;
+        private bool _restorable, _restorableBySelf, _restorableByAll;
+        /// <summary>RestorableBy account ids other than the caller's; null when none was given.</summary>
+        private HashSet<string>? _restorableByAccounts;
+
+        private SnapshotScope(string caller) => _caller = caller;
+
+        public static SnapshotScope Read(Ec2Request r, string caller)
+        {
+            var scope = new SnapshotScope(caller);
+            var owners = r.GetList("Owner");
+            if (owners.Count > 0)
+            {
+                scope._owners = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var owner in owners)
+                {
+                    if (owner == "self") scope._owners.Add(caller);
+                    else if (IsAccountId(owner)) scope._owners.Add(owner);
+                    else if (owner != "amazon") throw InvalidUserId(owner);
+                }
+            }
+            foreach (var user in r.GetList("RestorableBy"))
+            {
+                scope._restorable = true;
+                // The caller's own id reads as self (plausible, unverified: the docs name ids "if you own the snapshots").
+                if (user == "self" || user == caller) scope._restorableBySelf = true;
+                else if (user == "all") scope._restorableByAll = true;
+                else if (IsAccountId(user)) (scope._restorableByAccounts ??= new(StringComparer.Ordinal)).Add(user);
+                else throw InvalidUserId(user);
+            }
+            return scope;
+        }
+
+        // InvalidUserID.Malformed, "The specified user or owner is not valid", is documented for DescribeSnapshots'
+        // owner and restorableBy (https://docs.aws.amazon.com/ec2/latest/devguide/errors-overview.html); the message is
+        // plausible (unverified).
+        private static Ec2Error InvalidUserId(string value) =>
+            Ec2Error.BadRequest("InvalidUserID.Malformed", $"User ID '{value}' is invalid");
+
+        private bool OwnOnly => _owners is not null && _owners.All(o => o == _caller);
+        private bool OwnIncluded => _owners is null || _owners.Contains(_caller);
+
+        /// <summary>What the caller may see in its region before the scope is applied, without scanning other accounts:
+        /// its own snapshots, those shared with it by name (its "shared with me" index) and the region's public ones.</summary>
+        public IEnumerable<SnapshotRecord> Candidates(ActionContext c)
+        {
+            IEnumerable<SnapshotRecord> own = OwnIncluded ? c.Region.Snapshots.Values : [];
+            if (OwnOnly) return own;
+            var region = c.Region.Name;
+            var sharedIds = c.Region.SharedWithMe;
+            var publicOnes = c.State.PublicSnapshots(region).Where(s => s.OwnerId != _caller && !sharedIds.Contains(s.Id));
+            if (sharedIds.Count == 0) return own.Concat(publicOnes);
+            return own.Concat(sharedIds.Select(id => c.State.SnapshotIn(region, id)!)).Concat(publicOnes);
+        }
+
+        /// <summary>True when every snapshot <see cref="Candidates"/> gives matches (no Owner.N, or only the caller's, and
+        /// no RestorableBy.N): the common "my snapshots" call checks nothing per snapshot.</summary>
+        public bool CandidatesAllMatch => !_restorable && (_owners is null || OwnOnly);
+
+        public bool Matches(SnapshotRecord s)
+        {
+            if (_owners is not null && !_owners.Contains(s.OwnerId)) return false;
+            if (!_restorable) return true;
+            var own = s.OwnerId == _caller;
+            return _restorableBySelf && (own || s.IsExplicitlySharedWith(_caller))
+                || _restorableByAll && s.CreateVolumePublic
+                || _restorableByAccounts is not null && own && _restorableByAccounts.Any(s.IsExplicitlySharedWith);
+        }
+    }
+
+    /// <summary>A 12-digit AWS account id.</summary>
+    public static bool IsAccountId(string value) => value.Length == 12 && value.All(char.IsAsciiDigit);
+
+    private static IEnumerable<string?> SnapshotFilterValues(SnapshotRecord s, IReadOnlyDictionary<string, string> tags, string name,
+        DateTimeOffset now)
+    {
+        var tagValues = Query.TagFilterValues(tags, name);
         if (tagValues is not null) return tagValues;
         var (state, percent, _) = s.StateAt(now);
         return name switch
@@ -446,14 +559,15 @@ internal static partial class SnapshotActions
         ValidateSnapshotId(id);
         if (!c.Region.Snapshots.ContainsKey(id)) throw Ec2Error.SnapshotNotFound(id);
         c.StopIfDryRun();
-        c.Region.Snapshots.Remove(id);
+        c.Region.RemoveSnapshot(id); // and every permission on it
         x.Element("return", true);
     }
 
     // ---------------------------------------------------------------- shared
 
-    /// <summary>The Snapshot shape (DescribeSnapshots item, CreateSnapshot response).</summary>
-    public static void WriteSnapshot(XmlOut x, SnapshotRecord s, DateTimeOffset now)
+    /// <summary>The Snapshot shape (DescribeSnapshots item, CreateSnapshot response), with the tags the caller sees
+    /// (default: all of them).</summary>
+    public static void WriteSnapshot(XmlOut x, SnapshotRecord s, DateTimeOffset now, IReadOnlyDictionary<string, string>? tags = null)
     {
         var (state, percent, message) = s.StateAt(now);
         x.Element("snapshotId", s.Id)
@@ -467,7 +581,7 @@ internal static partial class SnapshotActions
             .Element("description", s.Description ?? "")
             .Element("encrypted", s.Encrypted)
             .Element("kmsKeyId", s.KmsKeyId)
-            .TagSet(s.Tags)
+            .TagSet(tags ?? s.Tags)
             .Element("storageTier", s.StorageTier)
             .Element("outpostArn", s.OutpostArn)
             .Element("availabilityZone", s.AvailabilityZone)

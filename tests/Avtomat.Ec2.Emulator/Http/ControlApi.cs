@@ -4,7 +4,8 @@ using Microsoft.AspNetCore.Http;
 
 namespace Avtomat.Ec2.Emulator.Http;
 
-/// <summary>JSON control API under <c>/_emulator/</c>: health, reset, seed, config, stats, calls, duplicate. Not EC2 calls: no
+/// <summary>JSON control API under <c>/_emulator/</c>: health, reset, seed, config, stats, calls, duplicate, kms/keys,
+/// kms/grants. Not EC2 calls: no
 /// buckets, faults, stats or call log.</summary>
 internal static class ControlApi
 {
@@ -63,6 +64,24 @@ internal static class ControlApi
                         duplicate.AfterSeconds is { } after ? TimeSpan.FromSeconds(after) : null);
                     await Reply(http, 200, new { snapshotId = id });
                     break;
+                case ("kms/keys", "POST"):
+                    var keyRequest = await JsonSerializer.DeserializeAsync<KmsKeyRequest>(http.Request.Body, Json) ?? new KmsKeyRequest();
+                    await Reply(http, 200, emulator.CreateKmsKey(emulator.AccountOf(keyRequest.AccountId, keyRequest.AccessKeyId),
+                        keyRequest.Region, keyRequest.Alias));
+                    break;
+                case ("kms/keys", "GET"):
+                    // ?account=123456789012&region=us-east-1, each optional.
+                    await Reply(http, 200, emulator.GetKmsKeys(QueryArg(http, "account"), QueryArg(http, "region")));
+                    break;
+                case ("kms/grants", "POST" or "DELETE"):
+                    // The body, or for a DELETE without one the query string (?keyId=…|arn=…&accountId=…).
+                    var grant = http.Request.ContentLength is > 0 || http.Request.HasJsonContentType()
+                        ? await JsonSerializer.DeserializeAsync<KmsGrantRequest>(http.Request.Body, Json) ?? new KmsGrantRequest()
+                        : new KmsGrantRequest { KeyId = QueryArg(http, "keyId"), Arn = QueryArg(http, "arn"), AccountId = QueryArg(http, "accountId") };
+                    var key = grant.Arn ?? grant.KeyId ?? throw new ArgumentException("A body {\"keyId\" or \"arn\", \"accountId\"} is required.");
+                    var account = grant.AccountId ?? throw new ArgumentException("accountId is required.");
+                    await Reply(http, 200, method == "POST" ? emulator.GrantKmsKey(key, account) : emulator.RevokeKmsKey(key, account));
+                    break;
                 default:
                     await Reply(http, 404, new { error = $"No control route {method} {Prefix}{route}" });
                     break;
@@ -73,6 +92,9 @@ internal static class ControlApi
             await Reply(http, 400, new { error = e.Message });
         }
     }
+
+    private static string? QueryArg(HttpContext http, string name) =>
+        http.Request.Query.TryGetValue(name, out var v) && v.ToString().Length > 0 ? v.ToString() : null;
 
     private static Task Reply(HttpContext http, int status, object value)
     {

@@ -8,6 +8,12 @@ internal sealed partial class EmulatorState
 {
     private readonly Dictionary<(string Account, string Region), RegionState> _regions = new();
     private readonly HashSet<string> _usedIds = new(StringComparer.Ordinal);
+    /// <summary>Every snapshot of every account and region by id (ids are unique across the emulator): lookups by id,
+    /// also of snapshots another account shared, without a scan. Kept by <see cref="RegionState.AddSnapshot"/> and
+    /// <see cref="RegionState.RemoveSnapshot"/>.</summary>
+    private readonly Dictionary<string, SnapshotRecord> _snapshots = new(StringComparer.Ordinal);
+    /// <summary>Region → ids of the snapshots whose createVolumePermission has the group <c>all</c> (public).</summary>
+    private readonly Dictionary<string, HashSet<string>> _publicSnapshots = new(StringComparer.Ordinal);
     private long _sequence;
 
     public EmulatorState(EmulatorOptions options)
@@ -26,9 +32,15 @@ internal sealed partial class EmulatorState
     public RegionState Region(string account, string region)
     {
         if (!_regions.TryGetValue((account, region), out var state))
-            _regions[(account, region)] = state = new RegionState(account, region);
+            _regions[(account, region)] = state = new RegionState(this, account, region);
         return state;
     }
+
+    /// <summary>The (account, region) pairs that have state.</summary>
+    public IEnumerable<(string Account, string Region)> KnownRegions => _regions.Keys;
+
+    /// <summary>KMS keys with an owner account (<c>/_emulator/kms/…</c>).</summary>
+    public KmsRegistry Kms { get; private set; } = new();
 
     public bool IsKnownRegion(string region) => Options.Regions.Contains(region, StringComparer.Ordinal);
 
@@ -60,17 +72,72 @@ internal sealed partial class EmulatorState
     public CallLog Calls { get; private set; } = new();
 
     /// <summary>A snapshot by id in any account and region (ids are unique across the emulator).</summary>
-    public (RegionState Region, SnapshotRecord Snapshot)? FindSnapshot(string id)
+    public (RegionState Region, SnapshotRecord Snapshot)? FindSnapshot(string id) =>
+        _snapshots.TryGetValue(id, out var snapshot) ? (Region(snapshot.OwnerId, snapshot.Region), snapshot) : null;
+
+    /// <summary>The snapshot <paramref name="id"/> of any account when it lives in <paramref name="region"/>; null when it
+    /// exists nowhere there. Whether the caller may see it is <see cref="SnapshotRecord.CanBeSeenBy"/>.</summary>
+    public SnapshotRecord? SnapshotIn(string region, string id) =>
+        _snapshots.TryGetValue(id, out var snapshot) && snapshot.Region == region ? snapshot : null;
+
+    /// <summary>The public snapshots (group <c>all</c>) of <paramref name="region"/>, every owner's.</summary>
+    public IEnumerable<SnapshotRecord> PublicSnapshots(string region) =>
+        _publicSnapshots.TryGetValue(region, out var ids) ? ids.Select(id => _snapshots[id]) : [];
+
+    /// <summary>Adds <paramref name="account"/> to the snapshot's createVolumePermission (and to its "shared with me"
+    /// index); false when it was there.</summary>
+    public bool Share(SnapshotRecord snapshot, string account)
     {
-        foreach (var region in _regions.Values)
-            if (region.Snapshots.TryGetValue(id, out var snapshot)) return (region, snapshot);
-        return null;
+        snapshot.CreateVolumeUserIds ??= new List<string>();
+        if (snapshot.CreateVolumeUserIds.Contains(account)) return false;
+        snapshot.CreateVolumeUserIds.Add(account);
+        if (account != snapshot.OwnerId) Region(account, snapshot.Region).SharedWithMe.Add(snapshot.Id);
+        return true;
+    }
+
+    /// <summary>Removes <paramref name="account"/> from the snapshot's createVolumePermission; false when it was not there.</summary>
+    public bool Unshare(SnapshotRecord snapshot, string account)
+    {
+        if (snapshot.CreateVolumeUserIds?.Remove(account) != true) return false;
+        if (snapshot.CreateVolumeUserIds.Count == 0) snapshot.CreateVolumeUserIds = null;
+        if (_regions.TryGetValue((account, snapshot.Region), out var theirs)) theirs.SharedWithMe.Remove(snapshot.Id);
+        return true;
+    }
+
+    /// <summary>Adds or removes the group <c>all</c> of the snapshot's createVolumePermission.</summary>
+    public void SetPublic(SnapshotRecord snapshot, bool isPublic)
+    {
+        snapshot.CreateVolumePublic = isPublic;
+        if (isPublic)
+        {
+            if (!_publicSnapshots.TryGetValue(snapshot.Region, out var ids)) _publicSnapshots[snapshot.Region] = ids = new(StringComparer.Ordinal);
+            ids.Add(snapshot.Id);
+        }
+        else if (_publicSnapshots.TryGetValue(snapshot.Region, out var ids)) ids.Remove(snapshot.Id);
+    }
+
+    /// <summary>Clears the snapshot's createVolumePermission (private to its owner again).</summary>
+    public void ResetPermissions(SnapshotRecord snapshot)
+    {
+        foreach (var account in snapshot.CreateVolumeUserIds?.ToList() ?? []) Unshare(snapshot, account);
+        if (snapshot.CreateVolumePublic) SetPublic(snapshot, false);
+    }
+
+    internal void Indexed(SnapshotRecord snapshot) => _snapshots.Add(snapshot.Id, snapshot);
+
+    internal void Unindexed(SnapshotRecord snapshot)
+    {
+        ResetPermissions(snapshot);
+        _snapshots.Remove(snapshot.Id);
     }
 
     public void Reset()
     {
         Calls = new CallLog();
         _regions.Clear();
+        _snapshots.Clear();
+        _publicSnapshots.Clear();
+        Kms = new KmsRegistry();
         _usedIds.Clear();
         _sequence = 0;
         Random = new Random(Options.RandomSeed);
@@ -88,11 +155,17 @@ internal sealed partial class EmulatorState
 }
 
 /// <summary>One account in one region: its snapshots, volumes and token buckets.</summary>
-internal sealed class RegionState(string account, string region)
+internal sealed class RegionState(EmulatorState state, string account, string region)
 {
+    private readonly Dictionary<string, SnapshotRecord> _snapshots = new(StringComparer.Ordinal);
+
     public string Account { get; } = account;
     public string Name { get; } = region;
-    public Dictionary<string, SnapshotRecord> Snapshots { get; } = new(StringComparer.Ordinal);
+    /// <summary>The account's own snapshots here. Changed only through <see cref="AddSnapshot"/> and
+    /// <see cref="RemoveSnapshot"/>, which keep the emulator's index by id and the sharing indexes.</summary>
+    public IReadOnlyDictionary<string, SnapshotRecord> Snapshots => _snapshots;
+    /// <summary>Ids of other accounts' snapshots here whose createVolumePermission names this account.</summary>
+    public HashSet<string> SharedWithMe { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, VolumeRecord> Volumes { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, InstanceRecord> Instances { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, TokenBucket> Buckets { get; } = new(StringComparer.Ordinal);
@@ -104,7 +177,23 @@ internal sealed class RegionState(string account, string region)
     /// <summary>"ACCOUNT/REGION": the key of the stats tables.</summary>
     public static string KeyOf(string account, string region) => $"{account}/{region}";
 
-    public int PendingCopies(DateTimeOffset now) => Snapshots.Values.Count(s => s.IsCopy && s.IsPending(now));
+    public int PendingCopies(DateTimeOffset now) => _snapshots.Values.Count(s => s.IsCopy && s.IsPending(now));
+
+    public void AddSnapshot(SnapshotRecord snapshot)
+    {
+        if (snapshot.OwnerId != Account || snapshot.Region != Name)
+            throw new InvalidOperationException($"Snapshot {snapshot.Id} of {snapshot.OwnerId}/{snapshot.Region} added to {Key}.");
+        _snapshots.Add(snapshot.Id, snapshot);
+        state.Indexed(snapshot);
+    }
+
+    /// <summary>Deletes the snapshot (and every permission on it); false when it is not this account's here.</summary>
+    public bool RemoveSnapshot(string id)
+    {
+        if (!_snapshots.Remove(id, out var snapshot)) return false;
+        state.Unindexed(snapshot);
+        return true;
+    }
 }
 
 /// <summary>Counters behind <see cref="EmulatorStats"/>.</summary>
@@ -124,6 +213,9 @@ internal sealed class StatsCollector
         if (!_stats.CopiesPerSource.TryGetValue(sourceKey, out var perDest))
             _stats.CopiesPerSource[sourceKey] = perDest = new Dictionary<string, int>();
         perDest[destinationRegion] = perDest.GetValueOrDefault(destinationRegion) + 1;
+        if (!_stats.CopiesPerSourceAndDestination.TryGetValue(sourceKey, out var perAccount))
+            _stats.CopiesPerSourceAndDestination[sourceKey] = perAccount = new Dictionary<string, int>();
+        perAccount[destinationKey] = perAccount.GetValueOrDefault(destinationKey) + 1;
         _stats.MaxPendingCopies[destinationKey] = Math.Max(_stats.MaxPendingCopies.GetValueOrDefault(destinationKey), pendingCopies);
         _stats.CopiesPerDestination[destinationKey] = _stats.CopiesPerDestination.GetValueOrDefault(destinationKey) + 1;
     }
@@ -149,6 +241,7 @@ internal sealed class StatsCollector
         Errors = _stats.Errors.ToDictionary(p => p.Key, p => new Dictionary<string, long>(p.Value)),
         MaxPendingCopies = new Dictionary<string, int>(_stats.MaxPendingCopies),
         CopiesPerSource = _stats.CopiesPerSource.ToDictionary(p => p.Key, p => new Dictionary<string, int>(p.Value)),
+        CopiesPerSourceAndDestination = _stats.CopiesPerSourceAndDestination.ToDictionary(p => p.Key, p => new Dictionary<string, int>(p.Value)),
         CopiesPerDestination = new Dictionary<string, int>(_stats.CopiesPerDestination),
         SnapshotsPerVolume = new Dictionary<string, int>(_stats.SnapshotsPerVolume),
         MaxPendingSnapshotsPerVolume = new Dictionary<string, int>(_stats.MaxPendingSnapshotsPerVolume),

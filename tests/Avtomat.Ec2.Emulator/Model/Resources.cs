@@ -59,6 +59,21 @@ internal sealed class SnapshotRecord
     public DateTimeOffset VisibleFrom { get; init; }
     public Dictionary<string, string> Tags { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>createVolumePermission: the account ids it is shared with, in the order added; null when none. Changed
+    /// only through <see cref="EmulatorState.Share"/>/<see cref="EmulatorState.Unshare"/> (they keep the indexes).</summary>
+    public List<string>? CreateVolumeUserIds { get; set; }
+    /// <summary>createVolumePermission group <c>all</c>: public. Changed only through <see cref="EmulatorState.SetPublic"/>.</summary>
+    public bool CreateVolumePublic { get; set; }
+
+    /// <summary>DescribeSnapshots: "The snapshots available to you include public snapshots, private snapshots that you
+    /// own, and private snapshots owned by other AWS accounts for which you have explicit create volume permissions"
+    /// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSnapshots.html).</summary>
+    public bool CanBeSeenBy(string account) =>
+        OwnerId == account || CreateVolumePublic || CreateVolumeUserIds?.Contains(account) == true;
+
+    /// <summary>Shared with <paramref name="account"/> by name (explicit permission), not only through the group all.</summary>
+    public bool IsExplicitlySharedWith(string account) => CreateVolumeUserIds?.Contains(account) == true;
+
     public bool IsCopy { get; init; }
     /// <summary>"REGION/snap-…" of the first snapshot of this copy lineage (itself when not a copy).</summary>
     public required string LineageRoot { get; init; }

@@ -22,6 +22,13 @@ internal static class Seeder
             ? request.KmsKeyId is null ? KmsKeys.DefaultKeyArn(account, request.Region) : KmsKeys.ResolveArn(request.KmsKeyId, account, request.Region)
             : null;
         int SizeAt(int i) => request.SizesGiB is { Count: > 0 } sizes ? sizes[i % sizes.Count] : request.SizeGiB;
+        // Sharing as EC2 allows it (SnapshotAttributeActions.ModifySnapshotAttribute): a state EC2 would refuse cannot be seeded.
+        var shareWith = request.CreateVolumePermissionUserIds ?? [];
+        foreach (var user in shareWith)
+            if (!SnapshotActions.IsAccountId(user)) throw new ArgumentException($"'{user}' is not a 12-digit account id.");
+        if (shareWith.Count > 0 && keyArn is not null && KmsKeys.IsAwsManaged(keyArn))
+            throw new ArgumentException($"{SnapshotAttributeActions.DefaultKeyShareMessage} (give a customer key as kmsKeyId).");
+        if (request.Public && keyArn is not null) throw new ArgumentException(SnapshotAttributeActions.EncryptedPublicMessage);
         var result = new SeedResult();
 
         for (var i = 0; i < request.Volumes; i++)
@@ -83,7 +90,7 @@ internal static class Seeder
         {
             if (!EmulatorState.SnapshotIdPattern().IsMatch(sourceId)) throw new ArgumentException($"Malformed SourceSnapshotId '{sourceId}'.");
             if (!state.IsKnownRegion(sourceRegion)) throw new ArgumentException($"Unknown region '{sourceRegion}'.");
-            source = state.Region(account, sourceRegion).Snapshots.GetValueOrDefault(sourceId);
+            source = state.SnapshotIn(sourceRegion, sourceId); // the caller's own, or one shared with it
         }
         // Seeded copies are someone else's copies into this account and region: while pending they count against
         // "Concurrent snapshot copies per destination Region: 20, not adjustable" like our own
@@ -124,7 +131,9 @@ internal static class Seeder
                 TransferType = isCopy ? "standard" : null,
             };
             AddTags(snapshot.Tags, request.Tags);
-            region.Snapshots.Add(id, snapshot);
+            region.AddSnapshot(snapshot);
+            foreach (var user in shareWith) state.Share(snapshot, user);
+            if (request.Public) state.SetPublic(snapshot, true);
             result.SnapshotIds.Add(id);
         }
         return result;
@@ -169,7 +178,7 @@ internal static class Seeder
             CompletionDurationMinutes = original.CompletionDurationMinutes,
         };
         foreach (var (k, v) in original.Tags) twin.Tags[k] = v;
-        region.Snapshots.Add(twin.Id, twin);
+        region.AddSnapshot(twin);
         if (twin.IsCopy && twin.SourceSnapshotId is not null)
             state.Stats.Copy($"{twin.SourceRegion}/{twin.SourceSnapshotId}", region.Name, region.Key, region.PendingCopies(state.Now), twin.StartTime);
         return twin.Id;

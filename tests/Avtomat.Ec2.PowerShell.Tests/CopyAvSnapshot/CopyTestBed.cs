@@ -33,13 +33,15 @@ public sealed class CopyTestBed : IAsyncDisposable
     public string Url => Emulator.BaseUrl.ToString();
 
     /// <param name="copySeconds">Fixed duration of a same-region copy (cross-region: ×1.5).</param>
-    public static async Task<CopyTestBed> StartAsync(double copySeconds = 0.3, Action<EmulatorConfig>? configure = null)
+    /// <param name="options">Changes the emulator's options before it starts (accounts).</param>
+    public static async Task<CopyTestBed> StartAsync(double copySeconds = 0.3, Action<EmulatorConfig>? configure = null, Action<EmulatorOptions>? options = null)
     {
-        var options = new EmulatorOptions();
-        options.Config.Durations.Copy = new DurationModel { Kind = DurationKind.Fixed, Seconds = copySeconds };
-        options.Config.Durations.Snapshot = new DurationModel { Kind = DurationKind.Fixed, Seconds = copySeconds };
-        configure?.Invoke(options.Config);
-        var emulator = await Ec2Emulator.StartAsync(options);
+        var emulatorOptions = new EmulatorOptions();
+        options?.Invoke(emulatorOptions);
+        emulatorOptions.Config.Durations.Copy = new DurationModel { Kind = DurationKind.Fixed, Seconds = copySeconds };
+        emulatorOptions.Config.Durations.Snapshot = new DurationModel { Kind = DurationKind.Fixed, Seconds = copySeconds };
+        configure?.Invoke(emulatorOptions.Config);
+        var emulator = await Ec2Emulator.StartAsync(emulatorOptions);
         var host = new PowerShellHost();
         host.Run("$global:url = $args[0]; $global:aws = @{ EndpointUrl = $args[0]; AccessKey = $args[1]; SecretKey = $args[2] }",
             emulator.BaseUrl.ToString(), AccessKey, SecretKey);
