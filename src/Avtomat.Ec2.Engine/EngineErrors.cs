@@ -56,8 +56,8 @@ public static class EngineErrors
     public static EngineError SourceKeyNotAccessible(string copyId, string region, string sourceId, string sourceRegion, string sourceKeyArn,
         string account, string? destinationKey, string? statusMessage) =>
         new("SourceKeyNotAccessible", EngineErrorCategory.PermissionDenied,
-            WithStatus($"The copy '{copyId}' in {region} of '{sourceId}' ({sourceRegion}) ended in the error state", statusMessage) +
-            $" The source is encrypted with the KMS key {sourceKeyArn} of account {AccountOfKeyArn(sourceKeyArn)}, which account {account} may not use.", sourceId)
+            WithStatus($"The copy '{copyId}' in {region} of '{sourceId}' ({sourceRegion}) ended in the error state", statusMessage).TrimEnd('.') +
+            $". The source is encrypted with the KMS key {sourceKeyArn} of account {AccountOfKeyArn(sourceKeyArn)}, which account {account} may not use.", sourceId)
         {
             AwsErrorCode = null,
             RecommendedAction =

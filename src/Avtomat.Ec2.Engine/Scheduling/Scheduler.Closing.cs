@@ -143,6 +143,13 @@ internal sealed partial class Scheduler
 
     private void EndClose(JobLink link)
     {
+        foreach (var group in link.KeptShared.GroupBy(k => k.Grantee))
+        {
+            var ids = group.Select(k => k.SourceId).ToList();
+            var listed = string.Join(", ", ids.Take(10)) + (ids.Count > 10 ? $" and {ids.Count - 10} more" : "");
+            link.Job.Warn($"{ids.Count} source(s) in {Region} stay shared with account {group.Key}, because their copies there were still pending when the " +
+                          $"command stopped: {listed}. Run the same command again: it waits for those copies and then removes the permissions it added.");
+        }
         foreach (var id in link.Deleting)
             link.Job.Warn($"The duplicate {link.Job.DuplicateNoun} {id} in {Region} may not have been deleted (the command ended first); " +
                           $"look for it with Get-EC2Snapshot -SnapshotId {id} -Region {Region} and delete it yourself.");

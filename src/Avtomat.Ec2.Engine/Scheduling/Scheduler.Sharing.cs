@@ -151,8 +151,8 @@ internal sealed partial class Scheduler
         }
         if (op.KeepForPending && op.Ours && op.State != ShareState.Failed)
         {
-            op.Link?.Job.Warn($"{op.SourceId} in {Region} stays shared with account {op.Grantee}: a copy of it there was still pending when the command stopped. " +
-                              "Run the same command again: it waits for that copy and then removes the permission it added.");
+            // Said once per job and region when the job ends here (KeptShared).
+            op.Link?.KeptShared.Add((op.SourceId, op.Grantee));
             _shares.Remove(op.SourceId + "|" + op.Grantee);
             return;
         }

@@ -463,6 +463,9 @@ internal sealed class JobLink
     public HashSet<string> Deleting { get; } = new(StringComparer.Ordinal);
     /// <summary>Permissions on sources being removed for it here (vault copies): its end waits for them, also after a stop.</summary>
     public int Sharing { get; set; }
+    /// <summary>Sources here left shared with a vault account because a copy was still pending when the job stopped
+    /// (said in one warning when the job ends here).</summary>
+    public List<(string SourceId, string Grantee)> KeptShared { get; } = new();
     /// <summary>Every item reported: it ends here once its sweep and its deletes are done.</summary>
     public bool Closing { get; set; }
 
