@@ -67,6 +67,16 @@ public static class EngineErrors
                 $"(Remove-EC2Snapshot -SnapshotId {copyId} -Region {region}) and copy again.",
         };
 
+    /// <summary>A time-based copy asked for a completion duration EC2 cannot keep: a full copy gets at most 500 MiB/s
+    /// (https://docs.aws.amazon.com/ebs/latest/userguide/time-based-copies.html).</summary>
+    public static EngineError CompletionDurationTooShort(string sourceId, string region, int sizeGiB, int minutes, int shortest) =>
+        new("CompletionDurationTooShort", EngineErrorCategory.InvalidArgument,
+            $"A full copy of '{sourceId}' ({sizeGiB:N0} GiB) to {region} cannot complete within {minutes} minutes: EC2 gives one time-based copy at most " +
+            $"500 MiB/s, so it needs at least {shortest} minutes.", sourceId)
+        {
+            RecommendedAction = $"Pass -CompletionDurationMinutes {shortest} or more (in steps of 15), or leave it out for a standard copy.",
+        };
+
     /// <summary>EC2 refused to share a vault copy's source: it is encrypted with the AWS managed key (aws/ebs).</summary>
     public static EngineError SourceKeyNotShareable(string sourceId, string region, string sourceAccount, string destinationAccount, string ec2Message) =>
         new("SourceKeyNotShareable", EngineErrorCategory.InvalidOperation,

@@ -15,6 +15,7 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
     {
         ThrottleLimit = Math.Max(1, Math.Min(100, options.ThrottleLimit));
         Force = options.Force;
+        TimeBasedThroughputQuota = options.TimeBasedThroughputQuota > 0 ? options.TimeBasedThroughputQuota : Scheduling.CopyThroughput.DefaultQuotaMiBps;
         if (SourceClients is not null)
             Verbose($"Vault copy: the sources are read (and shared for the copy) as account {Scheduling.Scheduler.AccountIdOf(SourceAccount!)}; " +
                     $"the copies are made in account {Scheduling.Scheduler.AccountIdOf(Account)}.");
@@ -63,6 +64,8 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
     internal int ThrottleLimit { get; }
     /// <summary>Copy even when an earlier copy of the source exists (no resume).</summary>
     internal bool Force { get; }
+    /// <summary>The region pair's throughput quota for time-based copies, MiB/s.</summary>
+    internal double TimeBasedThroughputQuota { get; }
 
     /// <summary>Queues a copy; never blocks.</summary>
     public void Add(SnapshotCopyRequest request)

@@ -12,4 +12,10 @@ public sealed class CopyJobOptions : StartJobOptions
     /// destination account for the copy, with them); the copies are made with the job's own clients, in their account.
     /// Null: the sources are read with the job's clients.</summary>
     public IEc2ClientSource? SourceClients { get; set; }
+    /// <summary>Time-based copies: the account's cumulative snapshot copy throughput quota per source and destination
+    /// region, MiB/s (EC2's default 2,000; adjustable with Service Quotas, code L-E137849C).</summary>
+    public double TimeBasedThroughputQuota { get; set; } = DefaultTimeBasedThroughputQuota;
+
+    /// <summary>EC2's default cumulative snapshot copy throughput quota per source and destination region, MiB/s.</summary>
+    public const double DefaultTimeBasedThroughputQuota = 2000;
 }

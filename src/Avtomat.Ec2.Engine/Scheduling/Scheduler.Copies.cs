@@ -125,6 +125,11 @@ internal sealed partial class Scheduler
         op.Incremental = mayBeIncremental && Durations.HasLineage(op.VolumeId);
         op.Expected = Durations.ExpectedCopySeconds(op.VolumeId, op.SizeGiB, mayBeIncremental);
         foreach (var item in op.Items) item.SourceSizeGiB = op.SizeGiB;
+        if (CompletionDurationError(op) is { } tooShort)
+        {
+            EndCopy(op, item => Finish(item, SnapshotState.Failed, tooShort.For(item.TargetId)));
+            return;
+        }
         Decide(op);
     }
 
@@ -239,10 +244,11 @@ internal sealed partial class Scheduler
             CopyOp? next = null;
             foreach (var op in _admission)
             {
-                if (op.Leader.Link!.SlotsHeld < ThrottleLimit(op)) { next = op; break; }
+                if (op.Leader.Link!.SlotsHeld < ThrottleLimit(op) && ThroughputFits(op)) { next = op; break; }
             }
             if (next is null) break;
             _admission.Remove(next);
+            TakeThroughput(next);
             Window.Take();
             next.HoldsWindowSlot = true;
             next.SlotLink = next.Leader.Link!;
@@ -253,6 +259,37 @@ internal sealed partial class Scheduler
     }
 
     private static int ThrottleLimit(CopyOp op) => op.Leader.CopyJob.ThrottleLimit;
+
+    // ------------------------------------------------------------------ time-based copies
+
+    /// <summary>The throughput a time-based copy needs (its full size over its duration, at most EC2's 500 MiB/s per
+    /// copy), or 0 for a standard copy.</summary>
+    private static double ThroughputOf(CopyOp op) =>
+        op.Leader.Copy.CompletionDurationMinutes is { } minutes && op.SizeGiB is { } size
+            ? Math.Min(CopyThroughput.Required(size, minutes), CopyThroughput.MaxPerCopyMiBps)
+            : 0;
+
+    /// <summary>A time-based copy is admitted only when its throughput fits what the region pair's quota has left (else
+    /// EC2 would accept it and finish it late, or refuse it): it waits in the queue, and standard copies behind it go.</summary>
+    private bool ThroughputFits(CopyOp op) =>
+        ThroughputOf(op) is var need && (need <= 0 || Throughput.Fits(op.SourceRegion, need, op.Leader.CopyJob.TimeBasedThroughputQuota));
+
+    private void TakeThroughput(CopyOp op)
+    {
+        var need = ThroughputOf(op);
+        if (need <= 0) return;
+        Throughput.Take(op.SourceRegion, need);
+        op.ThroughputHeld = need;
+    }
+
+    /// <summary>Checked once the source's size is known: a duration EC2 cannot keep at 500 MiB/s for a full copy is the
+    /// caller's error, before any call (EC2 would accept it and finish late).</summary>
+    private EngineError? CompletionDurationError(CopyOp op)
+    {
+        if (op.Leader.Copy.CompletionDurationMinutes is not { } minutes || op.SizeGiB is not { } size || op.Incremental) return null;
+        var shortest = CopyThroughput.ShortestMinutes(size);
+        return minutes >= shortest ? null : EngineErrors.CompletionDurationTooShort(op.SourceId, Region, size, minutes, shortest);
+    }
 
     /// <summary>A slot is held: look once more for a copy of the source (an earlier run's, a concurrent run's), unless the
     /// last look is fresh (a poll that just saw a copy end looked at the queue's next sources too), then copy.</summary>
@@ -814,6 +851,12 @@ internal sealed partial class Scheduler
 
     private void ReleaseSlot(CopyOp op, SlotRelease how)
     {
+        if (op.ThroughputHeld > 0)
+        {
+            Throughput.Release(op.SourceRegion, op.ThroughputHeld);
+            op.ThroughputHeld = 0;
+            CopiesChanged = true;
+        }
         if (op.SlotLink is { } link)
         {
             link.SlotsHeld--;

@@ -60,6 +60,8 @@ internal sealed partial class Scheduler
     internal RequestBuckets Buckets { get; }
     internal Lookups Lookups { get; }
     internal CopyWindow Window { get; }
+    /// <summary>Time-based copies' throughput per source region (EC2's quotas).</summary>
+    internal CopyThroughput Throughput { get; } = new();
     /// <summary>How long things take here, learned from EC2's StartTime and CompletionTime: one model for the start order,
     /// the poll schedule and the progress estimates. Kept for the life of the process (bounded).</summary>
     internal DurationModel Durations { get; } = new();

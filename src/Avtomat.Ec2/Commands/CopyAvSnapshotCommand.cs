@@ -123,6 +123,13 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     [ValidateMultipleOf(15)]
     public int? CompletionDurationMinutes { get; set; }
 
+    /// <summary>Time-based copies: the account's cumulative snapshot copy throughput quota between a source and a
+    /// destination region, in MiB/s (EC2's default 2,000; Service Quotas code L-E137849C). Copies are started only while
+    /// their throughput fits under it, so none finishes late or is refused.</summary>
+    [Parameter]
+    [ValidateRange(1, 1_000_000)]
+    public double CopyThroughputQuota { get; set; } = CopyJobOptions.DefaultTimeBasedThroughputQuota;
+
     /// <summary>Concurrent copies per destination region (EC2 allows 20 per region; the engine enforces that on top).</summary>
     [Parameter]
     [Alias("PendingLimit")]
@@ -273,7 +280,11 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
     /// region when no -Region (and no default region) is set.</param>
     private CopyJob EnsureJob((string Region, string Source)? record) =>
         StartOnce(() => Context(record), ThrottleLimit,
-            new CopyJobOptions { ThrottleLimit = ThrottleLimit, DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent, Force = Force.IsPresent },
+            new CopyJobOptions
+            {
+                ThrottleLimit = ThrottleLimit, DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent, Force = Force.IsPresent,
+                TimeBasedThroughputQuota = CopyThroughputQuota,
+            },
             IsVaultCopy ? StartVaultCopy : (Func<IEc2ClientSource, CopyJobOptions, CancellationToken, CopyJob>)SnapshotEngine.Shared.StartCopyJob);
 
     private bool IsVaultCopy => DestinationProfileName is not null || DestinationCredential is not null;
