@@ -64,6 +64,32 @@ public sealed class TimeBasedCopyTests : EngineTestBed
     }
 
     [Fact]
+    public void TimeBasedCopiesOfOneSnapshotToTwoRegions_RunOneAfterTheOther_EachOnTime()
+    {
+        CopyDuration = TimeSpan.FromMinutes(15);
+        var ids = SeedSnapshots(East, 3, sizeGiB: 100);
+        var job = _engine.StartCopyJob(_clients, Options(), default);
+        foreach (var id in ids)
+            foreach (var destination in new[] { West, "eu-west-1" })
+                job.Add(new SnapshotCopyRequest { SourceSnapshotId = id, SourceRegion = East, DestinationRegion = destination, CompletionDurationMinutes = 15 });
+        job.CompleteAdding();
+
+        var outcome = Run(job, TimeSpan.FromHours(3));
+
+        Assert.Equal(6, outcome.Finished.Count(f => f.Result.State == SnapshotState.Completed));
+        var details = _ec2.GetStats().CopyDetails.Values.ToList();
+        Assert.Equal(6, details.Count);
+        Assert.All(details, d => Assert.False(d.Late));
+        foreach (var group in details.GroupBy(d => d.Source))
+        {
+            var pair = group.OrderBy(d => d.StartTime).ToList();
+            Assert.Equal(2, pair.Count);
+            // The second was sent only once the first had ended: EC2 never held two of one snapshot at once.
+            Assert.True(pair[1].StartTime >= pair[0].EndTime, $"{group.Key}: second sent {pair[1].StartTime}, first ended {pair[0].EndTime}");
+        }
+    }
+
+    [Fact]
     public void ADurationShorterThan500MiBpsAllows_IsRefusedBeforeAnyCall_NamingTheShortest()
     {
         var id = SeedSnapshots(East, 1, sizeGiB: 1000)[0];

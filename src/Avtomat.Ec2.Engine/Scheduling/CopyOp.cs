@@ -72,6 +72,8 @@ internal sealed class CopyOp : Due
     public bool EarlierLooked { get; set; }
     /// <summary>A time-based copy: the throughput it holds under the region pair's quota (0 when none).</summary>
     public double ThroughputHeld { get; set; }
+    /// <summary>A time-based copy: its source's region gave it the turn among the time-based copies of that snapshot.</summary>
+    public bool HoldsSeriesTurn { get; set; }
     /// <summary>A vault copy: the source is shared with this account (it may be copied here).</summary>
     public bool Shared { get; set; }
     /// <summary>A copy found in the destination that the request may use (made by someone else), from the latest look.</summary>

@@ -282,6 +282,19 @@ internal sealed partial class Scheduler
         op.ThroughputHeld = need;
     }
 
+    /// <summary>The source's region gave this time-based copy its turn: it goes on with its admission.</summary>
+    private void SeriesTurnGiven(CopyOp op)
+    {
+        if (op.State != CopyState.Admitting || op.HoldsSeriesTurn)
+        {
+            // Ended meanwhile: the turn goes to the next one.
+            op.Leader.Job.SourceScheduler(op.SourceRegion).Post(s => s.EndSeriesTurn(op.SourceId, op));
+            return;
+        }
+        op.HoldsSeriesTurn = true;
+        Admit(op, Now);
+    }
+
     /// <summary>Checked once the source's size is known: a duration EC2 cannot keep at 500 MiB/s for a full copy is the
     /// caller's error, before any call (EC2 would accept it and finish late).</summary>
     private EngineError? CompletionDurationError(CopyOp op)
@@ -297,6 +310,14 @@ internal sealed partial class Scheduler
     {
         op.State = CopyState.Admitting;
         op.AdmittedAt = now;
+        if (op.ThroughputHeld > 0 && !op.HoldsSeriesTurn)
+        {
+            // Time-based copies of one snapshot run one after the other (EC2 starts the second's duration only when the
+            // first completes): the source's region hands out the turns.
+            var job = op.Leader.Job;
+            job.SourceScheduler(op.SourceRegion).Post(s => s.TakeSeriesTurn(op.SourceId, op, () => Post(d => d.SeriesTurnGiven(op))));
+            return;
+        }
         if (op.Force)
         {
             op.State = CopyState.Paced;
@@ -851,6 +872,11 @@ internal sealed partial class Scheduler
 
     private void ReleaseSlot(CopyOp op, SlotRelease how)
     {
+        if (op.HoldsSeriesTurn)
+        {
+            op.HoldsSeriesTurn = false;
+            op.Leader.Job.SourceScheduler(op.SourceRegion).Post(s => s.EndSeriesTurn(op.SourceId, op));
+        }
         if (op.ThroughputHeld > 0)
         {
             Throughput.Release(op.SourceRegion, op.ThroughputHeld);
