@@ -15,6 +15,7 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
     {
         ThrottleLimit = Math.Max(1, Math.Min(100, options.ThrottleLimit));
         Force = options.Force;
+        Plan = options.Plan;
         if (SourceClients is not null)
             Verbose($"Vault copy: the sources are read (and shared for the copy) as account {Scheduling.Scheduler.AccountIdOf(SourceAccount!)}; " +
                     $"the copies are made in account {Scheduling.Scheduler.AccountIdOf(Account)}.");
@@ -63,6 +64,8 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
     internal int ThrottleLimit { get; }
     /// <summary>Copy even when an earlier copy of the source exists (no resume).</summary>
     internal bool Force { get; }
+    /// <summary>Plan only: read-only lookups, no CopySnapshot.</summary>
+    internal bool Plan { get; }
 
     /// <summary>Queues a copy; never blocks.</summary>
     public void Add(SnapshotCopyRequest request)

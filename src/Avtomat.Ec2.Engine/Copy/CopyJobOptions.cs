@@ -12,4 +12,8 @@ public sealed class CopyJobOptions : StartJobOptions
     /// destination account for the copy, with them); the copies are made with the job's own clients, in their account.
     /// Null: the sources are read with the job's clients.</summary>
     public IEc2ClientSource? SourceClients { get; set; }
+    /// <summary>Plan only (Measure-AvSnapshotCopy): read-only calls (DescribeSnapshots), no CopySnapshot at all. Each copy
+    /// finishes in state DryRun with its <see cref="SnapshotCopyResult.Kind"/>, reason, size and expected duration, as the
+    /// scheduler of its destination determines them through its lookups. Implies <see cref="StartJobOptions.DryRun"/>.</summary>
+    public bool Plan { get; set; }
 }
