@@ -106,7 +106,8 @@ public sealed class LineageTests : EngineTestBed
         Assert.Empty(Calls("CreateTags"));
         // 30 volumes in one batched lineage lookup, the copies-of lookup, the pending copies, the source check.
         Assert.True(Calls("DescribeSnapshots", West).Count <= 3, $"{Calls("DescribeSnapshots", West).Count} DescribeSnapshots in {West}");
-        Assert.Equal(30, plan.Copies);
+        Assert.Equal(30, plan.CopyCount);
+        Assert.Equal(30, plan.Copies.Count);
         Assert.Equal(30, plan.Full);
         Assert.Equal(3000, plan.TransferGiB);
         Assert.Equal(60m, plan.TransferCostUsd);

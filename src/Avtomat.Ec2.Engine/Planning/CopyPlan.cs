@@ -75,7 +75,8 @@ public sealed class CopyPlanRow
 /// <summary>What copying would do: totals and one row per source and destination.</summary>
 public sealed class CopyPlan
 {
-    public int Copies { get; set; }
+    /// <summary>Copies to make (Full + Incremental).</summary>
+    public int CopyCount { get; set; }
     public int Full { get; set; }
     public int Incremental { get; set; }
     /// <summary>Sources already copied with the same encryption (reused, nothing to transfer).</summary>
@@ -93,7 +94,8 @@ public sealed class CopyPlan
     public decimal CostUsd { get; set; }
     public string PriceDate { get; set; } = "";
     public string PriceSource { get; set; } = "";
-    public IReadOnlyList<CopyPlanRow> CopyRows { get; set; } = Array.Empty<CopyPlanRow>();
+    /// <summary>One row per source and destination.</summary>
+    public IReadOnlyList<CopyPlanRow> Copies { get; set; } = Array.Empty<CopyPlanRow>();
 
     /// <summary>The plan of a plan job's results (<see cref="CopyJobOptions.Plan"/>): failed and reused sources are not
     /// copies. <paramref name="completionMinutes"/> and <paramref name="throttleLimit"/> as the copy would be asked.</summary>
@@ -126,8 +128,8 @@ public sealed class CopyPlan
             row.CostUsd = row.TransferCostUsd + row.TimeBasedCostUsd;
             rows.Add(row);
         }
-        plan.CopyRows = rows;
-        plan.Copies = rows.Count;
+        plan.Copies = rows;
+        plan.CopyCount = rows.Count;
         plan.Full = rows.Count(r => r.Kind == CopyKind.Full);
         plan.Incremental = rows.Count(r => r.Kind == CopyKind.Incremental);
         plan.TransferGiB = rows.Sum(r => r.TransferGiB);
