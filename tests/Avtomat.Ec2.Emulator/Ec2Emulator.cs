@@ -359,6 +359,48 @@ public sealed class EmulatorStats
     /// <summary>Latest time a snapshot from CreateSnapshot/CreateSnapshots leaves <c>pending</c> (fixed when it is created).</summary>
     public DateTimeOffset? LastSnapshotEndTime { get; set; }
     public long TotalCalls { get; set; }
+    /// <summary>Every copy accepted (CopySnapshot, and duplicates of one) by copy snapshot id: full or incremental by EC2's
+    /// rules, the bytes it transfers and, for time-based copies, the throughput it got and whether it finished late.</summary>
+    public Dictionary<string, CopyStats> CopyDetails { get; set; } = new();
+    /// <summary>Sum of <see cref="CopyStats.TransferredBytes"/> over <see cref="CopyDetails"/>.</summary>
+    public long TransferredBytes { get; set; }
+}
+
+/// <summary>One copy in <see cref="EmulatorStats.CopyDetails"/>.</summary>
+public sealed class CopyStats
+{
+    /// <summary>The source, "REGION/snap-…".</summary>
+    public string Source { get; set; } = "";
+    /// <summary>The destination, "ACCOUNT/REGION".</summary>
+    public string Destination { get; set; } = "";
+    /// <summary><c>Full</c> or <c>Incremental</c>.</summary>
+    public string Kind { get; set; } = "";
+    /// <summary>Why (e.g. "no earlier completed copy of the volume here", "incremental against snap-…").</summary>
+    public string Reason { get; set; } = "";
+    /// <summary>The copy (or, within one account and region, the source) an incremental copy is based on.</summary>
+    public string? BaseSnapshotId { get; set; }
+    /// <summary>The source volume lineage, "REGION/vol-…".</summary>
+    public string LineageVolume { get; set; } = "";
+    /// <summary>Bytes transferred: a full copy the volume size (GiB × 2^30), an incremental one
+    /// <see cref="DurationConfig.IncrementalChangedShare"/> of it, a copy within one account, region and key 0.</summary>
+    public long TransferredBytes { get; set; }
+    public DateTimeOffset StartTime { get; set; }
+    /// <summary>When it leaves pending.</summary>
+    public DateTimeOffset EndTime { get; set; }
+    /// <summary><c>standard</c> or <c>time-based</c>.</summary>
+    public string TransferType { get; set; } = "standard";
+    public int? CompletionDurationMinutes { get; set; }
+    /// <summary>Time-based: when its completion duration started (later than StartTime when an earlier time-based copy of
+    /// the same snapshot was still pending).</summary>
+    public DateTimeOffset? TransferStart { get; set; }
+    /// <summary>Time-based: TransferStart + CompletionDurationMinutes.</summary>
+    public DateTimeOffset? DueTime { get; set; }
+    /// <summary>Time-based: transferred MiB ÷ the completion duration.</summary>
+    public double? RequiredMiBps { get; set; }
+    /// <summary>Time-based: what it got (at most 500 MiB/s and what the region pair's quota had left).</summary>
+    public double? GrantedMiBps { get; set; }
+    /// <summary>Time-based: it ends after <see cref="DueTime"/> (the throughput it got was below the required).</summary>
+    public bool Late { get; set; }
 }
 
 /// <summary>A KMS key as the control API shows it (<c>/_emulator/kms/keys</c>, <c>/_emulator/kms/grants</c>).</summary>

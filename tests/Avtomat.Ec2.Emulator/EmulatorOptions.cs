@@ -113,8 +113,14 @@ public sealed class DurationConfig
     public DurationModel Copy { get; set; } = new();
     /// <summary>Multiplier for a copy to another region or to an Outpost.</summary>
     public double CrossRegionFactor { get; set; } = 1.5;
-    /// <summary>Multiplier for a copy when an earlier copy of the same lineage already completed in the destination (incremental).</summary>
+    /// <summary>Multiplier for an incremental copy across regions or accounts (EC2's rules: the destination holds the most
+    /// recently completed copy of the source volume's lineage, not deleted, and every copy there uses the same key). A copy
+    /// within one account and region with the same key is incremental but moves no data: it takes the plain
+    /// <see cref="Copy"/> duration.</summary>
     public double IncrementalFactor { get; set; } = 0.3;
+    /// <summary>Share of the volume size an incremental copy transfers (the blocks changed since its base copy), in [0, 1];
+    /// null: <see cref="IncrementalFactor"/>, so bytes and duration agree. A full copy transfers the volume size.</summary>
+    public double? IncrementalChangedShare { get; set; }
     /// <summary>CreateVolume: creating → available.</summary>
     public double VolumeCreateSeconds { get; set; } = 1;
 }
@@ -132,6 +138,13 @@ public sealed class LimitConfig
 {
     /// <summary>Pending copies per destination region per account (EC2: 20, not adjustable). 0 disables.</summary>
     public int MaxPendingCopiesPerRegion { get; set; } = 20;
+    /// <summary>Time-based copies: the cumulative throughput in MiB/s of all time-based copies between one source and one
+    /// destination region in an account (EC2's "Cumulative snapshot copy throughput quota", 2,000 MiB/s by default,
+    /// adjustable: quota code L-E137849C, https://docs.aws.amazon.com/ebs/latest/userguide/time-based-copies.html).</summary>
+    public double TimeBasedCopyThroughputMiBps { get; set; } = 2000;
+    /// <summary>Time-based copies: the most one copy gets in MiB/s (EC2's "Snapshot copy operation throughput quota", 500
+    /// MiB/s, not adjustable).</summary>
+    public double TimeBasedCopyMaxPerCopyMiBps { get; set; } = 500;
     /// <summary>Pending (and error) snapshots per volume. 0 disables.</summary>
     public int MaxPendingSnapshotsPerVolume { get; set; } = 5;
     /// <summary>The same for st1/sc1 volumes.</summary>

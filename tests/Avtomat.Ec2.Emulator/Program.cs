@@ -66,6 +66,19 @@ internal static class Program
           DELETE /_emulator/kms/grants with the same body (or ?keyId=…&accountId=…) takes it back. Both answer the key.
         Stats: "copiesPerDestination" {"ACCOUNT/REGION": n} and "copiesPerSourceAndDestination"
           {"REGION/snap-…": {"ACCOUNT/REGION": n}} count the copies each account made, and where.
+        "copyDetails" {"snap-…(copy)": {"source", "destination", "kind": "Full"|"Incremental", "reason", "baseSnapshotId",
+          "lineageVolume", "transferredBytes", "startTime", "endTime", "transferType", "completionDurationMinutes",
+          "transferStart", "dueTime", "requiredMiBps", "grantedMiBps", "late"}} and "transferredBytes" (their sum): each
+          copy as EC2 decides it (ebs-copy-snapshot.html, "Incremental snapshot copying"): within one account and region
+          with the same key incremental, 0 bytes; across regions or accounts incremental only against the most recently
+          completed copy of the source volume there, still existing, with every copy there on the same key (or all
+          unencrypted), else full. Full moves the volume size (GiB x 2^30), incremental
+          --Config:Durations:IncrementalChangedShare of it (default: IncrementalFactor, 0.3).
+        Time-based copies (CompletionDurationMinutes, time-based-copies.html) need transferred MiB / duration; each gets
+          at most --Config:Limits:TimeBasedCopyMaxPerCopyMiBps (500), and all of an account's between one source and one
+          destination region at most --Config:Limits:TimeBasedCopyThroughputMiBps (2000, quota L-E137849C). Less left
+          than needed: accepted and late (bytes / what it got); none left: 400 ResourceLimitExceeded (code unverified).
+          A second time-based copy of one snapshot starts its duration when the first completes.
         """;
 
     public static async Task<int> Main(string[] args)

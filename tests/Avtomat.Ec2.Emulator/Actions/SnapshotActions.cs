@@ -104,8 +104,11 @@ internal static partial class SnapshotActions
             && (IsInaccessible(source.KmsKeyId, c.Account, sourceRegion, c.Config) || !kms.CanUse(c.Account, source.KmsKeyId)))
             keyFails = true;
 
-        // Duration: DurationOf when set, else full copy, ×cross-region, ×incremental once a copy of the same lineage completed
-        // here; time-based caps it.
+        // Full or incremental, and the bytes moved, by EC2's rules (CopyTransfer.Decide).
+        var transfer = CopyTransfer.Decide(c.Region, source, encrypted ? keyArn : null, c.Now, c.Config.Durations);
+
+        // Duration: DurationOf when set, else full copy, ×cross-region, ×incremental for an incremental copy across regions
+        // or accounts; a time-based copy completes within its duration unless the throughput quotas make it late.
         var random = c.State.Random;
         var durations = c.Config.Durations;
         var lineage = source.LineageRoot;
@@ -117,10 +120,15 @@ internal static partial class SnapshotActions
         {
             seconds = Durations.Sample(durations.Copy, random, source.VolumeSize);
             if (!sameRegion || outpostArn is not null) seconds *= durations.CrossRegionFactor;
-            if (c.Region.Snapshots.Values.Any(s => s.IsCopy && s.LineageRoot == lineage && s.StateAt(c.Now).State == "completed"))
-                seconds *= durations.IncrementalFactor;
+            if (transfer.Kind == CopyTransfer.Incremental && !transfer.SamePlace) seconds *= durations.IncrementalFactor;
         }
-        if (minutes is not null) seconds = Math.Min(seconds, minutes.Value * 60.0);
+        CopyTransfer.TimeBased? timeBased = null;
+        if (minutes is not null)
+        {
+            timeBased = CopyTransfer.Admit(c.State, c.Account, sourceRegion, sourceId, destination, transfer.TransferredBytes,
+                minutes.Value, seconds, c.Now);
+            seconds = timeBased.Seconds;
+        }
         var shape = Shape(c, info);
 
         string finalState = "completed";
@@ -158,6 +166,7 @@ internal static partial class SnapshotActions
             VisibleFrom = VisibleFrom(c, shape),
             IsCopy = true,
             LineageRoot = lineage,
+            LineageVolume = source.LineageVolume,
             SourceRegion = sourceRegion,
             SourceSnapshotId = sourceId,
             TransferType = minutes is null ? "standard" : "time-based",
@@ -167,6 +176,17 @@ internal static partial class SnapshotActions
         c.Region.AddSnapshot(copy);
         c.CreatedSnapshotIds.Add(copy.Id);
         c.State.Stats.Copy($"{sourceRegion}/{sourceId}", destination, c.Region.Key, c.Region.PendingCopies(c.Now), c.Now);
+        if (timeBased is not null)
+            CopyTransfer.Commit(c.State, c.Account, sourceRegion, sourceId, destination, timeBased, copy.Lifecycle.End, c.Now);
+        c.State.Stats.CopyDetail(copy.Id, new CopyStats
+        {
+            Source = $"{sourceRegion}/{sourceId}", Destination = c.Region.Key, Kind = transfer.Kind, Reason = transfer.Reason,
+            BaseSnapshotId = transfer.BaseSnapshotId, LineageVolume = source.LineageVolume, TransferredBytes = transfer.TransferredBytes,
+            StartTime = copy.StartTime, EndTime = copy.Lifecycle.End, TransferType = copy.TransferType!,
+            CompletionDurationMinutes = minutes, TransferStart = timeBased?.TransferStart, DueTime = timeBased?.Due,
+            RequiredMiBps = timeBased?.RequiredMiBps, GrantedMiBps = timeBased?.GrantedMiBps,
+            Late = timeBased is not null && copy.Lifecycle.End > timeBased.Due,
+        });
 
         x.Element("snapshotId", copy.Id).TagSet(copy.Tags);
     }
@@ -348,6 +368,7 @@ internal static partial class SnapshotActions
             Lifecycle = NewLifecycle(c.Now, seconds, finalState, finalMessage, random),
             VisibleFrom = VisibleFrom(c, shape),
             LineageRoot = $"{c.Region.Name}/{id}",
+            LineageVolume = $"{c.Region.Name}/{volume.Id}",
         };
         Query.ApplyTags(snapshot.Tags, tagList);
         c.Region.AddSnapshot(snapshot);

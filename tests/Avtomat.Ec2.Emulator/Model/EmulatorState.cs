@@ -66,6 +66,9 @@ internal sealed partial class EmulatorState
         }
     }
 
+    /// <summary>Throughput held by time-based copies (<see cref="CopyTransfer.Admit"/>), ended ones dropped lazily.</summary>
+    public List<ThroughputGrant> TimeBasedGrants { get; } = new();
+
     public bool Chance(double rate) => rate > 0 && (rate >= 1 || Random.NextDouble() < rate);
 
     /// <summary>The call log and its numbering (<see cref="Ec2Emulator.GetCalls()"/>).</summary>
@@ -140,6 +143,7 @@ internal sealed partial class EmulatorState
         Kms = new KmsRegistry();
         _usedIds.Clear();
         _sequence = 0;
+        TimeBasedGrants.Clear();
         Random = new Random(Options.RandomSeed);
         Stats = new StatsCollector();
     }
@@ -179,11 +183,24 @@ internal sealed class RegionState(EmulatorState state, string account, string re
 
     public int PendingCopies(DateTimeOffset now) => _snapshots.Values.Count(s => s.IsCopy && s.IsPending(now));
 
+    /// <summary>Every copy ever made into this account and region per <see cref="SnapshotRecord.LineageVolume"/>, in
+    /// creation order, deleted ones included (EC2's rule asks whether the most recent one still exists).</summary>
+    private readonly Dictionary<string, List<SnapshotRecord>> _copiesByLineage = new(StringComparer.Ordinal);
+
+    public IReadOnlyList<SnapshotRecord> CopiesOf(string lineageVolume) =>
+        _copiesByLineage.TryGetValue(lineageVolume, out var copies) ? copies : [];
+
     public void AddSnapshot(SnapshotRecord snapshot)
     {
         if (snapshot.OwnerId != Account || snapshot.Region != Name)
             throw new InvalidOperationException($"Snapshot {snapshot.Id} of {snapshot.OwnerId}/{snapshot.Region} added to {Key}.");
         _snapshots.Add(snapshot.Id, snapshot);
+        if (snapshot.IsCopy)
+        {
+            if (!_copiesByLineage.TryGetValue(snapshot.LineageVolume, out var copies))
+                _copiesByLineage[snapshot.LineageVolume] = copies = new List<SnapshotRecord>();
+            copies.Add(snapshot);
+        }
         state.Indexed(snapshot);
     }
 
@@ -220,6 +237,14 @@ internal sealed class StatsCollector
         _stats.CopiesPerDestination[destinationKey] = _stats.CopiesPerDestination.GetValueOrDefault(destinationKey) + 1;
     }
 
+    public void CopyDetail(string copyId, CopyStats detail)
+    {
+        _stats.CopyDetails[copyId] = detail;
+        _stats.TransferredBytes += detail.TransferredBytes;
+    }
+
+    public CopyStats? CopyDetailOf(string copyId) => _stats.CopyDetails.GetValueOrDefault(copyId);
+
     /// <param name="secondsSincePrevious">Gap to the previous accepted snapshot of the volume, null for its first.</param>
     public void VolumeSnapshot(string volumeId, int pendingSnapshots, double? secondsSincePrevious, DateTimeOffset startTime, DateTimeOffset endTime)
     {
@@ -251,6 +276,16 @@ internal sealed class StatsCollector
         LastSnapshotStartTime = _stats.LastSnapshotStartTime,
         LastSnapshotEndTime = _stats.LastSnapshotEndTime,
         TotalCalls = _stats.TotalCalls,
+        CopyDetails = _stats.CopyDetails.ToDictionary(p => p.Key, p => Clone(p.Value)),
+        TransferredBytes = _stats.TransferredBytes,
+    };
+
+    private static CopyStats Clone(CopyStats s) => new()
+    {
+        Source = s.Source, Destination = s.Destination, Kind = s.Kind, Reason = s.Reason, BaseSnapshotId = s.BaseSnapshotId,
+        LineageVolume = s.LineageVolume, TransferredBytes = s.TransferredBytes, StartTime = s.StartTime, EndTime = s.EndTime,
+        TransferType = s.TransferType, CompletionDurationMinutes = s.CompletionDurationMinutes, TransferStart = s.TransferStart,
+        DueTime = s.DueTime, RequiredMiBps = s.RequiredMiBps, GrantedMiBps = s.GrantedMiBps, Late = s.Late,
     };
 
     private static void Increment(Dictionary<string, Dictionary<string, long>> table, string outer, string inner)

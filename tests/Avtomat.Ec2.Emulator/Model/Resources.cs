@@ -77,6 +77,10 @@ internal sealed class SnapshotRecord
     public bool IsCopy { get; init; }
     /// <summary>"REGION/snap-…" of the first snapshot of this copy lineage (itself when not a copy).</summary>
     public required string LineageRoot { get; init; }
+    /// <summary>"REGION/vol-…" of the volume the data comes from: a created snapshot's own volume, a copy's source's
+    /// lineage (a copy's own VolumeId is the arbitrary vol-ffffffff). What EC2's incremental rule tracks: "the most recent
+    /// snapshot copy of a volume" (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html).</summary>
+    public required string LineageVolume { get; init; }
     /// <summary>A copy's source (region and id); null for created snapshots.</summary>
     public string? SourceRegion { get; init; }
     public string? SourceSnapshotId { get; init; }

@@ -108,13 +108,14 @@ internal static class Seeder
                 "error" => SnapshotLifecycle.Finished(now - took, now, "error", request.StatusMessage ?? SnapshotActions.SnapshotFailedMessage),
                 _ => SnapshotLifecycle.Finished(now - took, now),
             };
+            // A seeded snapshot's volume need not exist (as in EC2 after the volume was deleted).
+            var volumeId = isCopy ? SnapshotActions.CopyVolumeId : request.VolumeId ?? state.NewId("vol");
             var snapshot = new SnapshotRecord
             {
                 Id = id,
                 OwnerId = account,
                 Region = request.Region,
-                // A seeded snapshot's volume need not exist (as in EC2 after the volume was deleted).
-                VolumeId = isCopy ? SnapshotActions.CopyVolumeId : request.VolumeId ?? state.NewId("vol"),
+                VolumeId = volumeId,
                 VolumeSize = source?.VolumeSize ?? SizeAt(i),
                 Description = request.Description,
                 Encrypted = keyArn is not null,
@@ -125,6 +126,7 @@ internal static class Seeder
                 Lifecycle = lifecycle,
                 VisibleFrom = now,
                 LineageRoot = source?.LineageRoot ?? (isCopy ? $"{sourceRegion}/{request.SourceSnapshotId}" : $"{request.Region}/{id}"),
+                LineageVolume = source?.LineageVolume ?? (isCopy ? $"{sourceRegion}/{request.SourceSnapshotId}" : $"{request.Region}/{volumeId}"),
                 IsCopy = isCopy,
                 SourceRegion = isCopy ? sourceRegion : null,
                 SourceSnapshotId = request.SourceSnapshotId,
@@ -172,6 +174,7 @@ internal static class Seeder
             VisibleFrom = original.VisibleFrom,
             IsCopy = original.IsCopy,
             LineageRoot = original.LineageRoot,
+            LineageVolume = original.LineageVolume,
             SourceRegion = original.SourceRegion,
             SourceSnapshotId = original.SourceSnapshotId,
             TransferType = original.TransferType,
@@ -181,6 +184,15 @@ internal static class Seeder
         region.AddSnapshot(twin);
         if (twin.IsCopy && twin.SourceSnapshotId is not null)
             state.Stats.Copy($"{twin.SourceRegion}/{twin.SourceSnapshotId}", region.Name, region.Key, region.PendingCopies(state.Now), twin.StartTime);
+        if (state.Stats.CopyDetailOf(original.Id) is { } detail) // the re-sent request copies as the original did
+            state.Stats.CopyDetail(twin.Id, new CopyStats
+            {
+                Source = detail.Source, Destination = detail.Destination, Kind = detail.Kind, Reason = detail.Reason,
+                BaseSnapshotId = detail.BaseSnapshotId, LineageVolume = detail.LineageVolume, TransferredBytes = detail.TransferredBytes,
+                StartTime = twin.StartTime, EndTime = twin.Lifecycle.End, TransferType = detail.TransferType,
+                CompletionDurationMinutes = detail.CompletionDurationMinutes, TransferStart = detail.TransferStart + after,
+                DueTime = detail.DueTime + after, RequiredMiBps = detail.RequiredMiBps, GrantedMiBps = detail.GrantedMiBps, Late = detail.Late,
+            });
         return twin.Id;
     }
 
