@@ -30,6 +30,9 @@ public sealed class LineageTests : EngineTestBed
         return Assert.Single(Run(job).Finished).Result!;
     }
 
+    /// <summary>What the emulator did with the copy (its Kind is the truth).</summary>
+    private CopyStats Truth(SnapshotCopyResult copy) => _ec2.GetStats().CopyDetails[copy.SnapshotId!];
+
     private List<SnapshotCopyResult> PlanNew(params SnapshotCopyRequest[] requests)
     {
         using var job = NewEngine().StartPlanJob(_clients, Options(), CancellationToken.None);
@@ -49,6 +52,7 @@ public sealed class LineageTests : EngineTestBed
         Assert.Equal(CopyKind.Full, plan.Kind);
         Assert.Contains($"first copy of {Volume} to {West}", plan.KindReason);
         Assert.Equal(CopyKind.Full, copy.Kind);
+        Assert.Equal("Full", Truth(copy).Kind);
         Assert.Equal(Volume, copy.Tags[CopyTagNames.SourceVolumeId]);
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", copy.Tags[CopyTagNames.SourceStartTime]);
     }
@@ -65,6 +69,8 @@ public sealed class LineageTests : EngineTestBed
         Assert.Equal(CopyKind.Incremental, plan.Kind);
         Assert.Equal($"incremental against {first.SnapshotId}", plan.KindReason);
         Assert.Equal(CopyKind.Incremental, copy.Kind);
+        Assert.Equal("Incremental", Truth(copy).Kind);
+        Assert.Equal(first.SnapshotId, Truth(copy).BaseSnapshotId);
     }
 
     [Fact]
@@ -75,9 +81,11 @@ public sealed class LineageTests : EngineTestBed
         var later = SeedOfVolume();
 
         var plan = Assert.Single(PlanNew(Copy(later, key)));
+        var copy = CopyNew(Copy(later, key));
 
         Assert.Equal(CopyKind.Full, plan.Kind);
         Assert.Contains("a new key", plan.KindReason);
+        Assert.Equal("Full", Truth(copy).Kind);
     }
 
     [Fact]
@@ -88,9 +96,11 @@ public sealed class LineageTests : EngineTestBed
         var later = SeedOfVolume();
 
         var plan = Assert.Single(PlanNew(Copy(later)));
+        var copy = CopyNew(Copy(later));
 
         Assert.Equal(CopyKind.Full, plan.Kind);
         Assert.Contains("first copy", plan.KindReason);
+        Assert.Equal("Full", Truth(copy).Kind);
     }
 
     [Fact]
@@ -115,5 +125,14 @@ public sealed class LineageTests : EngineTestBed
         // Nothing learned: the stated default of 15 s per GiB; 30 equal copies over a window of 20: two rounds.
         Assert.All(results, r => Assert.Equal(TimeSpan.FromSeconds(1500), r.ExpectedDuration));
         Assert.Equal(TimeSpan.FromSeconds(3000), plan.PredictedMakespan);
+
+        // Then copied: every copy is full as planned, and the cost is the emulator's transferred bytes times the price.
+        using var job = NewEngine().StartCopyJob(_clients, Options(), CancellationToken.None);
+        foreach (var id in ids) job.Add(Copy(id));
+        job.CompleteAdding();
+        Run(job);
+        var stats = _ec2.GetStats();
+        Assert.All(stats.CopyDetails.Values, d => Assert.Equal("Full", d.Kind));
+        Assert.Equal(plan.TransferCostUsd, stats.TransferredBytes / (decimal)(1L << 30) * prices.CrossRegionTransferPerGiB);
     }
 }
