@@ -13,7 +13,7 @@
     Description          = 'Copy and create EBS snapshots at scale: concurrency-limited, progress-reporting, duplicate-free snapshot copies across regions, on top of the AWS Tools credential and region context.'
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
-    CmdletsToExport      = @('Copy-AvSnapshot', 'New-AvSnapshot', 'Wait-AvSnapshot')
+    CmdletsToExport      = @('Copy-AvSnapshot', 'Measure-AvSnapshotCopy', 'New-AvSnapshot', 'Wait-AvSnapshot')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -33,6 +33,21 @@ public sealed class SnapshotCopyResult : ISnapshotOutcome
     /// with the same encryption (an earlier run, or another process): <see cref="SnapshotId"/> is that copy, completed
     /// or, when it was still pending, waited for.</summary>
     public bool Reused { get; set; }
+    /// <summary>Full or Incremental, by EC2's rules applied to what the destination holds of the source volume's lineage
+    /// (null when the copy was reused, or before the lineage was looked up).</summary>
+    public Engine.Copy.CopyKind? Kind { get; set; }
+    /// <summary>Why <see cref="Kind"/> (e.g. "first copy of vol-… to eu-west-1", "incremental against snap-…").</summary>
+    public string? KindReason { get; set; }
+    /// <summary>The source's size (GiB), once checked.</summary>
+    public int? SourceSizeGiB { get; set; }
+    /// <summary>The source's volume (the lineage).</summary>
+    public string? SourceVolumeId { get; set; }
+    /// <summary>A plan's expected duration of the copy (the destination's duration model, or the stated default).</summary>
+    public TimeSpan? ExpectedDuration { get; set; }
+    /// <summary>True when <see cref="ExpectedDuration"/> was learned from EC2's StartTime/CompletionTime in the destination.</summary>
+    public bool ExpectedDurationLearned { get; set; }
+    /// <summary>A plan's count of copies already pending in the destination (account-wide, made by anyone).</summary>
+    public int? PendingInDestination { get; set; }
     /// <summary>EC2's statusMessage for a failed copy, or why the module gave up.</summary>
     public string? StatusMessage { get; set; }
 

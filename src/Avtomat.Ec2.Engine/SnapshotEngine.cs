@@ -101,6 +101,15 @@ public sealed class SnapshotEngine
     public CopyJob StartCopyJob(IEc2ClientSource clients, CopyJobOptions options, CancellationToken cancellationToken) =>
         new(this, Check(clients), options ?? throw new ArgumentNullException(nameof(options)), cancellationToken);
 
+    /// <summary>Starts a plan (Measure-AvSnapshotCopy): a copy job that makes read-only calls only and finishes each copy
+    /// in state DryRun with its kind, reason and expected duration; <see cref="Planning.CopyPlan.From"/> sums them up.</summary>
+    public CopyJob StartPlanJob(IEc2ClientSource clients, CopyJobOptions options, CancellationToken cancellationToken)
+    {
+        if (options == null) throw new ArgumentNullException(nameof(options));
+        options.Plan = true;
+        return StartCopyJob(clients, options, cancellationToken);
+    }
+
     /// <summary>Starts a snapshot creation job (New-AvSnapshot).</summary>
     public CreateJob StartCreateJob(IEc2ClientSource clients, CreateJobOptions options, CancellationToken cancellationToken) =>
         new(this, Check(clients), options ?? throw new ArgumentNullException(nameof(options)), cancellationToken);

@@ -259,6 +259,29 @@ public sealed class AcrossAccountsTests : EngineTestBed
     }
 
     [Fact]
+    public void AVaultDryRun_SaysWhichAccountDoesWhat_AndChangesNothing()
+    {
+        var id = SeedIn(ProdKey, 1)[0];
+        var options = Options(_prod);
+        options.DryRun = true;
+        var job = _engine.StartCopyJob(_vault, options, default);
+        job.Add(Request(id));
+        job.CompleteAdding();
+
+        var outcome = Run(job);
+
+        var finished = outcome.FinishedFor(id);
+        Assert.Equal(SnapshotState.DryRun, finished.Result.State);
+        Assert.Contains($"(account {Prod}) would be shared with account {Vault}", finished.Result.StatusMessage);
+        Assert.Contains($"CopySnapshot in account {Vault} cannot be checked", finished.Result.StatusMessage);
+        Assert.Contains(outcome.Messages, m => m.Contains($"as account {Prod}") && m.Contains($"made in account {Vault}"));
+        Assert.Empty(Calls("ModifySnapshotAttribute"));
+        Assert.Empty(Calls("CreateTags"));
+        Assert.Empty(Calls("CopySnapshot"));
+        Assert.Empty(SharedWith(id));
+    }
+
+    [Fact]
     public void AVaultCopyWithoutBothAccountsKnown_IsRefusedBeforeAnyCall()
     {
         var unknown = new StandInAccount(_prod);

@@ -147,7 +147,8 @@ public sealed class ResumeTests : EngineTestBed
         Assert.Equal(50, result.Tags.Count);
         Assert.All(CopyTagNames.All, key => Assert.True(result.Tags.ContainsKey(key)));
         Assert.Equal("daily", result.Tags["Backup"]);
-        // 49 + 1 + 4 = 54: the last four of the source's tags, in key order, gave way.
-        Assert.Contains(outcome.Messages, m => m.Contains("4 of the source's tags were not copied: team:45, team:46, team:47, team:48"));
+        // 49 + 1 + 6 = 56 (the lineage tags avtomat:source-volume-id and avtomat:source-start-time joined the four
+        // provenance tags): the last six of the source's tags, in key order, gave way.
+        Assert.Contains(outcome.Messages, m => m.Contains("6 of the source's tags were not copied: team:43, team:44, team:45, team:46, team:47, team:48"));
     }
 }

@@ -12,7 +12,7 @@ public sealed class HelpAndSyntaxTests
 {
     public const string ProjectHelpUri = "https://github.com/avtomat/Avtomat.Ec2#usage";
 
-    public static readonly TheoryData<string> Cmdlets = new() { "Copy-AvSnapshot", "New-AvSnapshot", "Wait-AvSnapshot" };
+    public static readonly TheoryData<string> Cmdlets = new() { "Copy-AvSnapshot", "Measure-AvSnapshotCopy", "New-AvSnapshot", "Wait-AvSnapshot" };
 
     private static string AboutFile => Path.Combine(Path.GetDirectoryName(PowerShellHost.SourceManifestPath)!, "src", "Avtomat.Ec2", "en-US", "about_Avtomat.Ec2.help.txt");
 

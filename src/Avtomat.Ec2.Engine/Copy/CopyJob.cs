@@ -16,6 +16,7 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
         ThrottleLimit = Math.Max(1, Math.Min(100, options.ThrottleLimit));
         Force = options.Force;
         TimeBasedThroughputQuota = options.TimeBasedThroughputQuota > 0 ? options.TimeBasedThroughputQuota : Scheduling.CopyThroughput.DefaultQuotaMiBps;
+        Plan = options.Plan;
         if (SourceClients is not null)
             Verbose($"Vault copy: the sources are read (and shared for the copy) as account {Scheduling.Scheduler.AccountIdOf(SourceAccount!)}; " +
                     $"the copies are made in account {Scheduling.Scheduler.AccountIdOf(Account)}.");
@@ -66,6 +67,8 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
     internal bool Force { get; }
     /// <summary>The region pair's throughput quota for time-based copies, MiB/s.</summary>
     internal double TimeBasedThroughputQuota { get; }
+    /// <summary>Plan only: read-only lookups, no CopySnapshot.</summary>
+    internal bool Plan { get; }
 
     /// <summary>Queues a copy; never blocks.</summary>
     public void Add(SnapshotCopyRequest request)

@@ -18,4 +18,9 @@ public sealed class CopyJobOptions : StartJobOptions
 
     /// <summary>EC2's default cumulative snapshot copy throughput quota per source and destination region, MiB/s.</summary>
     public const double DefaultTimeBasedThroughputQuota = 2000;
+
+    /// <summary>Plan only (Measure-AvSnapshotCopy): read-only calls (DescribeSnapshots), no CopySnapshot at all. Each copy
+    /// finishes in state DryRun with its <see cref="SnapshotCopyResult.Kind"/>, reason, size and expected duration, as the
+    /// scheduler of its destination determines them through its lookups. Implies <see cref="StartJobOptions.DryRun"/>.</summary>
+    public bool Plan { get; set; }
 }

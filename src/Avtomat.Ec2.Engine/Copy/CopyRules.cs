@@ -84,6 +84,10 @@ internal static class CopyRules
         tags[CopyTagNames.SourceRegion] = request.SourceRegion;
         tags[CopyTagNames.RequestToken] = token;
         tags[CopyTagNames.Encryption] = EncryptionTag(request);
+        tags[CopyTagNames.SourceVolumeId] = CopyLineage.VolumeOf(source) ?? "";
+        tags[CopyTagNames.SourceStartTime] = source.StartTime is { } started
+            ? DateTime.SpecifyKind(started, DateTimeKind.Utc).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture)
+            : "";
         dropped = new List<string>();
         if (tags.Count > MaxTags)
         {

@@ -67,7 +67,7 @@ public abstract class EngineJob : IDisposable
         VisibilityGrace = options.VisibilityGrace >= TimeSpan.Zero ? options.VisibilityGrace : TimeSpan.FromSeconds(30);
         MaxRetries = Math.Max(0, options.MaxRetries);
         UnreachableAfter = options.UnreachableAfter > TimeSpan.Zero ? options.UnreachableAfter : TimeSpan.FromMinutes(2);
-        DryRun = options is StartJobOptions { DryRun: true };
+        DryRun = options is StartJobOptions { DryRun: true } || options is Copy.CopyJobOptions { Plan: true };
         NoWait = options is StartJobOptions { NoWait: true };
         SweepsDuplicates = options is StartJobOptions && !DryRun;
         Counters = new JobCounters();

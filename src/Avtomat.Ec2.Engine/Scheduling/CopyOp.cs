@@ -48,6 +48,7 @@ internal sealed class CopyOp : Due
         SourceId = first.Copy.SourceSnapshotId;
         DryRun = first.Job.DryRun;
         Force = first.CopyJob.Force;
+        Plan = first.CopyJob.Plan;
         Token = first.Token;
         Order = first.InputOrder;
         Items.Add(first);
@@ -60,6 +61,14 @@ internal sealed class CopyOp : Due
     public string SourceId { get; }
     public bool DryRun { get; }
     public bool Force { get; }
+    /// <summary>Plan only (Measure-AvSnapshotCopy): ends once its kind is known, never sends CopySnapshot.</summary>
+    public bool Plan { get; }
+    /// <summary>What EC2 holds of the lineage decided the kind (null until the lineage lookup answered, or when it
+    /// could not be looked up: the in-process lineage memory decides then).</summary>
+    public Engine.Copy.LineageDecision? Lineage { get; set; }
+    public bool LineageLooked { get; set; }
+    /// <summary>When a plan op was submitted (the pending copies it counts are looked at after).</summary>
+    public DateTimeOffset SubmittedAt { get; set; }
     public string Token { get; set; }
     /// <summary>The requests it serves (the first one's settings make the call).</summary>
     public List<CopyItem> Items { get; } = new();

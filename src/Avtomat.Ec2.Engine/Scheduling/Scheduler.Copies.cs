@@ -64,6 +64,8 @@ internal sealed partial class Scheduler
         var bySource = op.SourceRegion + "|" + op.SourceId;
         if (!_opsBySource.TryGetValue(bySource, out var list)) _opsBySource[bySource] = list = new List<CopyOp>(1);
         list.Add(op);
+        op.SubmittedAt = Now;
+        if (op.Plan) Lookups.Want(PendingCopies, PendingCopiesShape.Key, Now, Now + CollectDelay, item.Link!);
         AskSource(op);
         if (op.Force) op.EarlierLooked = true;
         else Lookups.Want(CopiesOf(op.SourceRegion), op.SourceId, Now, Now + CollectDelay, item.Link!);
@@ -118,17 +120,29 @@ internal sealed partial class Scheduler
         var request = op.Leader.Copy;
         op.Source = source;
         op.SizeGiB = source.VolumeSize is > 0 ? source.VolumeSize : null;
-        op.VolumeId = source.VolumeId;
+        op.VolumeId = CopyLineage.VolumeOf(source);
         op.SourceEncrypted = source.Encrypted == true;
-        // Re-encrypting with a new key makes a full copy even where the lineage has one.
+        // Until EC2's copies of the lineage are looked at, the in-process memory decides: re-encrypting with a new key
+        // makes a full copy even where the lineage has one.
         var mayBeIncremental = request.KmsKeyId is null && (op.SourceEncrypted || !request.Encrypted);
         op.Incremental = mayBeIncremental && Durations.HasLineage(op.VolumeId);
         op.Expected = Durations.ExpectedCopySeconds(op.VolumeId, op.SizeGiB, mayBeIncremental);
-        foreach (var item in op.Items) item.SourceSizeGiB = op.SizeGiB;
-        if (CompletionDurationError(op) is { } tooShort)
+        foreach (var item in op.Items)
         {
-            EndCopy(op, item => Finish(item, SnapshotState.Failed, tooShort.For(item.TargetId)));
-            return;
+            item.SourceSizeGiB = op.SizeGiB;
+            lock (item.Gate)
+            {
+                item.Result.SourceSizeGiB = op.SizeGiB;
+                item.Result.SourceVolumeId = op.VolumeId;
+            }
+        }
+        if (request.SourceRegion == Region || op.VolumeId is null)
+            ApplyLineage(op, CopyLineage.Decide(request, source, Region, AccountIdOf(Account), Array.Empty<Snapshot>()));
+        else
+        {
+            if (!_opsByVolume.TryGetValue(op.VolumeId, out var list)) _opsByVolume[op.VolumeId] = list = new List<CopyOp>(1);
+            list.Add(op);
+            Lookups.Want(Lineage, op.VolumeId, Now, Now + CollectDelay, op.Leader.Link!);
         }
         Decide(op);
     }
@@ -137,9 +151,20 @@ internal sealed partial class Scheduler
     private void Decide(CopyOp op)
     {
         if (op.State != CopyState.Checking || op.Source is null || !op.EarlierLooked) return;
+        if (op.Plan && (!op.LineageLooked || _pendingCopiesAt < op.SubmittedAt)) return;
         if (op.Earlier is { } earlier && earlier.State?.Value == "completed")
         {
             Reuse(op, earlier);
+            return;
+        }
+        if (CompletionDurationError(op) is { } tooShort)
+        {
+            EndCopy(op, item => Finish(item, SnapshotState.Failed, tooShort.For(item.TargetId)));
+            return;
+        }
+        if (op.Plan && op.Earlier is null)
+        {
+            PlanFinished(op);
             return;
         }
         if (op.DryRun && op.Earlier is { } pending)
@@ -934,6 +959,11 @@ internal sealed partial class Scheduler
             if (list.Count == 0) _opsBySource.Remove(op.SourceRegion + "|" + op.SourceId);
         }
         if (_copyOpsByToken.TryGetValue(op.Token, out var byToken) && byToken == op) _copyOpsByToken.Remove(op.Token);
+        if (op.VolumeId is not null && _opsByVolume.TryGetValue(op.VolumeId, out var ofVolume))
+        {
+            ofVolume.Remove(op);
+            if (ofVolume.Count == 0) _opsByVolume.Remove(op.VolumeId);
+        }
         CopiesChanged = true;
         WatchesChanged = true;
     }

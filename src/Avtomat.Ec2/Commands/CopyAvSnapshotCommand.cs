@@ -28,7 +28,7 @@ namespace Avtomat.Ec2.Commands;
 [Cmdlet(VerbsCommon.Copy, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = ToRegionSet, HelpUri = "https://github.com/avtomat/Avtomat.Ec2#usage")]
 [OutputType(typeof(SnapshotCopyResult))]
-public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, SnapshotCopyResult>
+public class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, SnapshotCopyResult>
 {
     public const string ToRegionSet = "ToRegion";
     public const string ToOutpostSet = "ToOutpost";
@@ -283,9 +283,12 @@ public sealed class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, Sna
             new CopyJobOptions
             {
                 ThrottleLimit = ThrottleLimit, DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent, Force = Force.IsPresent,
-                TimeBasedThroughputQuota = CopyThroughputQuota,
+                TimeBasedThroughputQuota = CopyThroughputQuota, Plan = Measuring,
             },
             IsVaultCopy ? StartVaultCopy : (Func<IEc2ClientSource, CopyJobOptions, CancellationToken, CopyJob>)SnapshotEngine.Shared.StartCopyJob);
+
+    /// <summary>Measure-AvSnapshotCopy: the same requests, planned (read-only calls) instead of copied.</summary>
+    private protected virtual bool Measuring => false;
 
     private bool IsVaultCopy => DestinationProfileName is not null || DestinationCredential is not null;
 

@@ -75,6 +75,14 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
     /// <summary>The verbose line for an item EC2 accepted (null: none).</summary>
     private protected virtual string? AcceptedMessage(TResult result) => null;
 
+    /// <summary>A finished result goes to the pipeline (a plan collects them instead).</summary>
+    private protected virtual void WriteResult(TResult result) => WriteObject(result);
+
+    /// <summary>Every result is in (pipeline thread, before the summary).</summary>
+    private protected virtual void AllFinished()
+    {
+    }
+
     /// <summary>Children per region in the progress display of creations and waits (more in flight still count in the
     /// parent's status); copies show up to -ThrottleLimit.</summary>
     private protected const int SnapshotProgressSlots = 20;
@@ -131,7 +139,7 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
                     _ => throw new InvalidOperationException($"Unknown result type {finished.Result.GetType().Name}."),
                 };
                 _finished[label] = _finished.TryGetValue(label, out var n) ? n + 1 : 1;
-                WriteObject(finished.Result);
+                WriteResult(finished.Result);
                 if (error is not null)
                 {
                     WriteError(error);
@@ -180,6 +188,7 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
             }
             Drain(TimeSpan.Zero);
             _progress?.Complete(SafeProgress());
+            AllFinished();
             WriteSummary();
         }
         catch

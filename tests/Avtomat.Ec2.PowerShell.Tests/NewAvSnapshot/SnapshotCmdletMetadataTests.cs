@@ -204,7 +204,7 @@ public sealed class SnapshotCmdletMetadataTests
     public void Manifest_ExportsTheThreeCmdlets()
     {
         var manifest = PowerShellHost.ReadSourceManifest();
-        Assert.Equal(new[] { "Copy-AvSnapshot", "New-AvSnapshot", "Wait-AvSnapshot" },
+        Assert.Equal(new[] { "Copy-AvSnapshot", "Measure-AvSnapshotCopy", "New-AvSnapshot", "Wait-AvSnapshot" },
             ((object[])manifest["CmdletsToExport"]!).Cast<string>().OrderBy(n => n));
     }
 
