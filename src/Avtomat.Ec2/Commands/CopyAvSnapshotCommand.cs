@@ -25,10 +25,9 @@ namespace Avtomat.Ec2.Commands;
 /// <see cref="SnapshotEngine"/> and turns the job's events into Write* calls on the pipeline thread. Every AWS call, retry,
 /// poll and limit lives in the engine.
 /// </remarks>
-[Cmdlet(VerbsCommon.Copy, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
-    DefaultParameterSetName = ToRegionSet, HelpUri = "https://github.com/avtomat/Avtomat.Ec2#usage")]
-[OutputType(typeof(SnapshotCopyResult))]
-public class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, SnapshotCopyResult>
+/// <summary>Copy-AvSnapshot's parameters, input and requests, shared with Measure-AvSnapshotCopy (which plans the same
+/// requests instead of copying them).</summary>
+public abstract class CopySnapshotsCmdlet : StartCmdlet<SnapshotCopyRequest, SnapshotCopyResult>
 {
     public const string ToRegionSet = "ToRegion";
     public const string ToOutpostSet = "ToOutpost";
@@ -531,4 +530,11 @@ public class CopyAvSnapshotCommand : StartCmdlet<SnapshotCopyRequest, SnapshotCo
             ThrowTerminatingError(e.ErrorRecord);
         }
     }
+}
+
+[Cmdlet(VerbsCommon.Copy, "AvSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
+    DefaultParameterSetName = ToRegionSet, HelpUri = "https://github.com/avtomat/Avtomat.Ec2#usage")]
+[OutputType(typeof(SnapshotCopyResult))]
+public sealed class CopyAvSnapshotCommand : CopySnapshotsCmdlet
+{
 }

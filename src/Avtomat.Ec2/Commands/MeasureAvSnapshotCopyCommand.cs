@@ -18,7 +18,7 @@ namespace Avtomat.Ec2.Commands;
 /// pending there, and applies EC2's rules). One <see cref="CopyPlan"/> is written at the end.</remarks>
 [Cmdlet(VerbsDiagnostic.Measure, "AvSnapshotCopy", DefaultParameterSetName = ToRegionSet, HelpUri = "https://github.com/avtomat/Avtomat.Ec2#usage")]
 [OutputType(typeof(CopyPlan))]
-public sealed class MeasureAvSnapshotCopyCommand : CopyAvSnapshotCommand
+public sealed class MeasureAvSnapshotCopyCommand : CopySnapshotsCmdlet
 {
     private readonly List<SnapshotCopyResult> _results = new();
     private PriceTable _prices = new();

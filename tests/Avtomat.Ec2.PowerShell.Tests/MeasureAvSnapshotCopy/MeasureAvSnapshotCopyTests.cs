@@ -2,6 +2,7 @@ using System.Management.Automation;
 using Avtomat.Ec2.Emulator;
 using Avtomat.Ec2.Engine.Planning;
 using Avtomat.Ec2.PowerShell.Tests.CopyAvSnapshot;
+using Avtomat.Ec2.PowerShell.Tests.NewAvSnapshot;
 
 namespace Avtomat.Ec2.PowerShell.Tests.MeasureAvSnapshotCopy;
 
@@ -73,8 +74,10 @@ public sealed class MeasureAvSnapshotCopyTests
 
         var run = bed.Invoke($"Measure-AvSnapshotCopy @aws $args[0] -SourceRegion us-east-1 -DestinationRegion us-west-2 {parameter}", ids[0]);
 
-        var record = Assert.IsAssignableFrom<IContainsErrorRecord>(run.Thrown).ErrorRecord;
-        Assert.StartsWith(errorId, record.FullyQualifiedErrorId);
+        var record = Assert.Single(run.Errors);
+        Assert.Equal($"{errorId},Avtomat.Ec2.Commands.MeasureAvSnapshotCopyCommand", record.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, record.CategoryInfo.Category);
+        Assert.Empty(run.Output);
         Assert.Equal(0, bed.Emulator.GetStats().TotalCalls);
     }
 
@@ -84,12 +87,13 @@ public sealed class MeasureAvSnapshotCopyTests
         await using var bed = await CopyTestBed.StartAsync();
         var ids = bed.Seed(2);
 
-        var text = bed.Invoke("$p = $args | Measure-AvSnapshotCopy @aws -SourceRegion us-east-1 -DestinationRegion ap-southeast-5; " +
+        var text = bed.Invoke("$p = $args | Measure-AvSnapshotCopy @aws -SourceRegion us-east-1 -DestinationRegion us-west-2; " +
                               "($p | Out-String -Width 80) + ($p.Copies | Out-String -Width 80)", ids[0], ids[1]);
 
         var lines = string.Join("", text.Output.Select(o => o.ToString())).Split('\n');
+        Assert.True(lines.Length > 5, text.Describe() + string.Join("\n", lines));
         Assert.Contains(lines, l => l.StartsWith("Copies ", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains("Full") && l.Contains("ap-southeast-5"));
+        Assert.Contains(lines, l => l.Contains("Full") && l.Contains("us-west-2"));
         Assert.All(lines, l => Assert.True(l.TrimEnd().Length <= 80, l));
     }
 }
