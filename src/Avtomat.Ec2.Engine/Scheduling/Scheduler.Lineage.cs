@@ -30,6 +30,7 @@ internal sealed partial class Scheduler
 
     private void LineageAnswered(string volumeId, IReadOnlyList<Snapshot> copies)
     {
+        LearnFromLineage(copies);
         if (!_opsByVolume.TryGetValue(volumeId, out var ops)) return;
         foreach (var op in ops.ToList())
         {
@@ -38,6 +39,25 @@ internal sealed partial class Scheduler
             Decide(op);
         }
     }
+
+    /// <summary>Copies of a lineage made before (by any process) teach the duration model from EC2's StartTime and
+    /// CompletionTime: the first of a volume here was a full copy (the first copy to a region is), the later ones
+    /// incremental. Each copy teaches once.</summary>
+    private void LearnFromLineage(IReadOnlyList<Snapshot> copies)
+    {
+        var first = true;
+        foreach (var copy in copies.Where(c => c.StartTime is not null).OrderBy(c => c.StartTime))
+        {
+            var kind = first ? SnapshotKind.FullCopy : SnapshotKind.IncrementalCopy;
+            first = false;
+            if (copy.CompletionTime is null || copy.State?.Value != "completed" || !_learnedCopies.Add(copy.SnapshotId)) continue;
+            if (DurationOf(copy, null, Now) is { } duration) Durations.Learn(kind, copy.VolumeSize, duration);
+        }
+        if (_learnedCopies.Count > 65_536) _learnedCopies.Clear();
+    }
+
+    /// <summary>Copies the model learned from (bounded: cleared when large).</summary>
+    private readonly HashSet<string> _learnedCopies = new(StringComparer.Ordinal);
 
     private void LineageLookupFailed(IReadOnlyList<string> volumeIds)
     {
