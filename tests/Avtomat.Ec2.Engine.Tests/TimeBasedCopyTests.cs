@@ -32,6 +32,16 @@ public sealed class TimeBasedCopyTests : EngineTestBed
         CopyDuration = TimeSpan.FromMinutes(15);
         var ids = SeedSnapshots(East, 200, sizeGiB: 100);
         var maxHeld = 0.0;
+        // The plan first (read-only): 12 rounds of 17 at the quota instead of 10 of 20 in the window alone; the k-th copy
+        // (largest first) starts in round k / 17 instead of k / 20, later for 143 of them.
+        var planJob = NewEngine().StartPlanJob(_clients, Options(), default);
+        foreach (var id in ids)
+            planJob.Add(new SnapshotCopyRequest { SourceSnapshotId = id, SourceRegion = East, DestinationRegion = West, CompletionDurationMinutes = 15 });
+        planJob.CompleteAdding();
+        var plan = Planning.CopyPlan.From(Run(planJob).Finished.Select(f => f.Result!), new Planning.PriceTable(), 15);
+        Assert.Equal(TimeSpan.FromMinutes(15 * 12), plan.PredictedMakespan);
+        Assert.Equal(Enumerable.Range(0, 200).Count(k => k / 17 > k / 20), plan.WaitingForThroughput);
+        var started = Now;
 
         var outcome = Run(Start(ids, 15), TimeSpan.FromHours(12), (_, _) =>
         {
@@ -47,6 +57,7 @@ public sealed class TimeBasedCopyTests : EngineTestBed
         Assert.Empty(Calls("CopySnapshot").Where(c => c.ErrorCode == "ResourceLimitExceeded"));
         Assert.InRange(maxHeld, 17 * 113.7, 2000);
         Assert.Equal(17, MaxPendingCopies(West));
+        Assert.InRange((outcome.EndedAt - started) / plan.PredictedMakespan, 1.0, 1.1);
     }
 
     [Fact]

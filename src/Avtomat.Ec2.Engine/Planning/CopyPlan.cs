@@ -87,6 +87,9 @@ public sealed class CopyPlan
     /// <summary>Largest-first over EC2's window of 20 per destination and account (the throttle limit, less the copies
     /// already pending there), destinations side by side.</summary>
     public TimeSpan PredictedMakespan { get; set; }
+    /// <summary>Time-based copies that wait for the region pair's throughput quota (not the window) before they start:
+    /// none finishes late, they start later.</summary>
+    public int WaitingForThroughput { get; set; }
     public decimal TransferCostUsd { get; set; }
     public decimal TimeBasedCostUsd { get; set; }
     public decimal MonthlyStorageUsd { get; set; }
@@ -100,7 +103,7 @@ public sealed class CopyPlan
     /// <summary>The plan of a plan job's results (<see cref="CopyJobOptions.Plan"/>): failed and reused sources are not
     /// copies. <paramref name="completionMinutes"/> and <paramref name="throttleLimit"/> as the copy would be asked.</summary>
     public static CopyPlan From(IEnumerable<SnapshotCopyResult> results, PriceTable prices, int? completionMinutes = null, int throttleLimit = 20,
-        int windowPerDestination = 20)
+        int windowPerDestination = 20, double throughputQuota = CopyJobOptions.DefaultTimeBasedThroughputQuota)
     {
         var plan = new CopyPlan { PriceDate = prices.Date, PriceSource = prices.Source };
         var rows = new List<CopyPlanRow>();
@@ -140,10 +143,60 @@ public sealed class CopyPlan
         plan.MonthlyStorageUsd = rows.Sum(r => r.MonthlyStorageUsd);
         plan.CostUsd = plan.TransferCostUsd + plan.TimeBasedCostUsd;
         var pending = results.Where(r => r.PendingInDestination is not null).GroupBy(r => r.Region).ToDictionary(g => g.Key, g => g.Max(r => r.PendingInDestination!.Value));
+        if (completionMinutes is { } minutes)
+        {
+            // Time-based: each copy takes its completion duration and holds its size over it (at most 500 MiB/s) of the
+            // region pair's quota; the copy job starts one only while that fits, so the quota, not the window, may
+            // bound how many run at once (Scheduling.CopyThroughput).
+            foreach (var row in rows) row.ExpectedDuration = TimeSpan.FromMinutes(minutes);
+            plan.WaitingForThroughput = 0;
+            plan.PredictedMakespan = rows.GroupBy(r => (r.SourceRegion, r.Region))
+                .Select(g => TimeBasedMakespan(g.ToList(), minutes,
+                    Math.Max(1, Math.Min(throttleLimit, windowPerDestination) - (pending.TryGetValue(g.Key.Region, out var p) ? p : 0)), throughputQuota, plan))
+                .DefaultIfEmpty(TimeSpan.Zero).Max();
+            return plan;
+        }
         plan.PredictedMakespan = rows.GroupBy(r => r.Region)
             .Select(g => Makespan(g.Select(r => r.ExpectedDuration), Math.Max(1, Math.Min(throttleLimit, windowPerDestination) - (pending.TryGetValue(g.Key, out var p) ? p : 0))))
             .DefaultIfEmpty(TimeSpan.Zero).Max();
         return plan;
+    }
+
+    /// <summary>Time-based copies of one region pair admitted as the copy job admits them: largest first, while a slot is
+    /// free and the copy's throughput fits the quota; each runs its completion duration. Copies that cannot start at once
+    /// are counted in <see cref="WaitingForThroughput"/> when the quota (not the window) held them back.</summary>
+    private static TimeSpan TimeBasedMakespan(List<CopyPlanRow> rows, int minutes, int slots, double quota, CopyPlan plan)
+    {
+        var (starts, end) = Simulate(rows, minutes * 60.0, slots, quota);
+        // Waiting for throughput: starting later than the window alone would let it.
+        var (windowOnly, _) = Simulate(rows, minutes * 60.0, slots, double.PositiveInfinity);
+        plan.WaitingForThroughput += rows.Count(r => starts[r] > windowOnly[r] + 1e-9);
+        return TimeSpan.FromSeconds(end);
+    }
+
+    private static (Dictionary<CopyPlanRow, double> Starts, double End) Simulate(List<CopyPlanRow> rows, double duration, int slots, double quota)
+    {
+        var queue = new Queue<CopyPlanRow>(rows.OrderByDescending(r => r.SizeGiB));
+        var running = new List<(double End, double MiBps)>();
+        var starts = new Dictionary<CopyPlanRow, double>();
+        var now = 0.0;
+        var end = 0.0;
+        while (queue.Count > 0)
+        {
+            var next = queue.Peek();
+            var need = Math.Min(next.SizeGiB * 1024.0 / duration, Scheduling.CopyThroughput.MaxPerCopyMiBps);
+            if (running.Count < slots && (running.Count == 0 || running.Sum(r => r.MiBps) + need <= quota + 1e-9))
+            {
+                queue.Dequeue();
+                starts[next] = now;
+                running.Add((now + duration, need));
+                end = Math.Max(end, now + duration);
+                continue;
+            }
+            now = running.Min(r => r.End);
+            running.RemoveAll(r => r.End <= now + 1e-9);
+        }
+        return (starts, end);
     }
 
     /// <summary>The engine's admission: longest expected first, each into the slot that frees first.</summary>

@@ -59,7 +59,7 @@ public sealed class MeasureAvSnapshotCopyCommand : CopySnapshotsCmdlet
     private protected override void WriteResult(SnapshotCopyResult result) => _results.Add(result);
 
     private protected override void AllFinished() =>
-        WriteObject(CopyPlan.From(_results, _prices, CompletionDurationMinutes, ThrottleLimit));
+        WriteObject(CopyPlan.From(_results, _prices, CompletionDurationMinutes, ThrottleLimit, throughputQuota: CopyThroughputQuota));
 }
 
 /// <summary>A price table from what the user gave: a hashtable or a JSON file.</summary>
