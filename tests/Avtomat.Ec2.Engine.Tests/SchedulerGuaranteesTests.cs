@@ -205,7 +205,7 @@ public sealed class SchedulerGuaranteesTests : EngineTestBed
     public void TwoProcesses_StartedTogether_OverTheSameSources_AtMostOneWindowOfExtraCopies_NoneLeft()
     {
         var ids = SeedSnapshots(East, 100);
-        Shape = info => info.IsCopy ? SnapshotShape.Takes(10 + (Math.Abs(info.SourceSnapshotId!.GetHashCode()) % 20)) : null;
+        Shape = info => info.IsCopy ? SnapshotShape.Takes(10 + StableHash(info.SourceSnapshotId!) % 20) : null;
         var second = NewEngine();
         using var a = Start(ids);
         using var b = Start(ids, engine: second, clients: Clients(AccessKey));
@@ -223,12 +223,15 @@ public sealed class SchedulerGuaranteesTests : EngineTestBed
     }
 
     /// <summary>On 2d00de1, started 8 s apart, the second process made 48 extra copies (then deleted them as twins, their
-    /// transfer paid). Here it finds the first one's copies when it is about to copy, and makes none twice.</summary>
+    /// transfer paid). Here it looks for the first one's copies when it is about to copy. Two runs admitting from the same
+    /// queue order can still both send one source's CopySnapshot between a look and a send (EC2 has no atomic way to
+    /// claim a copy: CopySnapshot takes no client token), so a few extra copies remain possible (0-2 in the probes over
+    /// HTTP); the twin is deleted by the rule both apply, and none is left.</summary>
     [Fact]
-    public void TwoProcesses_StartedEightSecondsApart_OverTheSameSources_MakeNoExtraCopy()
+    public void TwoProcesses_StartedEightSecondsApart_OverTheSameSources_MakeAtMostAFewExtraCopies_NoneLeft()
     {
         var ids = SeedSnapshots(East, 100);
-        Shape = info => info.IsCopy ? SnapshotShape.Takes(10 + (Math.Abs(info.SourceSnapshotId!.GetHashCode()) % 20)) : null;
+        Shape = info => info.IsCopy ? SnapshotShape.Takes(10 + StableHash(info.SourceSnapshotId!) % 20) : null;
         var second = NewEngine();
         using var a = Start(ids);
         AdvanceTo(Now + TimeSpan.FromSeconds(8), a);
@@ -237,7 +240,7 @@ public sealed class SchedulerGuaranteesTests : EngineTestBed
         RunAll([a, b], TimeSpan.FromHours(4));
 
         Assert.All(Outcome(a).Finished.Concat(Outcome(b).Finished), f => Assert.Equal(SnapshotState.Completed, f.Result.State));
-        Assert.Equal(100, CopiesMade(ids));
+        Assert.InRange(CopiesMade(ids) - 100, 0, 3);
         var left = CopiesLeft();
         Assert.All(ids, id => Assert.Equal(1, left.GetValueOrDefault(id)));
     }
@@ -324,5 +327,16 @@ public sealed class SchedulerGuaranteesTests : EngineTestBed
 
         Assert.All(outcome.Finished, f => Assert.Equal(SnapshotState.Completed, f.Result.State));
         Assert.InRange(outcome.EndedAt - start, TimeSpan.FromSeconds(600), TimeSpan.FromSeconds(660));
+    }
+
+    /// <summary>A hash of a string that is the same in every process (string.GetHashCode is randomized per process).</summary>
+    private static int StableHash(string text)
+    {
+        unchecked
+        {
+            var hash = (int)2166136261;
+            foreach (var c in text) hash = (hash ^ c) * 16777619;
+            return hash & int.MaxValue;
+        }
     }
 }
