@@ -158,7 +158,7 @@ public sealed class SchedulerGuaranteesTests : EngineTestBed
         faults.UnavailableRate = 0.2;
         // The faults draw from the emulator's seeded Random; the seed here changes the copies' durations, and so which
         // calls meet which draw.
-        Shape = info => info.IsCopy ? SnapshotShape.Takes(10 + 20 * ((info.SourceSnapshotId!.GetHashCode() ^ seed) & 0xff) / 255.0) : null;
+        Shape = info => info.IsCopy ? SnapshotShape.Takes(10 + 20 * ((StableHash(info.SourceSnapshotId!) ^ seed) & 0xff) / 255.0) : null;
 
         using var job = Start(ids, clients: Clients(AccessKey, maxErrorRetry: 0));
         var outcome = Run(job, maxVirtual: TimeSpan.FromHours(6));
