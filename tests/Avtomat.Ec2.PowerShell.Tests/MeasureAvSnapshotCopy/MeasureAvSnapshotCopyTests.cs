@@ -95,5 +95,8 @@ public sealed class MeasureAvSnapshotCopyTests
         Assert.Contains(lines, l => l.StartsWith("Copies ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("Full") && l.Contains("us-west-2"));
         Assert.All(lines, l => Assert.True(l.TrimEnd().Length <= 80, l));
+        // Every cell is a value: a row reads "… Full  8  0:02:00  0.16" (GiB, expected duration, cost), never a format string.
+        Assert.DoesNotContain(lines, l => l.Contains('{') || l.Contains('…'));
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"Full\s+\d+(\.\d)?\s+\d+:\d\d:\d\d\s+\d+\.\d\d\s*$"));
     }
 }
