@@ -97,6 +97,9 @@ internal sealed partial class Scheduler
     private (TimeSpan Duration, bool Learned) ExpectedDuration(CopyOp op)
     {
         if (op.Predict(this) is { } learned) return (TimeSpan.FromSeconds(learned.MedianSeconds), true);
+        // An incremental copy where only full ones were learned here: the model's share of a full one.
+        if (op.Incremental && Durations.Predict(SnapshotKind.FullCopy, op.SizeGiB) is { } fullCopy)
+            return (TimeSpan.FromSeconds(fullCopy.MedianSeconds * DurationModel.IncrementalShare), true);
         var size = Math.Max(1, op.SizeGiB ?? 1);
         var full = size * DefaultFullCopySecondsPerGiB;
         var seconds = op.Incremental ? full * DurationModel.IncrementalShare : full;
