@@ -167,15 +167,16 @@ public sealed class CopyPlan
     /// are counted in <see cref="WaitingForThroughput"/> when the quota (not the window) held them back.</summary>
     private static TimeSpan TimeBasedMakespan(List<CopyPlanRow> rows, int minutes, int slots, double quota, CopyPlan plan)
     {
-        var (starts, end) = Simulate(rows, minutes * 60.0, slots, quota);
+        var (starts, end) = Simulate(rows, minutes, slots, quota);
         // Waiting for throughput: starting later than the window alone would let it.
-        var (windowOnly, _) = Simulate(rows, minutes * 60.0, slots, double.PositiveInfinity);
+        var (windowOnly, _) = Simulate(rows, minutes, slots, double.PositiveInfinity);
         plan.WaitingForThroughput += rows.Count(r => starts[r] > windowOnly[r] + 1e-9);
         return TimeSpan.FromSeconds(end);
     }
 
-    private static (Dictionary<CopyPlanRow, double> Starts, double End) Simulate(List<CopyPlanRow> rows, double duration, int slots, double quota)
+    private static (Dictionary<CopyPlanRow, double> Starts, double End) Simulate(List<CopyPlanRow> rows, int minutes, int slots, double quota)
     {
+        var duration = minutes * 60.0;
         var queue = new Queue<CopyPlanRow>(rows.OrderByDescending(r => r.SizeGiB));
         var running = new List<(double End, double MiBps)>();
         var starts = new Dictionary<CopyPlanRow, double>();
@@ -184,7 +185,7 @@ public sealed class CopyPlan
         while (queue.Count > 0)
         {
             var next = queue.Peek();
-            var need = Math.Min(next.SizeGiB * 1024.0 / duration, Scheduling.CopyThroughput.MaxPerCopyMiBps);
+            var need = Scheduling.CopyThroughput.Held(next.SizeGiB, minutes);
             if (running.Count < slots && (running.Count == 0 || running.Sum(r => r.MiBps) + need <= quota + 1e-9))
             {
                 queue.Dequeue();

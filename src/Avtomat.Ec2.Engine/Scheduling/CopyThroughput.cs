@@ -26,6 +26,10 @@ internal sealed class CopyThroughput
     /// (the full size: what an incremental copy transfers is not known before it ends, so this errs on the safe side).</summary>
     public static double Required(int sizeGiB, int minutes) => sizeGiB * 1024.0 / (minutes * 60.0);
 
+    /// <summary>What a time-based copy of <paramref name="sizeGiB"/> in <paramref name="minutes"/> holds of the quota:
+    /// <see cref="Required"/>, at most <see cref="MaxPerCopyMiBps"/> (the copy job's admission and the plan alike).</summary>
+    public static double Held(int sizeGiB, int minutes) => Math.Min(Required(sizeGiB, minutes), MaxPerCopyMiBps);
+
     /// <summary>The shortest completion duration EC2 can keep for <paramref name="sizeGiB"/> at 500 MiB/s, in its steps of
     /// 15 minutes (at least 15).</summary>
     public static int ShortestMinutes(int sizeGiB)

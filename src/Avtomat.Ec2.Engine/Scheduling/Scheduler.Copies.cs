@@ -291,7 +291,7 @@ internal sealed partial class Scheduler
     /// copy), or 0 for a standard copy.</summary>
     private static double ThroughputOf(CopyOp op) =>
         op.Leader.Copy.CompletionDurationMinutes is { } minutes && op.SizeGiB is { } size
-            ? Math.Min(CopyThroughput.Required(size, minutes), CopyThroughput.MaxPerCopyMiBps)
+            ? CopyThroughput.Held(size, minutes)
             : 0;
 
     /// <summary>A time-based copy is admitted only when its throughput fits what the region pair's quota has left (else

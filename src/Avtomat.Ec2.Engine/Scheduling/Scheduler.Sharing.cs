@@ -158,9 +158,7 @@ internal sealed partial class Scheduler
         }
         if (!op.Ours || op.PreExisting || op.Link is null || !op.Link.Usable)
         {
-            if (op.Ours && !op.PreExisting && op.Link is { } gone)
-                gone.Job.Warn($"{op.SourceId} in {Region} may still be shared with account {op.Grantee} (the command could not remove the permission it added). " +
-                              $"Remove it with Edit-EC2SnapshotAttribute -SnapshotId {op.SourceId} -Region {Region} -Attribute createVolumePermission -OperationType remove -UserId {op.Grantee}.");
+            if (op.Ours && !op.PreExisting && op.Link is { } gone) WarnStillShared(gone, op, "the command could not remove the permission it added");
             _shares.Remove(op.SourceId + "|" + op.Grantee);
             return;
         }
@@ -327,8 +325,7 @@ internal sealed partial class Scheduler
         }
         else if (error is not null && op.State == ShareState.Removing && op.Ours && link is not null)
         {
-            link.Job.Warn($"{op.SourceId} in {Region} may still be shared with account {op.Grantee} (the command ended before it removed the permission it added). " +
-                          $"Remove it with Edit-EC2SnapshotAttribute -SnapshotId {op.SourceId} -Region {Region} -Attribute createVolumePermission -OperationType remove -UserId {op.Grantee}.");
+            WarnStillShared(link, op, "the command ended before it removed the permission it added");
         }
         _shares.Remove(op.SourceId + "|" + op.Grantee);
         if (op.Users.Count > 0 || op.Waiters.Count > 0)
@@ -350,6 +347,11 @@ internal sealed partial class Scheduler
             TryEndClose(link);
         }
     }
+
+    /// <summary>A permission this module added may be left on the source: the job says so, and how to remove it.</summary>
+    private void WarnStillShared(JobLink link, ShareOp op, string why) =>
+        link.Job.Warn($"{op.SourceId} in {Region} may still be shared with account {op.Grantee} ({why}). " +
+                      $"Remove it with Edit-EC2SnapshotAttribute -SnapshotId {op.SourceId} -Region {Region} -Attribute createVolumePermission -OperationType remove -UserId {op.Grantee}.");
 
     /// <summary>The 12-digit id of this scheduler's account (the source's owner in a vault copy), or the key as it is.</summary>
     private string SourceAccountId => Account.StartsWith("account:", StringComparison.Ordinal) ? Account.Substring("account:".Length) : Account;
