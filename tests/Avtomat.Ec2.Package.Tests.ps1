@@ -123,7 +123,8 @@ Describe 'The Avtomat.Ec2 package' {
 
     It 'holds the manifest, both root assemblies, the format file, en-US help and the Dependencies folder' {
         foreach ($name in 'Avtomat.Ec2.psd1', 'Avtomat.Ec2.dll', 'Avtomat.Ec2.Loader.dll', 'Avtomat.Ec2.Format.ps1xml',
-            'en-US/Avtomat.Ec2.dll-Help.xml', 'en-US/about_Avtomat.Ec2.help.txt',
+            'en-US/Avtomat.Ec2.dll-Help.xml', 'en-US/about_Avtomat.Ec2.help.txt', 'en-US/about_Avtomat.Ec2_Credentials.help.txt',
+            'en-US/about_Avtomat.Ec2_Resume.help.txt', 'en-US/about_Avtomat.Ec2_Runbooks.help.txt',
             'Dependencies/Avtomat.Ec2.Engine.dll', 'Dependencies/AWSSDK.Core.dll', 'Dependencies/AWSSDK.EC2.dll') {
             $Entries.Keys | Should -Contain $name
         }

@@ -6,60 +6,13 @@ using Avtomat.Ec2.PowerShell.Tests.CopyAvSnapshot;
 
 namespace Avtomat.Ec2.PowerShell.Tests;
 
-/// <summary>The module's help as a user meets it: the about topic, where -Online goes, and a syntax without the hidden
-/// pipeline parameter -InputObject (which still binds every pipeline object).</summary>
+/// <summary>The module's help as a user meets it: where -Online goes, and a syntax without the hidden pipeline parameter
+/// -InputObject (which still binds every pipeline object). The about topics: <see cref="AboutTopicTests"/>.</summary>
 public sealed class HelpAndSyntaxTests
 {
     public const string ProjectHelpUri = "https://github.com/avtomat/Avtomat.Ec2#usage";
 
     public static readonly TheoryData<string> Cmdlets = new() { "Copy-AvSnapshot", "Measure-AvSnapshotCopy", "New-AvSnapshot", "Wait-AvSnapshot" };
-
-    private static string AboutFile => Path.Combine(Path.GetDirectoryName(PowerShellHost.SourceManifestPath)!, "src", "Avtomat.Ec2", "en-US", "about_Avtomat.Ec2.help.txt");
-
-    [Fact]
-    public void AboutTopic_IsLaidOutWithTheModule_AndGetHelpFindsIt()
-    {
-        Assert.True(File.Exists(Path.Combine(PowerShellHost.ModuleDirectory, "en-US", "about_Avtomat.Ec2.help.txt")));
-        using var host = new PowerShellHost();
-        var text = string.Join("\n", host.Run("Get-Help -Name about_Avtomat.Ec2 | Out-String -Width 200").Select(o => o.ToString()));
-        Assert.Contains("about_Avtomat.Ec2", text, StringComparison.Ordinal);
-        Assert.Contains("THE AWS CONTEXT", text, StringComparison.Ordinal);
-        var listed = host.Run("Get-Help -Name about_Avtomat* | ForEach-Object Name").Select(o => o.ToString());
-        Assert.Contains("about_Avtomat.Ec2", listed);
-    }
-
-    [Fact]
-    public void AboutTopic_IsPlainAscii_WithLinesOfAtMost80()
-    {
-        var bytes = File.ReadAllBytes(AboutFile);
-        Assert.All(bytes, b => Assert.True(b is 0x0A or 0x0D or (>= 0x20 and < 0x7F), $"byte 0x{b:x2} is not plain ASCII"));
-        var lines = File.ReadAllLines(AboutFile);
-        Assert.All(lines.Select((l, i) => (l, i)), x => Assert.True(x.l.Length <= 80, $"line {x.i + 1} has {x.l.Length} characters"));
-        Assert.Equal("TOPIC", lines[0]);
-        Assert.Equal("    about_Avtomat.Ec2", lines[1]);
-    }
-
-    [Fact]
-    public void AboutTopic_CoversTheContextOrder_TheLimits_ProvenanceNoWaitAndRunbooks()
-    {
-        var text = File.ReadAllText(AboutFile);
-        // Credentials and region, in the order AwsContextResolver resolves them.
-        AssertInOrder(Section(text, "    Credentials, the first", "    Region, the first"),
-            "-AccessKey and -SecretKey", "-ProfileName", "-Credential", "$StoredAWSCredentials", "default chain");
-        AssertInOrder(Section(text, "    Region, the first", "    With none of these"),
-            "region parameter", "$StoredAWSRegion", "-ProfileName profile", "'default'", "'AWS PS Default'", "AWS_REGION",
-            "AWS_DEFAULT_REGION", "AWS_PROFILE profile", "Instance metadata", "AWS_EC2_METADATA_DISABLED");
-        foreach (var topic in new[]
-                 {
-                     "20 copies in progress", "-ThrottleLimit", "100 calls at once", "5 a", "5 pending snapshots", "15 seconds",
-                     "avtomat:source-snapshot-id", "avtomat:source-region", "avtomat:encryption", "Reused", "-Force",
-                     "-NoWait", "Wait-AvSnapshot", "$ProgressPreference", "-Timeout", "run it again", "-SourceRegion",
-                     "-DestinationRegion", "Copy-EC2Snapshot",
-                 })
-        {
-            Assert.Contains(topic, text, StringComparison.Ordinal);
-        }
-    }
 
     [Theory]
     [MemberData(nameof(Cmdlets))]
@@ -143,24 +96,5 @@ public sealed class HelpAndSyntaxTests
         var o = new PSObject();
         foreach (var (n, v) in properties) o.Properties.Add(new PSNoteProperty(n, v));
         return o;
-    }
-
-    private static string Section(string text, string from, string to)
-    {
-        var start = text.IndexOf(from, StringComparison.Ordinal);
-        var end = text.IndexOf(to, start + 1, StringComparison.Ordinal);
-        Assert.True(start >= 0 && end > start, $"no section '{from}'...'{to}'");
-        return text.Substring(start, end - start);
-    }
-
-    private static void AssertInOrder(string text, params string[] items)
-    {
-        var at = -1;
-        foreach (var item in items)
-        {
-            var next = text.IndexOf(item, at + 1, StringComparison.Ordinal);
-            Assert.True(next > at, $"'{item}' should come after the previous item in:\n{text}");
-            at = next;
-        }
     }
 }
