@@ -188,6 +188,11 @@ public sealed class EngineErrorsTests(ITestOutputHelper output) : EngineTestBed
         Assert.Contains("may still complete", warning);
         Assert.All(started, f => Assert.Contains(f.Result.SnapshotId!, warning));
         Assert.Contains("run the same command again", warning, StringComparison.OrdinalIgnoreCase);
+        // The job's summary counts them as not known, not as stopped (nobody stopped the job).
+        var summary = Assert.Single(outcome.Messages, m => m.StartsWith($"{West}: ", StringComparison.Ordinal));
+        Assert.Contains("5 failed", summary);
+        Assert.Contains("20 started but not known", summary);
+        Assert.DoesNotContain("stopped", summary);
 
         // EC2 completes them; the same command with fresh credentials resumes: no new copy of the 20.
         _ec2.Config.Credentials.ExpiredAccessKeys.Remove(AccessKey);

@@ -99,10 +99,8 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
         var timedOut = Count(items, SnapshotState.TimedOut);
         var started = NoWait ? Count(items, SnapshotState.Pending) : 0;
         var stopped = Count(items, SnapshotState.Queued) + Count(items, SnapshotState.Pending) - started;
-        // Pending at the end of a job nobody stopped: started in EC2, then no longer followable (credentials, endpoint).
-        var unknown = Stopped ? 0 : Count(items, SnapshotState.Pending) - started;
+        var notKnown = NotKnownText(items, started, out var unknown);
         stopped -= unknown;
-        var notKnown = unknown > 0 ? $", {unknown} started but not known (they may still complete)" : "";
         var text = DryRun
             ? $"{region}: dry run of {total} copies: {Count(items, SnapshotState.DryRun)} would succeed, {failed} failed"
             : NoWait

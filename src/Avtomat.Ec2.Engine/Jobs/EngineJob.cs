@@ -488,6 +488,15 @@ public abstract class EngineJob : IDisposable
     private protected static int Count(IReadOnlyList<JobItem> items, SnapshotState state) =>
         items.Count(i => ((ISnapshotOutcome)i.CloneResult()).State == state);
 
+    /// <summary>How many of <paramref name="items"/> ended Pending in a job nobody stopped, besides
+    /// <paramref name="startedNoWait"/> (-NoWait's): EC2 started them, then they could no longer be followed (credentials,
+    /// endpoint, visibility), so they may still complete. For a summary: ", N started but not known (…)", or "".</summary>
+    private protected string NotKnownText(IReadOnlyList<JobItem> items, int startedNoWait, out int notKnown)
+    {
+        notKnown = Stopped ? 0 : Count(items, SnapshotState.Pending) - startedNoWait;
+        return notKnown > 0 ? $", {notKnown} started but not known (they may still complete)" : "";
+    }
+
     /// <summary>" in hh:mm:ss; API calls in REGION: A 1, B 2" for a summary.</summary>
     private protected string CallsIn(string region) => $" in {DurationText.Of(Time.GetUtcNow() - StartedAt)}; API calls in {region}: " + CallsText(region);
 
