@@ -203,6 +203,33 @@ public sealed class EngineErrorsTests(ITestOutputHelper output) : EngineTestBed
         Assert.Equal(notStarted.Count, Calls("CopySnapshot").Count(c => c.Succeeded) - copiesBefore);
     }
 
+    /// <summary>The same for an endpoint that stops answering after the copies were started: EndpointUnreachable, Pending.</summary>
+    [Fact]
+    public void AnEndpointUnreachable_AfterCopiesStarted_LeavesThemPending_NotFailed()
+    {
+        CopyDuration = TimeSpan.FromMinutes(10);
+        var ids = SeedSnapshots(East, 3);
+        var cutAt = Now + TimeSpan.FromSeconds(10);
+        var clients = new UnreachableClients(_clients, _clock)
+        {
+            Refuse = (_, region) => region == West && _clock.GetUtcNow() >= cutAt ? UnreachableClients.ConnectionRefused() : null,
+        };
+        using var job = _engine.StartCopyJob(clients, Defaults(o => o.UnreachableAfter = TimeSpan.FromSeconds(60)), default);
+        foreach (var id in ids) job.Add(Copy(id));
+        job.CompleteAdding();
+
+        var outcome = Run(job);
+
+        Assert.Equal(3, outcome.Accepted.Count);
+        Assert.All(outcome.Finished, f =>
+        {
+            Assert.Equal(SnapshotState.Pending, f.Result.State);
+            Assert.Equal("EndpointUnreachable", f.Error!.ErrorId);
+            Assert.Contains("may still complete", f.Error.Message);
+            Assert.Contains("run the same command again", f.Error.RecommendedAction);
+        });
+    }
+
     /// <summary>A copy EC2 reports in error is still Failed after a credentials failure elsewhere: only EC2 says Failed.</summary>
     [Fact]
     public void ACopyInError_IsStillFailed()
