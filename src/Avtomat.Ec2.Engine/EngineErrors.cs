@@ -165,6 +165,82 @@ public static class EngineErrors
     private static string WithStatus(string text, string? statusMessage) =>
         text + (string.IsNullOrEmpty(statusMessage) ? "." : $": {statusMessage}");
 
+    // ------------------------------------------------------------------ a source not found in time or gone; outcomes not known; codes not known
+
+    /// <summary>The job's -Timeout ran out while a copy's source had never been listed by DescribeSnapshots (within its
+    /// visibility grace): SnapshotNotFound, as after the grace, saying it was not visible in the time given.</summary>
+    public static EngineError SnapshotNotFoundWithin(string snapshotId, string region, TimeSpan timeout, TimeSpan grace)
+    {
+        var notFound = SnapshotNotFound(snapshotId, region);
+        return new EngineError(notFound.ErrorId, notFound.Category,
+            $"The snapshot '{snapshotId}' was not visible in {region} within the {timeout.TotalSeconds:0} s given (-Timeout): it does not exist there, " +
+            "or is not visible to this account.", snapshotId)
+        {
+            RecommendedAction = notFound.RecommendedAction +
+                                $" If it was created or shared moments ago, run the same command again with a -Timeout longer than {grace.TotalSeconds:0} s " +
+                                "(EC2 may take a few seconds to list a new snapshot).",
+        };
+    }
+
+    /// <summary>CopySnapshot answered InvalidSnapshot.NotFound for a source that was listed when it was checked: it was
+    /// deleted, or no longer shared with this account, since. Named in its own region (not the destination's).</summary>
+    public static EngineError SourceGone(string sourceId, string sourceRegion, string region, string? awsCode) =>
+        new("SnapshotNotFound", EngineErrorCategory.ObjectNotFound,
+            $"The snapshot '{sourceId}' does not exist in {sourceRegion} or is not visible to this account: it was listed when it was checked, but EC2 " +
+            $"refused to copy it to {region} ({awsCode}), so it was deleted, or is no longer shared with this account, since.", sourceId)
+        {
+            AwsErrorCode = awsCode,
+            RecommendedAction = $"Look for it with Get-EC2Snapshot -SnapshotId {sourceId} -Region {sourceRegion}; if it was deleted, copy a newer snapshot of " +
+                                "its volume; if it belongs to another account, ask that account to share it again.",
+        };
+
+    /// <summary>A snapshot EC2 had started (a copy or a new snapshot) that can no longer be followed, because the job's
+    /// credentials or the endpoint failed in its region: it may still complete, so it is not called failed. The cause's
+    /// id, category and code are kept (one error per account and region), with what to type to resume.</summary>
+    public static EngineError OutcomeNotKnown(EngineError cause, string snapshotId, string sourceId, string region, bool copy) =>
+        new(cause.ErrorId, cause.Category,
+            (copy ? $"The copy '{snapshotId}' of '{sourceId}'" : $"The snapshot '{snapshotId}' of '{sourceId}'") +
+            $" was started in {region} and may still complete, but its outcome is not known: {cause.Message}", snapshotId)
+        {
+            AwsErrorCode = cause.AwsErrorCode,
+            Exception = cause.Exception,
+            RecommendedAction = (cause.RecommendedAction is { Length: > 0 } action ? action + " " : "") +
+                                (copy
+                                    ? "Then run the same command again: it finds the copy by its avtomat: tags and waits for it instead of copying again."
+                                    : $"Then wait for it: Wait-AvSnapshot -SnapshotId {snapshotId} -Region {region}."),
+        };
+
+    /// <summary>EC2 answered with an error code this module does not know (not in the failure policy's tables): EC2's
+    /// code, message and request id, so it can be looked up or given to AWS Support. Client errors (HTTP 4xx) and server
+    /// errors (5xx), as "Error codes for the Amazon EC2 API" divides them
+    /// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html). Null for an exception that is not
+    /// EC2's answer, or a code the engine knows.</summary>
+    public static EngineError? Ec2RequestFailed(string targetId, string region, string action, Exception exception)
+    {
+        if (exception is not AmazonServiceException service || FailurePolicy.CodeOf(exception) is not { } code || FailurePolicy.IsKnownCode(code)) return null;
+        var status = (int)service.StatusCode;
+        var server = status >= 500;
+        var category = server ? EngineErrorCategory.ResourceUnavailable
+            : code.StartsWith("Invalid", StringComparison.Ordinal) || code.StartsWith("Missing", StringComparison.Ordinal)
+              || code.StartsWith("Malformed", StringComparison.Ordinal) || code.StartsWith("Unknown", StringComparison.Ordinal)
+                ? EngineErrorCategory.InvalidArgument
+                : EngineErrorCategory.InvalidOperation;
+        var text = string.IsNullOrWhiteSpace(service.Message) ? "" : ": " + service.Message.Trim().TrimEnd('.');
+        var request = string.IsNullOrEmpty(service.RequestId) ? "" : $", request id {service.RequestId}";
+        var call = action.StartsWith("ec2:", StringComparison.Ordinal) ? action.Substring(4) : action;
+        return new EngineError("Ec2RequestFailed", category,
+            $"EC2 answered {call} in {region} for '{targetId}' with {code}{text} (HTTP {status}{request})" +
+            (server ? "." : "; this module has no rule for that code."), targetId)
+        {
+            AwsErrorCode = code,
+            Exception = exception,
+            RecommendedAction = server
+                ? "EC2 failed on its side: run the same command again later (it resumes what was started); if it goes on, give AWS Support the request id."
+                : $"Look {code} up in the EC2 API's error codes (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), correct " +
+                  "what it names, then run the same command again (it resumes what was started).",
+        };
+    }
+
     // ------------------------------------------------------------------ timeouts and stops
 
     public static EngineError CopyTimedOut(string targetId, string? copyId, string region, TimeSpan timeout) =>
@@ -227,8 +303,10 @@ public static class EngineErrors
                                 $" in {region} to the caller.",
         };
 
-    public static EngineError CopyRejected(string targetId, string region, Exception exception, bool encrypting) =>
-        Rejected("SnapshotCopyRejected", $"EC2 refused to copy '{targetId}' to {region}", "ec2:CopySnapshot", targetId, region, exception, encrypting,
+    public static EngineError CopyRejected(string targetId, string region, Exception exception, bool encrypting, string? sourceRegion = null) =>
+        FailurePolicy.CodeOf(exception) is "InvalidSnapshot.NotFound" && sourceRegion is not null
+            ? SourceGone(targetId, sourceRegion, region, "InvalidSnapshot.NotFound")
+            : Rejected("SnapshotCopyRejected", $"EC2 refused to copy '{targetId}' to {region}", "ec2:CopySnapshot", targetId, region, exception, encrypting,
             "Check the parameters of the copy (KMS key, Outpost ARN, Availability Zone, tags, description).");
 
     /// <summary>EC2 refused CreateSnapshot / CreateSnapshots (target: the volume or instance id).</summary>
@@ -255,6 +333,7 @@ public static class EngineErrors
                 return InstanceNotFound(targetId, region, code);
         }
         if (FailurePolicy.AccountRegionFailureOf(code) != AccountRegionFailure.None) return AccessDenied(targetId, region, action, encrypting, code, detail);
+        if (Ec2RequestFailed(targetId, region, action, exception) is { } unknown) return unknown;
         var category = code is not null && (code.StartsWith("InvalidParameter", StringComparison.Ordinal)
                                             || code.StartsWith("MissingParameter", StringComparison.Ordinal)
                                             || code.StartsWith("InvalidKms", StringComparison.OrdinalIgnoreCase)
@@ -320,6 +399,7 @@ public static class EngineErrors
         var code = FailurePolicy.CodeOf(exception);
         if (FailurePolicy.AccountRegionFailureOf(code) != AccountRegionFailure.None) return AccountRegionFailed(targetId, region, action, exception);
         if (FailurePolicy.IsThrottle(exception)) return Throttled(targetId, region, action, exception);
+        if (Ec2RequestFailed(targetId, region, action, exception) is { } unknown) return unknown;
         return new EngineError(action + "Failed", EngineErrorCategory.InvalidOperation,
             $"{action} in {region} failed for '{targetId}': {FailurePolicy.Describe(exception)}", targetId)
         {

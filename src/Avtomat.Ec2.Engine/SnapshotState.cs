@@ -3,15 +3,19 @@ using System;
 namespace Avtomat.Ec2;
 
 /// <summary>Where one snapshot stands, for copies, creations and waits alike. Completed, Failed, TimedOut and DryRun
-/// are final; Pending is final too for -NoWait results and for work stopped after EC2 accepted it.</summary>
+/// are final; Pending is final too for -NoWait results, for work stopped after EC2 accepted it, and for work EC2 accepted
+/// whose outcome could not be known (the credentials or the endpoint failed, or it never became visible): it may still
+/// complete, so it is never called Failed (the error says why it is not known).</summary>
 public enum SnapshotState
 {
     /// <summary>Waiting for its source or volume to be checked, or for a free slot (copy window, volume rules).</summary>
     Queued,
-    /// <summary>EC2 accepted it (the new snapshot id is known) and it is in progress.</summary>
+    /// <summary>EC2 accepted it (the new snapshot id is known) and it is in progress, or was when last seen.</summary>
     Pending,
     Completed,
-    /// <summary>It (or its source) ended in error, or EC2 refused it; see StatusMessage.</summary>
+    /// <summary>It (or its source) ended in error, or EC2 refused it (or it could not be started); see StatusMessage.
+    /// Not said of a snapshot EC2 accepted unless EC2 reports it in the error state (or the engine itself failed:
+    /// UnexpectedEngineError).</summary>
     Failed,
     /// <summary>The wait ran out; the snapshot (if it started) keeps running in EC2.</summary>
     TimedOut,

@@ -84,6 +84,9 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
     private protected override EngineError TimedOutError(JobItem item) =>
         EngineErrors.CopyTimedOut(item.SourceId, item.SnapshotId, item.Region, Timeout!.Value);
 
+    private protected override string ResumeHint(string region) =>
+        "Once this is fixed, running the same command again resumes them: it finds each copy by its avtomat: tags and waits for it instead of copying again.";
+
     internal override string DuplicateNoun => "copy";
     internal override string DuplicateCause => "a re-sent CopySnapshot";
 
@@ -96,12 +99,14 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
         var timedOut = Count(items, SnapshotState.TimedOut);
         var started = NoWait ? Count(items, SnapshotState.Pending) : 0;
         var stopped = Count(items, SnapshotState.Queued) + Count(items, SnapshotState.Pending) - started;
+        var notKnown = NotKnownText(items, started, out var unknown);
+        stopped -= unknown;
         var text = DryRun
             ? $"{region}: dry run of {total} copies: {Count(items, SnapshotState.DryRun)} would succeed, {failed} failed"
             : NoWait
             ? $"{region}: {started} copies started (not waited for), {completed} already completed, {failed} failed, {timedOut} timed out" +
-              (stopped > 0 ? $", {stopped} stopped" : "") + $" of {total}"
-            : $"{region}: {completed} copied, {failed} failed, {timedOut} timed out" + (stopped > 0 ? $", {stopped} stopped" : "") + $" of {total}";
+              (stopped > 0 ? $", {stopped} stopped" : "") + notKnown + $" of {total}"
+            : $"{region}: {completed} copied, {failed} failed, {timedOut} timed out" + (stopped > 0 ? $", {stopped} stopped" : "") + notKnown + $" of {total}";
         if (reused > 0) text += $" ({reused} more reused from earlier runs)";
         text += CallsIn(region);
         var sourceCalls = items.Select(i => i.SourceRegion).Distinct(StringComparer.Ordinal).Where(r => r != region)

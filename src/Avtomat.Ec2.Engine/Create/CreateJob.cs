@@ -58,10 +58,12 @@ public sealed class CreateJob : SnapshotJob<object, SnapshotResult>
         var failed = Count(items, SnapshotState.Failed);
         var started = NoWait ? Count(items, SnapshotState.Pending) : 0;
         var stopped = Count(items, SnapshotState.Queued) + Count(items, SnapshotState.Pending) - started;
+        var notKnown = NotKnownText(items, started, out var unknown);
+        stopped -= unknown;
         var text = DryRun
             ? $"{region}: dry run of {total} snapshots: {Count(items, SnapshotState.DryRun)} would succeed, {failed} failed"
             : $"{region}: {Count(items, SnapshotState.Completed)} snapshots completed" + (NoWait ? $", {started} started (not waited for)" : "") +
-              $", {failed} failed, {Count(items, SnapshotState.TimedOut)} timed out" + (stopped > 0 ? $", {stopped} stopped" : "") + $" of {total}";
+              $", {failed} failed, {Count(items, SnapshotState.TimedOut)} timed out" + (stopped > 0 ? $", {stopped} stopped" : "") + notKnown + $" of {total}";
         return text + CallsIn(region) + ".";
     }
 

@@ -78,6 +78,22 @@ internal static class FailurePolicy
         "ModifySnapshotAttribute", "DescribeSnapshotAttribute",
     };
 
+    /// <summary>Refusals of one item's call that the engine's errors name (EngineErrors: not found, bad parameters, a
+    /// state or key that does not allow it); with the tables above, every code the engine knows. Any other 4xx code, and
+    /// every 5xx one that ends an item, is Ec2RequestFailed with EC2's code, message and request id.</summary>
+    private static readonly HashSet<string> ItemCodes = new(StringComparer.Ordinal)
+    {
+        "InvalidSnapshot.NotFound", "InvalidVolume.NotFound", "InvalidVolumeID.NotFound", "InvalidInstanceID.NotFound", "InvalidInstanceId.NotFound",
+        "InvalidRequest", "InvalidOutpostArn", "OperationNotPermitted", "DryRunOperation",
+    };
+
+    private static readonly string[] ItemCodePrefixes = { "InvalidParameter", "MissingParameter", "InvalidKms" };
+
+    /// <summary>A code in one of this policy's tables (or one the engine's errors name): its meaning is known.</summary>
+    public static bool IsKnownCode(string code) =>
+        ThrottleCodes.Contains(code) || CapacityCodes.Contains(code) || AccountRegionFailureOf(code) != AccountRegionFailure.None || ItemCodes.Contains(code)
+        || Array.Exists(ItemCodePrefixes, p => code.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+
     public static FailureAction Decide(Exception exception, string action)
     {
         if (exception is RegionFailedException) return FailureAction.FailAccountRegion;

@@ -169,6 +169,10 @@ public abstract class EngineJob : IDisposable
     private protected abstract EngineError TimedOutError(JobItem item);
     /// <summary>The verbose line that ends the job for one region.</summary>
     private protected abstract string Summary(string region, IReadOnlyList<JobItem> items);
+    /// <summary>How to resume what EC2 had started when the job's credentials or endpoint failed in <paramref name="region"/>.</summary>
+    private protected virtual string ResumeHint(string region) =>
+        $"Once this is fixed, wait for them: Wait-AvSnapshot -SnapshotId <id> -Region {region}.";
+
     /// <summary>"copy", "snapshot": what a duplicate is called in messages.</summary>
     internal virtual string DuplicateNoun => "snapshot";
     /// <summary>"a re-sent CopySnapshot": why duplicates appear.</summary>
@@ -355,8 +359,14 @@ public abstract class EngineJob : IDisposable
     internal void RegionFailed(string region, EngineError error)
     {
         if (!_failedRegions.TryAdd(region, error)) return;
-        var affected = Items().Count(i => i.Touches(region) && !i.IsFinished);
-        Warn($"{error.Message} {affected} item(s) of this call in {region} were ended. {error.RecommendedAction}");
+        var open = Items().Where(i => i.Touches(region) && !i.IsFinished).ToList();
+        // What EC2 had started is not called failed (Scheduler.EndUnfollowable): say which may still complete.
+        var started = open.Where(i => i is not Waiting.WaitItem && i.SnapshotId is not null).Select(i => i.SnapshotId!).ToList();
+        Warn($"{error.Message} {open.Count} item(s) of this call in {region} were ended" +
+             (started.Count == 0 ? "." : $"; EC2 had started {started.Count} of them, which may still complete (their outcome is not known): " +
+                                         string.Join(", ", started.Take(20)) + (started.Count > 20 ? $" and {started.Count - 20} more" : "") + ". " +
+                                         ResumeHint(region)) +
+             $" {error.RecommendedAction}");
         foreach (var scheduler in Schedulers()) scheduler.Post(s => s.FailJobRegion(this, region, error));
     }
 
@@ -477,6 +487,15 @@ public abstract class EngineJob : IDisposable
     /// <summary>How many of <paramref name="items"/> ended in <paramref name="state"/>.</summary>
     private protected static int Count(IReadOnlyList<JobItem> items, SnapshotState state) =>
         items.Count(i => ((ISnapshotOutcome)i.CloneResult()).State == state);
+
+    /// <summary>How many of <paramref name="items"/> ended Pending in a job nobody stopped, besides
+    /// <paramref name="startedNoWait"/> (-NoWait's): EC2 started them, then they could no longer be followed (credentials,
+    /// endpoint, visibility), so they may still complete. For a summary: ", N started but not known (…)", or "".</summary>
+    private protected string NotKnownText(IReadOnlyList<JobItem> items, int startedNoWait, out int notKnown)
+    {
+        notKnown = Stopped ? 0 : Count(items, SnapshotState.Pending) - startedNoWait;
+        return notKnown > 0 ? $", {notKnown} started but not known (they may still complete)" : "";
+    }
 
     /// <summary>" in hh:mm:ss; API calls in REGION: A 1, B 2" for a summary.</summary>
     private protected string CallsIn(string region) => $" in {DurationText.Of(Time.GetUtcNow() - StartedAt)}; API calls in {region}: " + CallsText(region);

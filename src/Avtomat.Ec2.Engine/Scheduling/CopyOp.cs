@@ -78,6 +78,8 @@ internal sealed class CopyOp : Due
     /// <summary>The job whose source check is on its way (it answers to this job).</summary>
     public EngineJob? CheckAskedBy { get; set; }
     public Snapshot? Source { get; set; }
+    /// <summary>The source check's latest look did not list the source (within its visibility grace).</summary>
+    public bool SourceUnlisted { get; set; }
     public bool EarlierLooked { get; set; }
     /// <summary>A time-based copy: the throughput it holds under the region pair's quota (0 when none).</summary>
     public double ThroughputHeld { get; set; }

@@ -62,7 +62,7 @@ internal sealed partial class Scheduler
         public override void Missing(Scheduler scheduler, Watch watch, TimeSpan missingFor, DateTimeOffset at)
         {
             Watch = watch;
-            if (missingFor <= item.Job.VisibilityGrace) return;
+            if (missingFor < item.Job.VisibilityGrace) return;
             Detach(scheduler);
             ((WaitJob)item.Job).Finish(item, SnapshotState.Failed, EngineErrors.SnapshotNotFound(watch.SnapshotId, scheduler.Region, regionParameter: "-Region"),
                 endsAny: true);

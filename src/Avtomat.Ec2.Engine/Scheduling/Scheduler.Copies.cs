@@ -98,7 +98,14 @@ internal sealed partial class Scheduler
         var job = op.Leader.Job;
         op.CheckAskedBy = job;
         var source = job.SourceScheduler(op.SourceRegion);
-        source.Post(s => s.CheckSource(op.SourceId, job, result => Post(d => d.SourceChecked(op, job, result))));
+        source.Post(s => s.CheckSource(op.SourceId, job, result => Post(d => d.SourceChecked(op, job, result)),
+            listed => Post(d => d.SourceListed(op, listed))));
+    }
+
+    /// <summary>A look at the source before its check answered: whether DescribeSnapshots listed it.</summary>
+    private void SourceListed(CopyOp op, bool listed)
+    {
+        if (op.State == CopyState.Checking && op.Source is null) op.SourceUnlisted = !listed;
     }
 
     private void SourceChecked(CopyOp op, EngineJob askedBy, SourceCheckResult result)
@@ -533,7 +540,7 @@ internal sealed partial class Scheduler
             default:
                 ReleaseSlot(op, SlotRelease.Unused);
                 var encrypting = op.Leader.Copy.Encrypted || op.Leader.Copy.KmsKeyId is not null;
-                EndCopy(op, item => Finish(item, SnapshotState.Failed, EngineErrors.CopyRejected(item.SourceId, Region, error, encrypting)));
+                EndCopy(op, item => Finish(item, SnapshotState.Failed, EngineErrors.CopyRejected(item.SourceId, Region, error, encrypting, op.SourceRegion)));
                 return;
         }
     }
@@ -683,12 +690,13 @@ internal sealed partial class Scheduler
             op.Missing = true;
             var since = op.LastSeen ?? op.AcceptedAt ?? at;
             var grace = op.Items.Count > 0 ? op.Items.Max(i => i.Job.VisibilityGrace) : TimeSpan.Zero;
-            if (at - since > grace)
+            if (at - since >= grace)
             {
                 _runningCopies.Remove(op);
                 ReleaseSlot(op, SlotRelease.Abandoned);
                 var id = op.SnapshotId!;
-                EndCopy(op, item => Finish(item, SnapshotState.Failed, EngineErrors.CopyNotVisible(id, Region, item.Job.VisibilityGrace)));
+                // EC2 accepted it and never said it failed: its outcome is not known (Pending), not Failed.
+                EndCopy(op, item => Finish(item, SnapshotState.Pending, EngineErrors.CopyNotVisible(id, Region, item.Job.VisibilityGrace), endSeen: false));
             }
             WatchesChanged = true;
             return;
@@ -1002,6 +1010,14 @@ internal sealed partial class Scheduler
     private void StopCopyItem(CopyItem item, CopyOp op)
     {
         item.StopPending = false;
+        if (item.Job.TimedOut && item.Job.Timeout is { } timeout && op.State == CopyState.Checking && op.Source is null && op.SourceUnlisted)
+        {
+            // The timeout ran out within the visibility grace of a source EC2 never listed: it was not found (in the time
+            // given), which is what the user must act on, not a copy that was slow to start.
+            Finish(item, SnapshotState.Failed, EngineErrors.SnapshotNotFoundWithin(op.SourceId, op.SourceRegion, timeout, item.Job.VisibilityGrace));
+            DetachCopy(item);
+            return;
+        }
         if (op.State == CopyState.LookingUpToken)
             item.Job.Warn($"Stopped while looking for the copy of {op.SourceId} made by a CopySnapshot that got no definite answer; a snapshot may exist " +
                           $"in {Region}: look for the tag {CopyTagNames.RequestToken}={op.Token}.", item.Request);
@@ -1031,7 +1047,7 @@ internal sealed partial class Scheduler
     {
         foreach (var item in link.Items.OfType<CopyItem>().Where(i => i.Touches(region)).ToList())
         {
-            if (!item.IsFinished) Finish(item, SnapshotState.Failed, error.For(item.TargetId), endSeen: false);
+            EndUnfollowable(item, error);
             DetachCopy(item);
         }
     }

@@ -755,7 +755,7 @@ internal sealed partial class Scheduler
         if (region != Region) return;
         foreach (var item in link.Items.OfType<CreateItem>().ToList())
         {
-            if (!item.IsFinished) Finish(item, SnapshotState.Failed, error.For(item.TargetId), endSeen: false);
+            EndUnfollowable(item, error);
             DetachCreate(item);
         }
     }
@@ -796,10 +796,12 @@ internal sealed partial class Scheduler
         public override void Missing(Scheduler scheduler, Watch watch, TimeSpan missingFor, DateTimeOffset at)
         {
             Watch = watch;
-            if (missingFor <= item.Job.VisibilityGrace) return;
+            if (missingFor < item.Job.VisibilityGrace) return;
             Free(scheduler, errored: false);
             Done(scheduler, watch);
-            if (!item.IsFinished) Finish(item, SnapshotState.Failed, EngineErrors.SnapshotNotVisible(watch.SnapshotId, scheduler.Region, item.Job.VisibilityGrace));
+            // EC2 accepted it and never said it failed: its outcome is not known (Pending), not Failed.
+            if (!item.IsFinished)
+                Finish(item, SnapshotState.Pending, EngineErrors.SnapshotNotVisible(watch.SnapshotId, scheduler.Region, item.Job.VisibilityGrace), endSeen: false);
         }
 
         // Stopped, the snapshot goes on in EC2; a later refresh from EC2 corrects the volume's count.
@@ -838,7 +840,7 @@ internal sealed partial class Scheduler
 
         public void Missing(Scheduler scheduler, Watch watch, TimeSpan missingFor, DateTimeOffset at)
         {
-            if (missingFor <= Link.Job.VisibilityGrace) return;
+            if (missingFor < Link.Job.VisibilityGrace) return;
             rule.External.Remove(watch.SnapshotId);
             scheduler.CreatesChanged = true;
             scheduler.RemoveWatch(watch, this);

@@ -221,8 +221,9 @@ internal sealed partial class Scheduler
             }
             if (watch.Missing || watch.LastSeenAt is null)
             {
-                // Not listed (yet): look again each floor until the grace is over.
-                hard = Min(hard, Max(now, last + floor));
+                // Not listed (yet): looked at again at growing intervals until its grace is over.
+                var graces = watch.Watchers.Select(w => w.Link.Job.VisibilityGrace);
+                hard = Min(hard, Max(Max(now, last + floor), NextUnlistedLook(watch.LastSeenAt ?? watch.Since, watch.AnsweredAt, floor, graces)));
                 continue;
             }
             var weight = 0.0;
@@ -234,7 +235,12 @@ internal sealed partial class Scheduler
         {
             if (Lookups.IsWanted(CopiesOf(op.SourceRegion), op.SourceId)) continue;
             if (op.SettleAt is { } settle) hard = Min(hard, Max(settle, last + floor));
-            if (op.Missing) { hard = Min(hard, Max(now, last + floor)); continue; }
+            if (op.Missing)
+            {
+                var graces = op.Items.Select(i => i.Job.VisibilityGrace);
+                hard = Min(hard, Max(Max(now, last + floor), NextUnlistedLook(op.LastSeen ?? op.AcceptedAt ?? now, op.KnownAt, floor, graces)));
+                continue;
+            }
             entries.Add(new PlanEntry(Seconds(op.CopyStart ?? op.AcceptedAt ?? now), Seconds(op.KnownRunningAt), op.Predict(this),
                 _admission.Count > 0 ? 1 : TailShare, _admission.Count == 0));
         }
@@ -243,6 +249,29 @@ internal sealed partial class Scheduler
         if (hard < at) at = hard;
         if (at < now) at = now;
         Agenda.At(_poll, at);
+    }
+
+    /// <summary>When to look again at a snapshot DescribeSnapshots does not list (yet), unlisted since
+    /// <paramref name="unlistedSince"/> (when it was last listed, or first asked for) and last looked at at
+    /// <paramref name="lastLook"/>. EC2's API is eventually consistent: a snapshot just created, copied or shared may be
+    /// briefly invisible, and AWS advises looking again at growing intervals ("Eventual consistency in the Amazon EC2
+    /// API", https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html: run the Describe command
+    /// repeatedly, starting with a couple of seconds of wait time, and increasing gradually). So the next look waits as
+    /// long as it has been unlisted (at least <paramref name="floor"/>): 1, 2, 4, 8, 16 s…, plus one look as each of the
+    /// <paramref name="graces"/> runs out, where it is called missing. It goes in the region's next poll with everything
+    /// else looked at then (one batched call), so 20 missing sources cost what one does.</summary>
+    internal static DateTimeOffset NextUnlistedLook(DateTimeOffset unlistedSince, DateTimeOffset? lastLook, TimeSpan floor, IEnumerable<TimeSpan> graces)
+    {
+        var looked = lastLook is { } l && l > unlistedSince ? l : unlistedSince;
+        var interval = looked - unlistedSince;
+        if (interval < floor) interval = floor;
+        var next = looked + interval;
+        foreach (var grace in graces)
+        {
+            var end = unlistedSince + grace;
+            if (end > looked && end < next) next = end;
+        }
+        return next;
     }
 
     /// <summary>Weight of an end nobody waits for (results streaming to the caller still have some value).</summary>
@@ -277,8 +306,10 @@ internal sealed partial class Scheduler
 
     /// <summary>Checks <paramref name="snapshotId"/> here for <paramref name="job"/> and answers once it is usable
     /// (completed), or why not: not found (after the visibility grace), in error, on an Outpost. A pending source is
-    /// followed until it completes. One check per id serves every copy of it; answers are kept for the job.</summary>
-    internal void CheckSource(string snapshotId, EngineJob job, Action<SourceCheckResult> reply)
+    /// followed until it completes. One check per id serves every copy of it; answers are kept for the job.
+    /// <paramref name="listed"/> hears, at every look before the answer, whether DescribeSnapshots listed it (a job that
+    /// times out meanwhile reports a source never listed as not found, not as a copy that timed out).</summary>
+    internal void CheckSource(string snapshotId, EngineJob job, Action<SourceCheckResult> reply, Action<bool>? listed = null)
     {
         var link = Link(job);
         if (link.Failed is { } failed)
@@ -292,7 +323,7 @@ internal sealed partial class Scheduler
             reply(known);
             return;
         }
-        var waiter = new SourceWaiter(check, link, reply);
+        var waiter = new SourceWaiter(check, link, reply, listed);
         check.Waiters.Add(waiter);
         check.Watch = AddWatch(snapshotId, waiter);
     }
@@ -348,7 +379,7 @@ internal sealed partial class Scheduler
         public bool ToldPending { get; set; }
     }
 
-    internal sealed class SourceWaiter(SourceCheck check, JobLink link, Action<SourceCheckResult> reply) : IWatcher, IWatchFailure, IStoppable
+    internal sealed class SourceWaiter(SourceCheck check, JobLink link, Action<SourceCheckResult> reply, Action<bool>? listed) : IWatcher, IWatchFailure, IStoppable
     {
         public SourceCheck Check { get; } = check;
         public JobLink Link { get; } = link;
@@ -360,6 +391,7 @@ internal sealed partial class Scheduler
         public void Seen(Scheduler scheduler, Watch watch, Snapshot snapshot, DateTimeOffset at)
         {
             var id = Check.SnapshotId;
+            listed?.Invoke(true);
             if (!string.IsNullOrEmpty(snapshot.OutpostArn))
             {
                 scheduler.StepSourceCheckAnswered(this, SourceCheckResult.Failed(EngineErrors.SourceOnOutpost(id, snapshot.OutpostArn)));
@@ -390,6 +422,7 @@ internal sealed partial class Scheduler
             // is called missing only once the visibility grace has passed.
             if (missingFor >= Link.Job.VisibilityGrace)
                 scheduler.StepSourceCheckAnswered(this, SourceCheckResult.Failed(EngineErrors.SnapshotNotFound(Check.SnapshotId, scheduler.Region)));
+            else listed?.Invoke(false);
         }
 
         public void LookupFailed(Scheduler scheduler, Watch watch, Exception error) =>
@@ -430,7 +463,7 @@ internal sealed partial class Scheduler
         public void Fail(Scheduler scheduler, Watch watch, string region, EngineError error)
         {
             Watch = watch;
-            if (!item.IsFinished) Finish(item, SnapshotState.Failed, error.For(item.TargetId), endSeen: false);
+            EndUnfollowable(item, error);
             Detach(scheduler);
         }
 

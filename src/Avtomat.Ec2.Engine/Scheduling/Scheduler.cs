@@ -253,6 +253,19 @@ internal sealed partial class Scheduler
     internal static void Finish(JobItem item, SnapshotState state, EngineError? error, string? statusMessage = null, bool endSeen = true) =>
         item.Job.Finish(item, state, error, statusMessage, endSeen);
 
+    /// <summary>Ends an item its job can no longer follow here, because its credentials or the endpoint failed
+    /// (<paramref name="error"/>, one per account and region). A copy or new snapshot EC2 had started may still complete:
+    /// it is Pending, its outcome not known, never Failed (only EC2 says that, with the error state). One never started is
+    /// Failed. A wait did not start its snapshot and may not even have seen it: Failed, as before.</summary>
+    internal static void EndUnfollowable(JobItem item, EngineError error)
+    {
+        if (item.IsFinished) return;
+        if (item is not Waiting.WaitItem && item.SnapshotId is { } started)
+            Finish(item, SnapshotState.Pending, EngineErrors.OutcomeNotKnown(error, started, item.SourceId, item.Region, item is Copy.CopyItem), endSeen: false);
+        else
+            Finish(item, SnapshotState.Failed, error.For(item.TargetId), endSeen: false);
+    }
+
     /// <summary>The item no longer belongs here (finished and let go, stopped, failed, closed).</summary>
     private static void Forget(JobItem item) => item.Link?.Items.Remove(item);
 
