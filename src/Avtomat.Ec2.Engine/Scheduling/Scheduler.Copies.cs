@@ -627,10 +627,14 @@ internal sealed partial class Scheduler
     private void CopiesAnswered(string sourceRegion, string sourceId, IReadOnlyList<Snapshot> copies, DateTimeOffset at)
     {
         if (!_opsBySource.TryGetValue(sourceRegion + "|" + sourceId, out var ops)) return;
+        // Only another run's copy started within the visibility grace before this look can stand for a run whose copies
+        // may still be invisible (a twin of one of ours): copies older than that were listed to every look since, so the
+        // twin check (the settling look after a copy completes, the fresh look before each admission) is not needed for them.
+        var grace = ops.Count > 0 ? ops.SelectMany(o => o.Items).Select(i => i.Job.VisibilityGrace).DefaultIfEmpty(TimeSpan.Zero).Max() : TimeSpan.Zero;
         foreach (var copy in copies)
         {
             var token = CopyRules.TokenOf(copy);
-            if (token is null || !_copyOpsByToken.ContainsKey(token)) _sawOtherRuns = true;
+            if ((token is null || !_copyOpsByToken.ContainsKey(token)) && StartedWithin(copy, at - grace)) _sawOtherRuns = true;
         }
         var now = Now;
         foreach (var op in ops.ToList())
@@ -889,6 +893,10 @@ internal sealed partial class Scheduler
         var twins = matching.Where(s => CopyRules.TokenOf(s) == token).ToList();
         if (twins.Count > 1) DeleteDuplicates(op.Leader.Link!, chosen, twins, op.SourceId);
     }
+
+    /// <summary>Started at or after <paramref name="since"/> (a copy without a StartTime counts as recent).</summary>
+    private static bool StartedWithin(Snapshot copy, DateTimeOffset since) =>
+        copy.StartTime is not { } started || new DateTimeOffset(DateTime.SpecifyKind(started, DateTimeKind.Utc)) >= since;
 
     private static string Age(Snapshot copy, DateTimeOffset now) =>
         copy.StartTime is { } started ? DurationText.Of(now - new DateTimeOffset(DateTime.SpecifyKind(started, DateTimeKind.Utc))) : "some time";
