@@ -67,4 +67,114 @@ public sealed class ReuseTests : EngineTestBed
         Assert.True(again.Elapsed < TimeSpan.FromSeconds(5), $"took {again.Elapsed}");
         Assert.Equal(5, CallsSince("DescribeSnapshots", before));
     }
+
+    /// <summary>Tags the copies of <paramref name="sourceIds"/> in us-west-2 by hand (as a user could), outside any job.</summary>
+    private void TagCopies(IEnumerable<string> sourceIds, string key, string value)
+    {
+        var sources = sourceIds.ToHashSet();
+        var copies = OwnSnapshots(West).Where(s => s.Tags?.Any(t => t.Key == CopyTagNames.SourceSnapshotId && sources.Contains(t.Value)) == true)
+            .Select(s => s.SnapshotId).ToList();
+        _clients.For(West).CreateTagsAsync(new Amazon.EC2.Model.CreateTagsRequest
+        {
+            Resources = copies, Tags = [new Amazon.EC2.Model.Tag { Key = key, Value = value }],
+        }).GetAwaiter().GetResult();
+    }
+
+    [Fact]
+    public void UnencryptedCopiesTaggedDefaultByHand_AreNotReusedForEncrypted_SayingWhatEc2Says()
+    {
+        var ids = SeedSnapshots(East, 10);
+        var plain = RunNew(ids.Select(id => Copy(id)));
+        Assert.All(plain.Finished, f => Assert.NotEqual(true, f.Result.Encrypted));
+        TagCopies(ids, CopyTagNames.Encryption, "default");
+        var before = LastCall;
+
+        var encrypted = RunNew(ids.Select(id => Copy(id, r => r.Encrypted = true)));
+
+        Assert.All(encrypted.Finished, f =>
+        {
+            Assert.Equal(SnapshotState.Completed, f.Result.State);
+            Assert.False(f.Result.Reused);
+            Assert.Equal(true, f.Result.Encrypted);
+            Assert.NotEqual(plain.FinishedFor(f.Request!.SourceSnapshotId).Result.SnapshotId, f.Result.SnapshotId);
+        });
+        Assert.Equal(10, CallsSince("CopySnapshot", before));
+        Assert.Equal(10, encrypted.Messages.Count(m => m.Contains("is not reused: EC2 says it is not encrypted, and this run asks for encryption with the default EBS key (arn:aws:kms:us-west-2:")));
+        // The default key was resolved once for the job, not once per copy.
+        Assert.Equal(1, CallsSince("DescribeKey", before));
+
+        // The copies EC2 encrypted with the default key are the ones a later -Encrypted run reuses.
+        var again = RunNew(ids.Select(id => Copy(id, r => r.Encrypted = true)));
+        Assert.All(again.Finished, f =>
+        {
+            Assert.True(f.Result.Reused);
+            Assert.Equal(encrypted.FinishedFor(f.Request!.SourceSnapshotId).Result.SnapshotId, f.Result.SnapshotId);
+        });
+    }
+
+    [Fact]
+    public void EncryptedCopiesTaggedNoneByHand_AreNotReusedForAPlainCopy()
+    {
+        var ids = SeedSnapshots(East, 3);
+        RunNew(ids.Select(id => Copy(id, r => r.Encrypted = true)));
+        TagCopies(ids, CopyTagNames.Encryption, "none");
+
+        var plain = RunNew(ids.Select(id => Copy(id)));
+
+        Assert.All(plain.Finished, f => Assert.False(f.Result.Reused));
+        Assert.Equal(3, plain.Messages.Count(m => m.Contains("EC2 says it is encrypted with arn:aws:kms:us-west-2:") && m.Contains("this run asks for an unencrypted copy")));
+    }
+
+    [Fact]
+    public void OneKeyByAliasKeyIdKeyArnOrAliasArn_IsOneKey_CopiedOnce_ResolvedOncePerJob()
+    {
+        var key = _ec2.CreateKmsKey(AccountId, West, "alias/backup");
+        var ids = SeedSnapshots(East, 20);
+        var before = LastCall;
+        var first = RunNew(ids.Select(id => Copy(id, r => r.KmsKeyId = "alias/backup")));
+        Assert.All(first.Finished, f => Assert.Equal(key.Arn, f.Result.KmsKeyId));
+        Assert.Equal(1, CallsSince("DescribeKey", before));
+
+        foreach (var name in new[] { key.Arn, key.KeyId, $"arn:aws:kms:{West}:{AccountId}:alias/backup", "alias/backup" })
+        {
+            var copies = CallsSince("CopySnapshot", 0);
+            var describes = CallsSince("DescribeKey", 0);
+            var again = RunNew(ids.Select(id => Copy(id, r => r.KmsKeyId = name)));
+            Assert.All(again.Finished, f =>
+            {
+                Assert.True(f.Result.Reused, name);
+                Assert.Equal(first.FinishedFor(f.Request!.SourceSnapshotId).Result.SnapshotId, f.Result.SnapshotId);
+            });
+            Assert.Equal(copies, CallsSince("CopySnapshot", 0));
+            Assert.Equal(describes + 1, CallsSince("DescribeKey", 0));
+        }
+
+        // Another key is another key, whatever the tags say.
+        var other = _ec2.CreateKmsKey(AccountId, West, "alias/other");
+        var otherRun = RunNew(ids.Take(2).Select(id => Copy(id, r => r.KmsKeyId = "alias/other")));
+        Assert.All(otherRun.Finished, f =>
+        {
+            Assert.False(f.Result.Reused);
+            Assert.Equal(other.Arn, f.Result.KmsKeyId);
+        });
+    }
+
+    [Fact]
+    public void KeyNotResolvable_ReusesOnlyWhatMatchesAsGiven_AndSaysTheAliasCouldNotBeResolved()
+    {
+        var key = _ec2.CreateKmsKey(AccountId, West, "alias/backup");
+        var ids = SeedSnapshots(East, 4);
+        RunNew(ids.Select(id => Copy(id, r => r.KmsKeyId = key.Arn)));
+        Intercept = call => call.Action == "DescribeKey" ? CallDecision.Error("AccessDeniedException", 400, "not authorized to perform: kms:DescribeKey") : null;
+
+        // The key id is inside the ARN EC2 reports: reused without DescribeKey's answer.
+        var byId = RunNew(ids.Select(id => Copy(id, r => r.KmsKeyId = key.KeyId)));
+        Assert.All(byId.Finished, f => Assert.True(f.Result.Reused));
+        Assert.Contains(byId.Messages, m => m.Contains($"KMS key {key.KeyId} could not be resolved to its key ARN in {West} (AccessDeniedException"));
+
+        // An alias cannot be compared with a key ARN as given: copied again, and said so once.
+        var byAlias = RunNew(ids.Take(2).Select(id => Copy(id, r => r.KmsKeyId = "alias/backup")));
+        Assert.All(byAlias.Finished, f => Assert.False(f.Result.Reused));
+        Assert.Single(byAlias.Messages, m => m.Contains("KMS key alias/backup could not be resolved to its key ARN") && m.Contains("Allow kms:DescribeKey on the key, or give its key ARN."));
+    }
 }

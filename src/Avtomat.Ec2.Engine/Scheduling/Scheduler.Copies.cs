@@ -144,19 +144,22 @@ internal sealed partial class Scheduler
             list.Add(op);
             Lookups.Want(Lineage, op.VolumeId, Now, Now + CollectDelay, op.Leader.Link!);
         }
+        ExpectKey(op);
+        Rematch(op);
         Decide(op);
     }
 
     /// <summary>Once the source is checked and earlier copies were looked for: reuse what exists, or queue.</summary>
     private void Decide(CopyOp op)
     {
-        if (op.State != CopyState.Checking || op.Source is null || !op.EarlierLooked) return;
+        if (op.State != CopyState.Checking || op.Source is null || !op.EarlierLooked || op.Expect is null) return;
         if (op.Plan && (!op.LineageLooked || _pendingCopiesAt < op.SubmittedAt)) return;
         if (op.Earlier is { } earlier && earlier.State?.Value == "completed")
         {
             Reuse(op, earlier);
             return;
         }
+        if (op.Earlier is null) SayWhyNotReused(op);
         if (CompletionDurationError(op) is { } tooShort)
         {
             EndCopy(op, item => Finish(item, SnapshotState.Failed, tooShort.For(item.TargetId)));
@@ -642,15 +645,18 @@ internal sealed partial class Scheduler
             if (op.State == CopyState.Done) continue;
             if (op.KnownAt is null || at > op.KnownAt) op.KnownAt = at;
             var request = op.Leader.Copy;
-            var sourceEncrypted = op.Source is null ? request.Encrypted : op.SourceEncrypted;
-            var matching = copies.Where(c => c.State?.Value is "pending" or "completed" && CopyRules.Matches(c, request, sourceEncrypted)).ToList();
+            // Judged by what EC2 says of each copy's encryption against what EC2 makes of this request (op.Expect: known
+            // once the source is checked and the key resolved; every state after Checking has it).
+            var live = copies.Where(c => c.State?.Value is "pending" or "completed").ToList();
+            var matching = op.Expect is { } expect ? live.Where(c => CopyRules.Matches(c, request, expect)).ToList() : new List<Snapshot>();
             bool Ours(Snapshot s) => s.SnapshotId == op.SnapshotId || CopyRules.TokenOf(s) == op.Token;
             op.Earlier = op.Force ? null : CopyRules.Choose(matching.Where(s => !Ours(s)));
             switch (op.State)
             {
                 case CopyState.Checking:
                     op.EarlierLooked = true;
-                    DeleteTwinsOf(op, op.Earlier, matching);
+                    op.Seen = live;
+                    Rematch(op);
                     Decide(op);
                     break;
                 case CopyState.Queued:

@@ -336,8 +336,7 @@ internal sealed partial class Scheduler
             Exception? error = null;
             try
             {
-                var ec2 = call.Creates ? clients.ForCopy(region) : clients.For(region);
-                response = await call.SendAsync(ec2, token).ConfigureAwait(false);
+                response = await call.SendAsync(clients, region, token).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -468,6 +467,8 @@ internal sealed class JobLink
     /// <summary>Sources here left shared with a vault account because a copy was still pending when the job stopped
     /// (said in one warning when the job ends here).</summary>
     public List<(string SourceId, string Grantee)> KeptShared { get; } = new();
+    /// <summary>KMS keys its copies here ask for, by the key as given (or the default key), each resolved once for the job.</summary>
+    public Dictionary<string, KeyResolution> Keys { get; } = new(StringComparer.Ordinal);
     /// <summary>Every item reported: it ends here once its sweep and its deletes are done.</summary>
     public bool Closing { get; set; }
 
@@ -490,6 +491,10 @@ internal abstract class Call
     public virtual IEnumerable<JobItem> Items => Array.Empty<JobItem>();
 
     public abstract Task<object?> SendAsync(IAmazonEC2 client, CancellationToken cancellationToken);
+
+    /// <summary>Sends it with the client it needs (EC2's by default: the one that never re-sends for calls that create).</summary>
+    public virtual Task<object?> SendAsync(IEc2ClientSource clients, string region, CancellationToken cancellationToken) =>
+        SendAsync(Creates ? clients.ForCopy(region) : clients.For(region), cancellationToken);
 
     public abstract void Done(Scheduler scheduler, object? response, Exception? error);
 }
