@@ -177,4 +177,64 @@ public sealed class ReuseTests : EngineTestBed
         Assert.All(byAlias.Finished, f => Assert.False(f.Result.Reused));
         Assert.Single(byAlias.Messages, m => m.Contains("KMS key alias/backup could not be resolved to its key ARN") && m.Contains("Allow kms:DescribeKey on the key, or give its key ARN."));
     }
+
+    [Fact]
+    public void HundredReusedCopiesWithAnotherDescriptionAndTags_OneWarning_TagsAddedInOneCall()
+    {
+        var ids = SeedSnapshots(East, 100);
+        RunNew(ids.Select(id => Copy(id, r =>
+        {
+            r.DescriptionTemplate = "Nightly {SourceSnapshotId}";
+            r.Tags = new Dictionary<string, string> { ["Backup"] = "daily" };
+        })));
+        var before = LastCall;
+        Dictionary<string, string> Asked() => new() { ["Backup"] = "weekly", ["Team"] = "ops" };
+
+        var again = RunNew(ids.Select(id => Copy(id, r => r.Tags = Asked())));
+
+        Assert.All(again.Finished, f =>
+        {
+            Assert.Equal(SnapshotState.Completed, f.Result.State);
+            Assert.True(f.Result.Reused);
+            Assert.Equal($"Nightly {f.Request!.SourceSnapshotId}", f.Result.Description);
+            Assert.Equal("weekly", f.Result.Tags["Backup"]);
+            Assert.Equal("ops", f.Result.Tags["Team"]);
+        });
+        var warning = Assert.Single(again.Warnings);
+        Assert.StartsWith("100 reused copies in us-west-2 differ from this run's request: 100 in description (EC2 cannot change a snapshot's description: " +
+                          "it stays; -CopyAgain makes new copies with this run's); 100 in the requested tags (added now with CreateTags). ", warning);
+        var first = again.Finished.Select(f => f.Result).First(r => warning.Contains(r.SnapshotId!));
+        Assert.Contains($"{first.SnapshotId} (copy of {first.SourceSnapshotId}): description 'Nightly {first.SourceSnapshotId}', this run asks " +
+                        $"'Copy of {first.SourceSnapshotId} from us-east-1'; tags Backup=daily → weekly, Team=(none) → ops", warning);
+        Assert.EndsWith("; and 95 more.", warning);
+        Assert.True(warning.Length < 1500, warning);
+        // One call tags all hundred (the same tags for each), paced like any call.
+        var tagging = Calls("CreateTags", West).Where(c => c.Number > before).ToList();
+        var call = Assert.Single(tagging);
+        Assert.Equal(100, call.Parameters.Keys.Count(k => k.StartsWith("ResourceId.", StringComparison.Ordinal)));
+        Assert.All(OwnSnapshots(West), s =>
+        {
+            Assert.Contains(s.Tags, t => t.Key == "Backup" && t.Value == "weekly");
+            Assert.Contains(s.Tags, t => t.Key == "Team" && t.Value == "ops");
+        });
+
+        // Asked the same again: nothing differs, no warning, no call.
+        var same = RunNew(ids.Take(3).Select(id => Copy(id, r => { r.Tags = Asked(); r.DescriptionTemplate = "Nightly {SourceSnapshotId}"; })));
+        Assert.Empty(same.Warnings);
+        Assert.Single(Calls("CreateTags", West).Where(c => c.Number > before));
+    }
+
+    [Fact]
+    public void TagsThatCannotBeAdded_AreSaidInTheWarning_TheCopiesStillReused()
+    {
+        var ids = SeedSnapshots(East, 2);
+        RunNew(ids.Select(id => Copy(id)));
+        Intercept = call => call.Action == "CreateTags" ? CallDecision.Error("UnauthorizedOperation", 403, "You are not authorized to perform this operation.") : null;
+
+        var again = RunNew(ids.Select(id => Copy(id, r => r.Tags = new Dictionary<string, string> { ["Backup"] = "daily" })));
+
+        Assert.All(again.Finished, f => Assert.True(f.Result.Reused));
+        var warning = Assert.Single(again.Warnings);
+        Assert.StartsWith("2 reused copies in us-west-2 differ from this run's request: 2 in the requested tags (not added: CreateTags: UnauthorizedOperation", warning);
+    }
 }

@@ -846,6 +846,7 @@ internal sealed partial class Scheduler
                 if (copy.StartTime is { } start) item.Result.StartTime = DateTime.SpecifyKind(start, DateTimeKind.Utc);
                 item.Result.Tags = (copy.Tags ?? new List<Tag>()).Where(t => t.Key is not null).ToDictionary(t => t.Key, t => t.Value ?? "", StringComparer.Ordinal);
             }
+            NoteDifferences(item, op, copy);
             if (item.Job.DryRun)
             {
                 Finish(item, SnapshotState.DryRun, null, $"Already copied to {copy.SnapshotId}: it would be reused, not copied again.");
@@ -881,6 +882,7 @@ internal sealed partial class Scheduler
                 item.Result.Reused = true;
             }
             item.Link!.AcceptedTokens[op.Token] = copy.SnapshotId;
+            NoteDifferences(item, op, copy);
             item.Job.MayHaveHiddenTwins();
             item.Job.Accept(item, copy.SnapshotId, copy.StartTime, adopted: false);
             item.Job.Verbose($"{item.Copy.SourceSnapshotId} ({item.Copy.SourceRegion}) → {copy.SnapshotId} ({Region}): an earlier run's copy is still pending, " +

@@ -467,6 +467,10 @@ internal sealed class JobLink
     /// <summary>Sources here left shared with a vault account because a copy was still pending when the job stopped
     /// (said in one warning when the job ends here).</summary>
     public List<(string SourceId, string Grantee)> KeptShared { get; } = new();
+    /// <summary>Reused copies here that differ from the job's requests (one warning when it ends here).</summary>
+    public List<ReuseDifference> Differences { get; } = new();
+    /// <summary>CreateTags batches for reused copies still on their way (its end waits for them unless it stopped or failed).</summary>
+    public int Tagging { get; set; }
     /// <summary>KMS keys its copies here ask for, by the key as given (or the default key), each resolved once for the job.</summary>
     public Dictionary<string, KeyResolution> Keys { get; } = new(StringComparer.Ordinal);
     /// <summary>Every item reported: it ends here once its sweep and its deletes are done.</summary>
