@@ -1,4 +1,5 @@
 using Amazon.EC2;
+using Amazon.KeyManagementService;
 
 namespace Avtomat.Ec2.Engine;
 
@@ -20,4 +21,13 @@ public interface IEc2ClientSource
     /// otherwise a non-secret stand-in for the credentials (never the secret). Learned once, before a job starts, and
     /// the same for the source's lifetime.</summary>
     string Account { get; }
+}
+
+/// <summary>A client source that also gives KMS clients (same credentials, region and endpoint as its EC2 clients): the
+/// engine resolves a -KmsKeyId alias or key id to the key ARN EC2 reports on a copy. A source without it (or a failing
+/// DescribeKey) makes the engine compare keys as given.</summary>
+public interface IKmsClientSource
+{
+    /// <summary>A KMS client for ordinary calls in <paramref name="region"/> (SDK Standard retries).</summary>
+    IAmazonKeyManagementService Kms(string region);
 }

@@ -98,6 +98,25 @@ public sealed class Ec2ClientSourceTests
     }
 
     [Fact]
+    public async Task Kms_SignsForTheRegionAtTheSameEndpoint_ResolvesAnAliasToItsKeyArn_AndDisposesWithTheSource()
+    {
+        await using var ec2 = await StartEmulatorAsync();
+        var key = ec2.CreateKmsKey(ec2.Options.DefaultAccountId, "us-west-2", "alias/backup");
+        var source = new Ec2ClientSource(Credentials(), ec2.BaseUrl.ToString(), UserAgent);
+
+        var kms = source.Kms("us-west-2");
+        Assert.Same(kms, source.Kms("us-west-2"));
+        Assert.Equal("us-west-2", kms.Config.AuthenticationRegion);
+        Assert.Equal(RequestRetryMode.Standard, kms.Config.RetryMode);
+        var metadata = (await kms.DescribeKeyAsync(new Amazon.KeyManagementService.Model.DescribeKeyRequest { KeyId = "alias/backup" })).KeyMetadata;
+        Assert.Equal(key.Arn, metadata.Arn);
+        Assert.Equal("us-west-2", ec2.GetCalls("DescribeKey").Single().Region);
+
+        source.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => source.Kms("us-west-2"));
+    }
+
+    [Fact]
     public async Task For_And_ForCopy_CachePerRegion_SignForTheRegion_AndDisposeWithTheSource()
     {
         await using var ec2 = await StartEmulatorAsync();

@@ -15,7 +15,7 @@ public sealed class ModuleManifestTests
         }
         // The engine and its AWSSDK copy sit in Dependencies/, out of reach of the default load context's probing
         // beside the cmdlet assembly: only the loader decides where they load.
-        foreach (var dll in new[] { "Avtomat.Ec2.Engine.dll", "AWSSDK.Core.dll", "AWSSDK.EC2.dll", "AWSSDK.SecurityToken.dll", "AWSSDK.SSO.dll", "AWSSDK.SSOOIDC.dll" })
+        foreach (var dll in new[] { "Avtomat.Ec2.Engine.dll", "AWSSDK.Core.dll", "AWSSDK.EC2.dll", "AWSSDK.SecurityToken.dll", "AWSSDK.KeyManagementService.dll", "AWSSDK.SSO.dll", "AWSSDK.SSOOIDC.dll" })
         {
             Assert.True(File.Exists(Path.Combine(PowerShellHost.ModuleDirectory, "Dependencies", dll)), $"module folder lacks Dependencies/{dll}");
             Assert.False(File.Exists(Path.Combine(PowerShellHost.ModuleDirectory, dll)), $"{dll} must not sit beside the cmdlet assembly");

@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Amazon.EC2;
+using Amazon.KeyManagementService;
 using Amazon.Runtime;
 using Avtomat.Ec2.Emulator;
 using Avtomat.Ec2.Engine;
@@ -18,7 +19,7 @@ namespace Avtomat.Ec2.Testing;
 /// and unmarshalled as over the wire. Each client is wrapped so the <see cref="VirtualTimeDriver"/> knows while any call
 /// is outstanding (SDK retries included). The engine and the two baselines all use this one setup.
 /// </summary>
-public sealed class InProcessClients : IEc2ClientSourceLifetime
+public sealed class InProcessClients : IEc2ClientSourceLifetime, IKmsClientSource
 {
     /// <summary>Any absolute URL: the in-process handler ignores the host.</summary>
     public const string ServiceUrl = "http://ec2.emulator.invalid/";
@@ -29,6 +30,7 @@ public sealed class InProcessClients : IEc2ClientSourceLifetime
     private readonly HttpClient _http;
     private readonly ConcurrentDictionary<string, (AmazonEC2Client Client, IAmazonEC2 Counted)> _clients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (AmazonEC2Client Client, IAmazonEC2 Counted)> _copyClients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (AmazonKeyManagementServiceClient Client, IAmazonKeyManagementService Counted)> _kmsClients = new(StringComparer.Ordinal);
 
     /// <param name="maxErrorRetry">The SDK's own retries of ordinary calls (Standard mode): 2 as the module's client
     /// source. They wait in real time, which virtual time cannot drive: a test that injects many transient errors may
@@ -48,6 +50,22 @@ public sealed class InProcessClients : IEc2ClientSourceLifetime
     public IAmazonEC2 For(string region) => _clients.GetOrAdd(region, r => Create(r, forCopy: false)).Counted;
 
     public IAmazonEC2 ForCopy(string region) => _copyClients.GetOrAdd(region, r => Create(r, forCopy: true)).Counted;
+
+    /// <summary>KMS (DescribeKey) from the emulator's same handler, set up as the module's client source sets it up.</summary>
+    public IAmazonKeyManagementService Kms(string region) => _kmsClients.GetOrAdd(region, r =>
+    {
+        var config = new AmazonKeyManagementServiceConfig
+        {
+            ServiceURL = ServiceUrl,
+            AuthenticationRegion = region,
+            RetryMode = RequestRetryMode.Standard,
+            MaxErrorRetry = _maxErrorRetry,
+            CacheHttpClient = false,
+            HttpClientFactory = new FixedHttpClientFactory(_http),
+        };
+        var client = new AmazonKeyManagementServiceClient(new BasicAWSCredentials(_accessKey, "benchmark-secret-not-a-real-one"), config);
+        return (client, CountingProxy.WrapAs<IAmazonKeyManagementService>(client, _driver));
+    }).Counted;
 
     public string EndpointKey(string region) => ServiceUrl.TrimEnd('/');
 
@@ -71,6 +89,7 @@ public sealed class InProcessClients : IEc2ClientSourceLifetime
     {
         foreach (var (client, _) in _clients.Values) client.Dispose();
         foreach (var (client, _) in _copyClients.Values) client.Dispose();
+        foreach (var (client, _) in _kmsClients.Values) client.Dispose();
         _http.Dispose();
     }
 
@@ -82,15 +101,18 @@ public sealed class InProcessClients : IEc2ClientSourceLifetime
     }
 }
 
-/// <summary>Counts every IAmazonEC2 call as outstanding from the moment it is made until its task completes.</summary>
+/// <summary>Counts every client call (IAmazonEC2, IAmazonKeyManagementService) as outstanding from the moment it is made until its task completes.</summary>
 public class CountingProxy : DispatchProxy
 {
-    private IAmazonEC2 _target = null!;
+    private object _target = null!;
     private VirtualTimeDriver _driver = null!;
 
-    public static IAmazonEC2 Wrap(IAmazonEC2 target, VirtualTimeDriver driver)
+    public static IAmazonEC2 Wrap(IAmazonEC2 target, VirtualTimeDriver driver) => WrapAs<IAmazonEC2>(target, driver);
+
+    /// <summary>Any client interface (EC2, KMS), counted the same way.</summary>
+    public static T WrapAs<T>(T target, VirtualTimeDriver driver) where T : class
     {
-        var proxy = Create<IAmazonEC2, CountingProxy>();
+        var proxy = Create<T, CountingProxy>();
         var self = (CountingProxy)(object)proxy;
         self._target = target;
         self._driver = driver;

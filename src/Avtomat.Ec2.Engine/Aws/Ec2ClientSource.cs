@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Amazon;
 using Amazon.EC2;
+using Amazon.KeyManagementService;
 using Amazon.Runtime;
 using Amazon.Runtime.Internal;
 
@@ -21,7 +22,7 @@ namespace Avtomat.Ec2.Engine.Aws;
 /// <para>Every request carries <c>userAgentComponent</c> (e.g. <c>Avtomat.Ec2/0.1.0</c>) in its User-Agent, added per
 /// request; the process-wide SDK user agent (<c>AWSConfigs</c>) is never touched.</para>
 /// </summary>
-public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
+public sealed class Ec2ClientSource : IEc2ClientSourceLifetime, IKmsClientSource
 {
     private readonly object _accountGate = new();
     private string? _account;
@@ -36,6 +37,7 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
     private readonly TimeSpan? _timeout;
     private readonly ConcurrentDictionary<string, Lazy<EngineEc2Client>> _clients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<EngineEc2Client>> _copyClients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<AmazonKeyManagementServiceClient>> _kmsClients = new(StringComparer.Ordinal);
     private readonly NoConnectionReuseHttpClientFactory _copyHttp = new();
     private volatile bool _disposed;
 
@@ -92,6 +94,45 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
 
     /// <inheritdoc />
     public IAmazonEC2 ForCopy(string region) => Get(_copyClients, region, forCopy: true);
+
+    /// <inheritdoc />
+    public IAmazonKeyManagementService Kms(string region)
+    {
+        CheckRegion(region);
+        if (_disposed) throw new ObjectDisposedException(nameof(Ec2ClientSource));
+        var client = _kmsClients.GetOrAdd(region, r => new Lazy<AmazonKeyManagementServiceClient>(() => CreateKms(r))).Value;
+        if (_disposed)
+        {
+            DisposeKms();
+            throw new ObjectDisposedException(nameof(Ec2ClientSource));
+        }
+        return client;
+    }
+
+    /// <summary>As the EC2 clients: the same credentials, Standard retries, the service URL (the emulator serves KMS there
+    /// too) or the region's KMS endpoint, signed for the region, our User-Agent component.</summary>
+    private AmazonKeyManagementServiceClient CreateKms(string region)
+    {
+        var config = new AmazonKeyManagementServiceConfig { RetryMode = RequestRetryMode.Standard, MaxErrorRetry = _maxErrorRetry };
+        if (_timeout is { } timeout) config.Timeout = timeout;
+        if (_serviceUrl != null) config.ServiceURL = _serviceUrl;
+        else config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+        config.AuthenticationRegion = region;
+        var client = new AmazonKeyManagementServiceClient(_credentials, config);
+        client.BeforeRequestEvent += AddUserAgent;
+        return client;
+    }
+
+    private void DisposeKms()
+    {
+        foreach (var key in _kmsClients.Keys)
+        {
+            if (_kmsClients.TryRemove(key, out var lazy) && lazy.IsValueCreated)
+            {
+                try { lazy.Value.Dispose(); } catch (ObjectDisposedException) { }
+            }
+        }
+    }
 
     /// <inheritdoc />
     public string EndpointKey(string region)
@@ -187,6 +228,7 @@ public sealed class Ec2ClientSource : IEc2ClientSourceLifetime
         _disposed = true;
         DisposeAll(_clients);
         DisposeAll(_copyClients);
+        DisposeKms();
         _copyHttp.Dispose();
     }
 }

@@ -17,8 +17,9 @@ internal static class CopyRules
     public const int MaxTags = 50;
 
     /// <summary>What a copy is tagged with to say how it was asked to be encrypted: <c>none</c>, <c>default</c> (the
-    /// destination's default key) or <c>kms:</c> and the key as given. EC2 reports key ARNs, so an alias given by the
-    /// user can only be compared through this tag.</summary>
+    /// destination's default key) or <c>kms:</c> and the key as given. A provenance record only: whether a re-run may
+    /// reuse the copy is EC2's to say (<see cref="KeyExpectation"/>); the tag is read only when the default key could not
+    /// be resolved, and then only for a copy EC2 says is encrypted.</summary>
     public static string EncryptionTag(SnapshotCopyRequest request) =>
         request.KmsKeyId is { Length: > 0 } key ? "kms:" + key
         : request.Encrypted || request.DestinationOutpostArn is not null ? "default"
@@ -32,10 +33,11 @@ internal static class CopyRules
 
     public static string? TagOf(Snapshot snapshot, string key) => snapshot.Tags?.FirstOrDefault(t => t.Key == key)?.Value;
 
-    /// <summary>A copy in the destination that <paramref name="request"/> may use instead of copying: same Outpost, same
-    /// encryption, not in error.</summary>
-    public static bool Matches(Snapshot copy, SnapshotCopyRequest request, bool sourceEncrypted) =>
-        Same(copy.OutpostArn, request.DestinationOutpostArn) && SameEncryption(copy, request, sourceEncrypted);
+    /// <summary>A copy in the destination that <paramref name="request"/> may use instead of copying: same Outpost, and
+    /// encrypted as EC2 would encrypt this request's copy (<paramref name="expected"/>, from EC2's own Encrypted and
+    /// KmsKeyId on the copy, never from the avtomat:encryption tag alone).</summary>
+    public static bool Matches(Snapshot copy, SnapshotCopyRequest request, KeyExpectation expected) =>
+        Same(copy.OutpostArn, request.DestinationOutpostArn) && expected.Accepts(copy);
 
     /// <summary>The copy to use instead of copying again: a completed one (newest first), else a pending one; null when
     /// there is none (copies in <c>error</c> do not count).</summary>
@@ -46,20 +48,7 @@ internal static class CopyRules
                ?? list.Where(s => s.State?.Value == "pending").OrderByDescending(s => s.StartTime).FirstOrDefault();
     }
 
-    /// <summary>Encrypted as this request asks. Copies without the tag (made before it existed) are judged by what EC2
-    /// says: encrypted when encryption was asked for (with the same key when one was given), anything otherwise.</summary>
-    private static bool SameEncryption(Snapshot copy, SnapshotCopyRequest request, bool sourceEncrypted)
-    {
-        var wanted = EncryptionTag(request);
-        if (TagOf(copy, CopyTagNames.Encryption) is { } tagged) return tagged == wanted;
-        if (wanted == "none") return !sourceEncrypted || copy.Encrypted == true;
-        return copy.Encrypted == true && (request.KmsKeyId is not { Length: > 0 } key || KeyMatches(copy.KmsKeyId, key));
-    }
-
-    private static bool KeyMatches(string? arn, string key) =>
-        arn is not null && (arn == key || arn.EndsWith("/" + key, StringComparison.Ordinal));
-
-    private static bool Same(string? a, string? b) => string.IsNullOrEmpty(a) ? string.IsNullOrEmpty(b) : a == b;
+    internal static bool Same(string? a, string? b) => string.IsNullOrEmpty(a) ? string.IsNullOrEmpty(b) : a == b;
 
     /// <summary>The snapshot to keep among several with one token: the one already reported, else the oldest.</summary>
     public static Snapshot ChooseKept(IReadOnlyCollection<Snapshot> found, string? reportedId) =>
@@ -117,4 +106,62 @@ internal static class CopyRules
         if (request.CompletionDurationMinutes is { } minutes) call.CompletionDurationMinutes = minutes;
         return call;
     }
+}
+
+/// <summary>
+/// How EC2 encrypts the copy a request makes, to judge an earlier copy by what EC2 says of it (its <c>Encrypted</c> and
+/// <c>KmsKeyId</c>, the key's ARN: "The Amazon Resource Name (ARN) of the KMS key that was used to protect the volume
+/// encryption key", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Snapshot.html). CopySnapshot: an
+/// unencrypted source without <c>Encrypted</c> makes an unencrypted copy; an encrypted source makes an encrypted copy;
+/// with <c>Encrypted</c> and no <c>KmsKeyId</c> the copy gets the account's default KMS key for EBS (the AWS managed
+/// <c>alias/aws/ebs</c> unless the account changed it), a same-region copy of an encrypted source may keep the source's
+/// key (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopySnapshot.html,
+/// https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html). A key given as a key id, alias name, alias
+/// ARN or key ARN names one key: KMS DescribeKey gives its ARN
+/// (https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html).
+/// </summary>
+internal sealed class KeyExpectation
+{
+    private KeyExpectation(bool encrypted, IReadOnlyCollection<string> arns, string? literal, bool defaultUnresolved, string wanted)
+    {
+        Encrypted = encrypted;
+        Arns = arns;
+        Literal = literal;
+        DefaultUnresolved = defaultUnresolved;
+        Wanted = wanted;
+    }
+
+    /// <summary>An unencrypted copy.</summary>
+    public static readonly KeyExpectation Unencrypted = new(false, Array.Empty<string>(), null, false, "an unencrypted copy");
+
+    /// <summary>A copy encrypted with one of <paramref name="arns"/> (a resolved key, and the source's key where EC2 may keep it).</summary>
+    public static KeyExpectation Keys(IReadOnlyCollection<string> arns, string wanted) => new(true, arns, null, false, wanted);
+
+    /// <summary>The key given could not be resolved: a copy encrypted with it as given (EC2 reports key ARNs, so a key id
+    /// matches the id inside the ARN; an alias matches nothing), or with one of <paramref name="arns"/>.</summary>
+    public static KeyExpectation Unresolved(string key, IReadOnlyCollection<string> arns, string wanted) => new(true, arns, key, false, wanted);
+
+    /// <summary>The destination's default EBS key could not be resolved: an encrypted copy that was asked for with the default
+    /// key (EC2 says it is encrypted, and its avtomat:encryption tag says <c>default</c>), or one with <paramref name="arns"/>.</summary>
+    public static KeyExpectation DefaultUnknown(IReadOnlyCollection<string> arns, string wanted) => new(true, arns, null, true, wanted);
+
+    public bool Encrypted { get; }
+    public IReadOnlyCollection<string> Arns { get; }
+    public string? Literal { get; }
+    public bool DefaultUnresolved { get; }
+    /// <summary>What the request asks for, in words (verbose lines).</summary>
+    public string Wanted { get; }
+
+    public bool Accepts(Snapshot copy)
+    {
+        if (!Encrypted) return copy.Encrypted != true;
+        if (copy.Encrypted != true || copy.KmsKeyId is not { Length: > 0 } arn) return false;
+        if (Arns.Contains(arn)) return true;
+        if (Literal is not null) return arn == Literal || arn.EndsWith(":key/" + Literal, StringComparison.Ordinal);
+        return DefaultUnresolved && CopyRules.TagOf(copy, CopyTagNames.Encryption) == "default";
+    }
+
+    /// <summary>What EC2 says of a copy's encryption, in words.</summary>
+    public static string Describe(Snapshot copy) =>
+        copy.Encrypted == true ? $"encrypted with {(string.IsNullOrEmpty(copy.KmsKeyId) ? "an unknown key" : copy.KmsKeyId)}" : "not encrypted";
 }

@@ -7,7 +7,8 @@ public static class CopyTagNames
     public const string SourceSnapshotId = "avtomat:source-snapshot-id";
     public const string SourceRegion = "avtomat:source-region";
     public const string RequestToken = "avtomat:request-token";
-    /// <summary>How the copy was asked to be encrypted (none, default, kms:KEY): a re-run reuses it only when it asks the same.</summary>
+    /// <summary>How the copy was asked to be encrypted (none, default, kms:KEY), as given. Never decides reuse alone: a
+    /// re-run reuses a copy only when EC2's own Encrypted and KmsKeyId on it match what it asks for.</summary>
     public const string Encryption = "avtomat:encryption";
     /// <summary>The source's volume: the lineage a later run looks up in the destination (EC2's own advice: tag copies
     /// "with the volume ID and creation time so that you can keep track of the most recent snapshot copy of a volume",

@@ -87,6 +87,10 @@ internal sealed class CopyOp : Due
     public bool HoldsSeriesTurn { get; set; }
     /// <summary>A vault copy: the source is shared with this account (it may be copied here).</summary>
     public bool Shared { get; set; }
+    /// <summary>How EC2 encrypts this request's copy (the key resolved): earlier copies are judged by it; null until known.</summary>
+    public KeyExpectation? Expect { get; set; }
+    /// <summary>The pending and completed copies of the source here at the first look (judged once <see cref="Expect"/> is known).</summary>
+    public IReadOnlyList<Snapshot>? Seen { get; set; }
     /// <summary>A copy found in the destination that the request may use (made by someone else), from the latest look.</summary>
     public Snapshot? Earlier { get; set; }
     /// <summary>When the latest look at the source's copies here was sent.</summary>

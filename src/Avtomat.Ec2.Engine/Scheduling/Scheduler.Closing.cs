@@ -109,6 +109,7 @@ internal sealed partial class Scheduler
     {
         if (!link.Closing || !_links.ContainsKey(link.Job) || _closing.Any(s => s.Link == link)) return;
         if (link.Deleting.Count > 0 && !link.Stopped && link.Failed is null) return;
+        if (link.Tagging > 0 && !link.Stopped && link.Failed is null) return;
         // Taking back a permission this module added goes on after a stop (nothing new is made by it).
         if (link.Sharing > 0 && link.Failed is null) return;
         EndClose(link);
@@ -143,6 +144,7 @@ internal sealed partial class Scheduler
 
     private void EndClose(JobLink link)
     {
+        WarnDifferences(link);
         foreach (var group in link.KeptShared.GroupBy(k => k.Grantee))
         {
             var ids = group.Select(k => k.SourceId).ToList();

@@ -151,19 +151,22 @@ internal sealed partial class Scheduler
             list.Add(op);
             Lookups.Want(Lineage, op.VolumeId, Now, Now + CollectDelay, op.Leader.Link!);
         }
+        ExpectKey(op);
+        Rematch(op);
         Decide(op);
     }
 
     /// <summary>Once the source is checked and earlier copies were looked for: reuse what exists, or queue.</summary>
     private void Decide(CopyOp op)
     {
-        if (op.State != CopyState.Checking || op.Source is null || !op.EarlierLooked) return;
+        if (op.State != CopyState.Checking || op.Source is null || !op.EarlierLooked || op.Expect is null) return;
         if (op.Plan && (!op.LineageLooked || _pendingCopiesAt < op.SubmittedAt)) return;
         if (op.Earlier is { } earlier && earlier.State?.Value == "completed")
         {
             Reuse(op, earlier);
             return;
         }
+        if (op.Earlier is null) SayWhyNotReused(op);
         if (CompletionDurationError(op) is { } tooShort)
         {
             EndCopy(op, item => Finish(item, SnapshotState.Failed, tooShort.For(item.TargetId)));
@@ -634,10 +637,14 @@ internal sealed partial class Scheduler
     private void CopiesAnswered(string sourceRegion, string sourceId, IReadOnlyList<Snapshot> copies, DateTimeOffset at)
     {
         if (!_opsBySource.TryGetValue(sourceRegion + "|" + sourceId, out var ops)) return;
+        // Only another run's copy started within the visibility grace before this look can stand for a run whose copies
+        // may still be invisible (a twin of one of ours): copies older than that were listed to every look since, so the
+        // twin check (the settling look after a copy completes, the fresh look before each admission) is not needed for them.
+        var grace = ops.Count > 0 ? ops.SelectMany(o => o.Items).Select(i => i.Job.VisibilityGrace).DefaultIfEmpty(TimeSpan.Zero).Max() : TimeSpan.Zero;
         foreach (var copy in copies)
         {
             var token = CopyRules.TokenOf(copy);
-            if (token is null || !_copyOpsByToken.ContainsKey(token)) _sawOtherRuns = true;
+            if ((token is null || !_copyOpsByToken.ContainsKey(token)) && StartedWithin(copy, at - grace)) _sawOtherRuns = true;
         }
         var now = Now;
         foreach (var op in ops.ToList())
@@ -645,15 +652,18 @@ internal sealed partial class Scheduler
             if (op.State == CopyState.Done) continue;
             if (op.KnownAt is null || at > op.KnownAt) op.KnownAt = at;
             var request = op.Leader.Copy;
-            var sourceEncrypted = op.Source is null ? request.Encrypted : op.SourceEncrypted;
-            var matching = copies.Where(c => c.State?.Value is "pending" or "completed" && CopyRules.Matches(c, request, sourceEncrypted)).ToList();
+            // Judged by what EC2 says of each copy's encryption against what EC2 makes of this request (op.Expect: known
+            // once the source is checked and the key resolved; every state after Checking has it).
+            var live = copies.Where(c => c.State?.Value is "pending" or "completed").ToList();
+            var matching = op.Expect is { } expect ? live.Where(c => CopyRules.Matches(c, request, expect)).ToList() : new List<Snapshot>();
             bool Ours(Snapshot s) => s.SnapshotId == op.SnapshotId || CopyRules.TokenOf(s) == op.Token;
             op.Earlier = op.Force ? null : CopyRules.Choose(matching.Where(s => !Ours(s)));
             switch (op.State)
             {
                 case CopyState.Checking:
                     op.EarlierLooked = true;
-                    DeleteTwinsOf(op, op.Earlier, matching);
+                    op.Seen = live;
+                    Rematch(op);
                     Decide(op);
                     break;
                 case CopyState.Queued:
@@ -844,6 +854,7 @@ internal sealed partial class Scheduler
                 if (copy.StartTime is { } start) item.Result.StartTime = DateTime.SpecifyKind(start, DateTimeKind.Utc);
                 item.Result.Tags = (copy.Tags ?? new List<Tag>()).Where(t => t.Key is not null).ToDictionary(t => t.Key, t => t.Value ?? "", StringComparer.Ordinal);
             }
+            NoteDifferences(item, op, copy);
             if (item.Job.DryRun)
             {
                 Finish(item, SnapshotState.DryRun, null, $"Already copied to {copy.SnapshotId}: it would be reused, not copied again.");
@@ -879,6 +890,7 @@ internal sealed partial class Scheduler
                 item.Result.Reused = true;
             }
             item.Link!.AcceptedTokens[op.Token] = copy.SnapshotId;
+            NoteDifferences(item, op, copy);
             item.Job.MayHaveHiddenTwins();
             item.Job.Accept(item, copy.SnapshotId, copy.StartTime, adopted: false);
             item.Job.Verbose($"{item.Copy.SourceSnapshotId} ({item.Copy.SourceRegion}) → {copy.SnapshotId} ({Region}): an earlier run's copy is still pending, " +
@@ -897,6 +909,10 @@ internal sealed partial class Scheduler
         var twins = matching.Where(s => CopyRules.TokenOf(s) == token).ToList();
         if (twins.Count > 1) DeleteDuplicates(op.Leader.Link!, chosen, twins, op.SourceId);
     }
+
+    /// <summary>Started at or after <paramref name="since"/> (a copy without a StartTime counts as recent).</summary>
+    private static bool StartedWithin(Snapshot copy, DateTimeOffset since) =>
+        copy.StartTime is not { } started || new DateTimeOffset(DateTime.SpecifyKind(started, DateTimeKind.Utc)) >= since;
 
     private static string Age(Snapshot copy, DateTimeOffset now) =>
         copy.StartTime is { } started ? DurationText.Of(now - new DateTimeOffset(DateTime.SpecifyKind(started, DateTimeKind.Utc))) : "some time";

@@ -349,8 +349,7 @@ internal sealed partial class Scheduler
             Exception? error = null;
             try
             {
-                var ec2 = call.Creates ? clients.ForCopy(region) : clients.For(region);
-                response = await call.SendAsync(ec2, token).ConfigureAwait(false);
+                response = await call.SendAsync(clients, region, token).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -481,6 +480,12 @@ internal sealed class JobLink
     /// <summary>Sources here left shared with a vault account because a copy was still pending when the job stopped
     /// (said in one warning when the job ends here).</summary>
     public List<(string SourceId, string Grantee)> KeptShared { get; } = new();
+    /// <summary>Reused copies here that differ from the job's requests (one warning when it ends here).</summary>
+    public List<ReuseDifference> Differences { get; } = new();
+    /// <summary>CreateTags batches for reused copies still on their way (its end waits for them unless it stopped or failed).</summary>
+    public int Tagging { get; set; }
+    /// <summary>KMS keys its copies here ask for, by the key as given (or the default key), each resolved once for the job.</summary>
+    public Dictionary<string, KeyResolution> Keys { get; } = new(StringComparer.Ordinal);
     /// <summary>Every item reported: it ends here once its sweep and its deletes are done.</summary>
     public bool Closing { get; set; }
 
@@ -503,6 +508,10 @@ internal abstract class Call
     public virtual IEnumerable<JobItem> Items => Array.Empty<JobItem>();
 
     public abstract Task<object?> SendAsync(IAmazonEC2 client, CancellationToken cancellationToken);
+
+    /// <summary>Sends it with the client it needs (EC2's by default: the one that never re-sends for calls that create).</summary>
+    public virtual Task<object?> SendAsync(IEc2ClientSource clients, string region, CancellationToken cancellationToken) =>
+        SendAsync(Creates ? clients.ForCopy(region) : clients.For(region), cancellationToken);
 
     public abstract void Done(Scheduler scheduler, object? response, Exception? error);
 }

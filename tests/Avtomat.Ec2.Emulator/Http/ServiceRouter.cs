@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 namespace Avtomat.Ec2.Emulator.Http;
 
 /// <summary>Every AWS call arrives at the same URL; the service named in its SigV4 credential scope picks the endpoint.
-/// <c>sts</c> goes to <see cref="StsEndpoint"/>, and so does an unsigned call whose Action or X-Amz-Target names an STS
+/// <c>kms</c> (or an X-Amz-Target of TrentService) goes to <see cref="KmsEndpoint"/>, <c>sts</c> goes to <see cref="StsEndpoint"/>, and so does an unsigned call whose Action or X-Amz-Target names an STS
 /// operation (AssumeRoleWithWebIdentity is unsigned); anything else (other unsigned calls or an unreadable scope
 /// included) goes to <see cref="Ec2Endpoint"/>, which answers it as before. An unsigned GET to
 /// <c>/federation/credentials</c> is the SSO portal's GetRoleCredentials (<see cref="SsoPortalEndpoint"/>).</summary>
@@ -13,6 +13,7 @@ internal sealed class ServiceRouter(EmulatorState state)
     private readonly Ec2Endpoint _ec2 = new(state);
     private readonly StsEndpoint _sts = new(state);
     private readonly SsoPortalEndpoint _sso = new(state);
+    private readonly KmsEndpoint _kms = new(state);
 
     public async Task HandleAsync(HttpContext http)
     {
@@ -25,7 +26,8 @@ internal sealed class ServiceRouter(EmulatorState state)
         // Read once: a presigned call carries its scope (X-Amz-Credential) in the query or form body.
         var parameters = await Ec2Request.ReadAsync(http.Request);
         var credential = SigV4Scope.TryParse(http.Request.Headers.Authorization.ToString(), parameters.Get("X-Amz-Credential"));
-        if (credential is { Service: StsEndpoint.ScopeService }) await _sts.HandleAsync(http, parameters, credential);
+        if (credential is { Service: KmsEndpoint.ScopeService } || KmsEndpoint.IsKmsCall(http.Request)) await _kms.HandleAsync(http, credential);
+        else if (credential is { Service: StsEndpoint.ScopeService }) await _sts.HandleAsync(http, parameters, credential);
         else if (credential is null && StsEndpoint.IsStsCall(http.Request, parameters)) await _sts.HandleAsync(http, parameters, null);
         else await _ec2.HandleAsync(http, parameters);
     }
