@@ -379,17 +379,28 @@ public static class EngineErrors
     /// (<paramref name="hostNotFound"/>: certain at once), or no connection could be made for <paramref name="quiet"/>.</summary>
     public static EngineError EndpointUnreachable(string targetId, string region, string endpoint, bool hostNotFound, TimeSpan quiet, Exception exception)
     {
-        var shown = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : endpoint; // never user:password@
+        var parsed = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri);
+        var shown = parsed ? uri!.GetLeftPart(UriPartial.Authority) : endpoint; // never user:password@
+        // AWS's own endpoint for the region, or one the user gave (-EndpointUrl): a host name that does not resolve is
+        // then the URL's, not a mistyped region's.
+        var givenUrl = !string.Equals(endpoint.TrimEnd('/'), "https://" + Aws.Ec2ClientSource.EndpointHost(region), StringComparison.OrdinalIgnoreCase);
+        var host = parsed ? uri!.Host : endpoint;
         return new EngineError("EndpointUnreachable", EngineErrorCategory.ConnectionError,
             hostNotFound
-                ? $"The EC2 endpoint for {region} ({shown}) does not resolve: the region may be mistyped (e.g. us-east-9) or not enabled for the account."
+                ? givenUrl
+                    ? $"The host name {host} of the EC2 endpoint given for {region} ({shown}, -EndpointUrl) does not resolve."
+                    : $"The EC2 endpoint for {region} ({shown}) does not resolve: the region may be mistyped (e.g. us-east-9) or not enabled for the account."
                 : $"No connection could be made to the EC2 endpoint for {region} ({shown}) for {DurationText.Of(quiet)} ({FailurePolicy.Describe(exception)}).",
             targetId)
         {
             Exception = exception,
             RecommendedAction = hostNotFound
-                ? "Check the region name (Get-AWSRegion lists them) and that the region is enabled for the account."
-                : "Check -EndpointUrl, the network path to EC2 (proxy, firewall, VPC endpoint) and the region; then run the same command again (it resumes).",
+                ? givenUrl
+                    ? $"Check -EndpointUrl: the host name {host} must resolve from this machine (its spelling, DNS, a VPC endpoint's private DNS); then run the same command again (it resumes)."
+                    : "Check the region name (Get-AWSRegion lists them) and that the region is enabled for the account."
+                : givenUrl
+                    ? "Check -EndpointUrl and the network path to it (proxy, firewall, VPC endpoint); then run the same command again (it resumes)."
+                    : "Check the network path to EC2 (proxy, firewall) and the region; then run the same command again (it resumes).",
         };
     }
 
