@@ -156,7 +156,8 @@ public static class EngineErrors
         new(errorId, EngineErrorCategory.InvalidResult,
             $"EC2 accepted the {noun} '{snapshotId}' in {region} but it was not visible to DescribeSnapshots within {grace.TotalSeconds:0} s.", snapshotId)
         {
-            RecommendedAction = $"Look the {noun} up later with Get-EC2Snapshot; raise the visibility grace period if this recurs.",
+            // (The visibility grace is not a parameter: the hint names only what a user can type.)
+            RecommendedAction = $"Look the {noun} up later: Get-EC2Snapshot -SnapshotId {snapshotId} -Region {region}; if it is listed, Wait-AvSnapshot -SnapshotId {snapshotId} -Region {region} waits for it.",
         };
 
     private static string KmsAdvice(string? statusMessage, string kms, string otherwise) =>

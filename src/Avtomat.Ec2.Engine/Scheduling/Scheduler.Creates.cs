@@ -645,7 +645,10 @@ internal sealed partial class Scheduler
         foreach (var item in byVolume.Values.Where(o => o.SnapshotId is null).ToList())
         {
             Finish(item, SnapshotState.Failed, new EngineError("SnapshotNotInSet", EngineErrorCategory.InvalidResult,
-                $"EC2 did not snapshot the volume '{item.VolumeId}' in the set of '{item.Result.InstanceId}' (detached meanwhile?).", item.VolumeId ?? item.SourceId));
+                $"EC2 did not snapshot the volume '{item.VolumeId}' in the set of '{item.Result.InstanceId}' (detached meanwhile?).", item.VolumeId ?? item.SourceId)
+            {
+                RecommendedAction = $"If the volume still exists, snapshot it alone: New-AvSnapshot -VolumeId {item.VolumeId} -Region {Region}.",
+            });
             Forget(item);
             op.Items.Remove(item);
         }

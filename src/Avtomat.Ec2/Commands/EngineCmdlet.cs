@@ -665,7 +665,8 @@ public abstract class StartCmdlet<TRequest, TResult> : EngineCmdlet<TRequest, TR
             var message = $"A positional parameter cannot be found that accepts argument '{value}'.";
             ThrowTerminatingError(ErrorRecordFactory.InvalidParameter("PositionalParameterNotFound", nameof(UnexpectedArgument), value,
                 value is bool ? $"{message} {AwsToolsHabits.BooleanHint(value)}" : message,
-                value is bool ? "Type the switch alone (-Encrypted), or with a colon (-Encrypted:$true)." : $"Name the parameter the value is for (Get-Help {command} -Parameter *)."));
+                value is bool ? $"Type the switch alone (-{AwsToolsHabits.BooleanSwitchOf(command)}), or with a colon (-{AwsToolsHabits.BooleanSwitchOf(command)}:$true)."
+                    : $"Name the parameter the value is for (Get-Help {command} -Parameter *)."));
         }
         if (bound.ContainsKey(nameof(Select)))
         {

@@ -51,6 +51,17 @@ public sealed class MessageTests
         Assert.StartsWith($"Pass {parameter} (e.g. {parameter} us-east-1)", error.ErrorDetails!.RecommendedAction, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Copy-AvSnapshot snap-0123456789abcdef0 us-east-1 'description' $true", "CopyAvSnapshotCommand", "-Encrypted")]
+    [InlineData("New-AvSnapshot vol-0123456789abcdef0 'description' $true -Region us-east-1", "NewAvSnapshotCommand", "-DryRun")]
+    public async Task ABooleanLeftOver_HintNamesASwitchTheCommandHas(string script, string command, string switchName)
+    {
+        await using var bed = await HabitTestSupport.StartAsync();
+        var error = Assert.Single(bed.Invoke(script).Errors);
+        Assert.Equal($"PositionalParameterNotFound,Avtomat.Ec2.Commands.{command}", error.FullyQualifiedErrorId);
+        Assert.Equal($"Type the switch alone ({switchName}), or with a colon ({switchName}:$true).", error.ErrorDetails!.RecommendedAction);
+    }
+
     // ------------------------------------------------------------------ verbose origins
 
     [Fact]
