@@ -156,7 +156,8 @@ public static class EngineErrors
         new(errorId, EngineErrorCategory.InvalidResult,
             $"EC2 accepted the {noun} '{snapshotId}' in {region} but it was not visible to DescribeSnapshots within {grace.TotalSeconds:0} s.", snapshotId)
         {
-            RecommendedAction = $"Look the {noun} up later with Get-EC2Snapshot; raise the visibility grace period if this recurs.",
+            // (The visibility grace is not a parameter: the hint names only what a user can type.)
+            RecommendedAction = $"Look the {noun} up later: Get-EC2Snapshot -SnapshotId {snapshotId} -Region {region}; if it is listed, Wait-AvSnapshot -SnapshotId {snapshotId} -Region {region} waits for it.",
         };
 
     private static string KmsAdvice(string? statusMessage, string kms, string otherwise) =>
@@ -379,17 +380,28 @@ public static class EngineErrors
     /// (<paramref name="hostNotFound"/>: certain at once), or no connection could be made for <paramref name="quiet"/>.</summary>
     public static EngineError EndpointUnreachable(string targetId, string region, string endpoint, bool hostNotFound, TimeSpan quiet, Exception exception)
     {
-        var shown = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : endpoint; // never user:password@
+        var parsed = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri);
+        var shown = parsed ? uri!.GetLeftPart(UriPartial.Authority) : endpoint; // never user:password@
+        // AWS's own endpoint for the region, or one the user gave (-EndpointUrl): a host name that does not resolve is
+        // then the URL's, not a mistyped region's.
+        var givenUrl = !string.Equals(endpoint.TrimEnd('/'), "https://" + Aws.Ec2ClientSource.EndpointHost(region), StringComparison.OrdinalIgnoreCase);
+        var host = parsed ? uri!.Host : endpoint;
         return new EngineError("EndpointUnreachable", EngineErrorCategory.ConnectionError,
             hostNotFound
-                ? $"The EC2 endpoint for {region} ({shown}) does not resolve: the region may be mistyped (e.g. us-east-9) or not enabled for the account."
+                ? givenUrl
+                    ? $"The host name {host} of the EC2 endpoint given for {region} ({shown}, -EndpointUrl) does not resolve."
+                    : $"The EC2 endpoint for {region} ({shown}) does not resolve: the region may be mistyped (e.g. us-east-9) or not enabled for the account."
                 : $"No connection could be made to the EC2 endpoint for {region} ({shown}) for {DurationText.Of(quiet)} ({FailurePolicy.Describe(exception)}).",
             targetId)
         {
             Exception = exception,
             RecommendedAction = hostNotFound
-                ? "Check the region name (Get-AWSRegion lists them) and that the region is enabled for the account."
-                : "Check -EndpointUrl, the network path to EC2 (proxy, firewall, VPC endpoint) and the region; then run the same command again (it resumes).",
+                ? givenUrl
+                    ? $"Check -EndpointUrl: the host name {host} must resolve from this machine (its spelling, DNS, a VPC endpoint's private DNS); then run the same command again (it resumes)."
+                    : "Check the region name (Get-AWSRegion lists them) and that the region is enabled for the account."
+                : givenUrl
+                    ? "Check -EndpointUrl and the network path to it (proxy, firewall, VPC endpoint); then run the same command again (it resumes)."
+                    : "Check the network path to EC2 (proxy, firewall) and the region; then run the same command again (it resumes).",
         };
     }
 

@@ -62,6 +62,7 @@ public sealed class UnreachableTests : EngineTestBed
         var ids = SeedSnapshots(East, 2);
         var clients = Unreachable((action, region) => action == "CopySnapshot" && region == NoSuchRegion
             ? UnreachableClients.HostNotFound($"ec2.{NoSuchRegion}.amazonaws.com") : null);
+        clients.Endpoint = region => "https://" + Ec2ClientSource.EndpointHost(region); // no -EndpointUrl: AWS's own endpoints
         // One copy at a time, so the order is known: the first answer ends the region.
         using var job = _engine.StartCopyJob(clients, new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1), ThrottleLimit = 1 }, default);
         foreach (var id in ids) job.Add(new SnapshotCopyRequest { SourceSnapshotId = id, SourceRegion = East, DestinationRegion = NoSuchRegion });
@@ -80,6 +81,27 @@ public sealed class UnreachableTests : EngineTestBed
         Assert.Equal("CopySnapshot", copy.Action);
         Assert.Equal(copy.At, outcome.EndedAt); // at once
         Assert.True(outcome.Elapsed < TimeSpan.FromSeconds(5), $"took {outcome.Elapsed}");
+    }
+
+    [Fact]
+    public void HostNotFound_WithAnEndpointUrl_NamesTheUrlsHost_AndSaysToCheckEndpointUrl_NotTheRegion()
+    {
+        // The clients' calls go to a URL the user gave (as with -EndpointUrl), whose host does not resolve.
+        var ids = SeedSnapshots(East, 1);
+        var clients = Unreachable((action, region) => action == "CopySnapshot" ? UnreachableClients.HostNotFound("ec2.internal.example") : null);
+        clients.Endpoint = _ => "https://ec2.internal.example";
+        using var job = _engine.StartCopyJob(clients, new CopyJobOptions { PollInterval = TimeSpan.FromSeconds(1) }, default);
+        job.Add(new SnapshotCopyRequest { SourceSnapshotId = ids[0], SourceRegion = East, DestinationRegion = West });
+        job.CompleteAdding();
+
+        var error = Assert.Single(Run(job).Finished).Error!;
+
+        Assert.Equal("EndpointUnreachable", error.ErrorId);
+        Assert.Contains("ec2.internal.example", error.Message);
+        Assert.Contains("-EndpointUrl", error.Message);
+        Assert.DoesNotContain("mistyped", error.Message);
+        Assert.StartsWith("Check -EndpointUrl", error.RecommendedAction);
+        Assert.DoesNotContain("Get-AWSRegion", error.RecommendedAction);
     }
 
     [Fact]

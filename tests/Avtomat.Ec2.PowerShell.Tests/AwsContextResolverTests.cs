@@ -115,6 +115,28 @@ public sealed class AwsContextResolverTests : IDisposable
     }
 
     [Fact]
+    public void Credentials_NothingAnywhere_ListsWhatTheChainsProvidersSaid_AndEndsWithWhatToType()
+    {
+        // The SDK's message as AWSSDK.Core's DefaultAWSCredentialsIdentityResolver writes it: a heading that ends in a
+        // colon, a blank line, one line per provider.
+        var sdk = "Failed to resolve AWS credentials. The credential providers used to search for credentials returned the following errors:\n\n"
+                  + "Exception 1 of 2: The environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN were not set with AWS credentials.\n"
+                  + "Exception 2 of 2: Unable to find the 'default' profile.\n";
+        var e = Assert.Throws<AwsContextException>(() => Resolver(Inputs(i => i.DefaultCredentials = () => throw new AmazonClientException(sdk))).ResolveCredentials());
+
+        Assert.Equal(AwsContextException.CredentialsNotFound, e.ErrorId);
+        Assert.DoesNotContain("following errors:", e.Message);
+        Assert.Contains("(The environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN were not set with AWS credentials; Unable to find the 'default' profile", e.Message);
+        Assert.EndsWith("Pass -ProfileName <profile>, or -AccessKey and -SecretKey, or run Set-AWSCredential first.", e.Message);
+
+        // A message of a heading alone adds nothing dangling either.
+        var bare = Assert.Throws<AwsContextException>(() => Resolver(Inputs(i => i.DefaultCredentials = () =>
+            throw new AmazonClientException("Failed to resolve AWS credentials. The credential providers used to search for credentials returned the following errors:"))).ResolveCredentials());
+        Assert.DoesNotContain("errors:", bare.Message);
+        Assert.EndsWith("run Set-AWSCredential first.", bare.Message);
+    }
+
+    [Fact]
     public void Credentials_DefaultChainFromEnvironment_IsNamedSo()
     {
         _chain = new EnvironmentVariablesAWSCredentialsStandIn();

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Amazon.Runtime;
 using Amazon.Runtime.CredentialManagement;
 using Amazon.Runtime.Credentials;
@@ -165,14 +166,14 @@ internal sealed class AwsContextResolver
         {
             throw new AwsContextException(AwsContextException.CredentialsNotFound, EngineErrorCategory.AuthenticationError,
                 "No AWS credentials were specified or found: no -AccessKey/-SecretKey, -ProfileName, -Credential or $StoredAWSCredentials, "
-                + "and the SDK's default chain (environment variables, AWS_PROFILE or the 'default' profile, web identity, container, instance metadata) found none. "
-                + $"SDK: {Redact(FirstLine(e.Message))}",
+                + "and the SDK's default chain (environment variables, AWS_PROFILE or the 'default' profile, web identity, container, instance metadata) found none"
+                + $"{ChainFailures(e.Message)}. Pass -ProfileName <profile>, or -AccessKey and -SecretKey, or run Set-AWSCredential first.",
                 "Pass -AccessKey and -SecretKey, or -ProfileName, or run Set-AWSCredential (AWS.Tools.Common) first, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE.",
                 null, null);
         }
         if (fromChain == null)
             throw new AwsContextException(AwsContextException.CredentialsNotFound, EngineErrorCategory.AuthenticationError,
-                "No AWS credentials were specified or found.",
+                "No AWS credentials were specified or found. Pass -ProfileName <profile>, or -AccessKey and -SecretKey, or run Set-AWSCredential first.",
                 "Pass -AccessKey and -SecretKey, or -ProfileName, or run Set-AWSCredential (AWS.Tools.Common) first.");
         var chainSource = DescribeChainCredentials(fromChain);
         Prime(fromChain, e => new AwsContextException(AwsContextException.CredentialsUnavailable, CategoryOf(e),
@@ -180,6 +181,24 @@ internal sealed class AwsContextResolver
             "Check the environment (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, AWS_PROFILE, container or instance role); "
             + "to use a private STS endpoint, set AWS_ENDPOINT_URL_STS.", null, null));
         return (fromChain, "the SDK default chain: " + chainSource);
+    }
+
+    /// <summary>What the SDK's default chain said when it found no credentials. Its message is a heading ending in
+    /// "returned the following errors:" and one "Exception i of n: …" line per provider; the heading alone would end the
+    /// message dangling, so the providers' first lines are listed (redacted) or, when there are none, nothing is added.</summary>
+    private string ChainFailures(string message)
+    {
+        var lines = (message ?? "").Split(new[] { '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries);
+        var failures = new List<string>();
+        foreach (var line in lines)
+        {
+            var text = line.Trim();
+            var marker = text.StartsWith("Exception ", StringComparison.Ordinal) ? text.IndexOf(": ", StringComparison.Ordinal) : -1;
+            if (marker > 0 && text.Length > marker + 2) failures.Add(Redact(text.Substring(marker + 2).Trim()));
+        }
+        if (failures.Count > 0) return $" ({string.Join("; ", failures.Select(f => f.TrimEnd('.')))})";
+        var first = Redact(FirstLine(message ?? "")).Trim().TrimEnd('.');
+        return first.Length == 0 || first.EndsWith(":", StringComparison.Ordinal) ? "" : $" (SDK: {first})";
     }
 
     private AWSCredentials ProfileCredentials(string name, string via)
@@ -374,8 +393,11 @@ internal sealed class AwsContextResolver
         }
 
         var parameter = "-" + _in.RegionParameterName;
+        // -SourceRegion (Copy-AvSnapshot, Measure-AvSnapshotCopy) is named with what it is for: there -Region is where
+        // the copy is made, so a user who was told "-Region" would meet RegionConflictsWithDestinationRegion next.
+        var purpose = _in.RegionParameterName == "SourceRegion" ? " (the region the snapshots are in)" : "";
         throw new AwsContextException(AwsContextException.RegionNotFound, EngineErrorCategory.ObjectNotFound,
-            $"No region specified or obtained from persisted/shell defaults. Pass {parameter}, run Set-DefaultAWSRegion, or set $env:AWS_REGION.",
+            $"No region specified or obtained from persisted/shell defaults. Pass {parameter}{purpose}, run Set-DefaultAWSRegion, or set $env:AWS_REGION.",
             $"Pass {parameter} (e.g. {parameter} us-east-1), run Set-DefaultAWSRegion -Region <region> (AWS.Tools.Common), "
             + "set $env:AWS_REGION, or add 'region = <region>' to the profile you use.",
             parameter);

@@ -355,19 +355,30 @@ public abstract class EngineJob : IDisposable
 
     /// <summary>Nothing more can succeed for this job in <paramref name="region"/> (its credentials there): every item
     /// that touches the region ends with <paramref name="error"/>, in every scheduler of the job; items added later fail
-    /// at once. One warning per region. Called by the scheduler whose call failed.</summary>
+    /// at once. One warning per region, emitted after every scheduler ended its items, so the cmdlet writes the items'
+    /// errors before the warning about them (under -Debug PowerShell asks after each warning; a host that cannot ask
+    /// must still see the errors themselves first). Called by the scheduler whose call failed.</summary>
     internal void RegionFailed(string region, EngineError error)
     {
         if (!_failedRegions.TryAdd(region, error)) return;
         var open = Items().Where(i => i.Touches(region) && !i.IsFinished).ToList();
         // What EC2 had started is not called failed (Scheduler.EndUnfollowable): say which may still complete.
         var started = open.Where(i => i is not Waiting.WaitItem && i.SnapshotId is not null).Select(i => i.SnapshotId!).ToList();
-        Warn($"{error.Message} {open.Count} item(s) of this call in {region} were ended" +
-             (started.Count == 0 ? "." : $"; EC2 had started {started.Count} of them, which may still complete (their outcome is not known): " +
-                                         string.Join(", ", started.Take(20)) + (started.Count > 20 ? $" and {started.Count - 20} more" : "") + ". " +
-                                         ResumeHint(region)) +
-             $" {error.RecommendedAction}");
-        foreach (var scheduler in Schedulers()) scheduler.Post(s => s.FailJobRegion(this, region, error));
+        var warning = $"{error.Message} {open.Count} item(s) of this call in {region} were ended" +
+                      (started.Count == 0 ? "." : $"; EC2 had started {started.Count} of them, which may still complete (their outcome is not known): " +
+                                                  string.Join(", ", started.Take(20)) + (started.Count > 20 ? $" and {started.Count - 20} more" : "") + ". " +
+                                                  ResumeHint(region)) +
+                      $" {error.RecommendedAction}";
+        // The warning goes out once every scheduler has ended its items, so their errors come first.
+        var schedulers = Schedulers().ToList();
+        var remaining = schedulers.Count;
+        if (remaining == 0) Warn(warning);
+        foreach (var scheduler in schedulers)
+            scheduler.Post(s =>
+            {
+                try { s.FailJobRegion(this, region, error); }
+                finally { if (Interlocked.Decrement(ref remaining) == 0) Warn(warning); }
+            });
     }
 
     internal EngineError? FailedRegion(string region) => _failedRegions.TryGetValue(region, out var error) ? error : null;

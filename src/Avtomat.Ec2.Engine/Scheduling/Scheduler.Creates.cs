@@ -645,7 +645,10 @@ internal sealed partial class Scheduler
         foreach (var item in byVolume.Values.Where(o => o.SnapshotId is null).ToList())
         {
             Finish(item, SnapshotState.Failed, new EngineError("SnapshotNotInSet", EngineErrorCategory.InvalidResult,
-                $"EC2 did not snapshot the volume '{item.VolumeId}' in the set of '{item.Result.InstanceId}' (detached meanwhile?).", item.VolumeId ?? item.SourceId));
+                $"EC2 did not snapshot the volume '{item.VolumeId}' in the set of '{item.Result.InstanceId}' (detached meanwhile?).", item.VolumeId ?? item.SourceId)
+            {
+                RecommendedAction = $"If the volume still exists, snapshot it alone: New-AvSnapshot -VolumeId {item.VolumeId} -Region {Region}.",
+            });
             Forget(item);
             op.Items.Remove(item);
         }
@@ -979,14 +982,6 @@ internal sealed partial class Scheduler
     private static List<Tag> ToTags(Dictionary<string, string> tags) => tags.Select(t => new Tag { Key = t.Key, Value = t.Value }).ToList();
 
     /// <summary>{VolumeId}, {VolumeName} (Name tag), {InstanceId}; an empty "()" left by a missing value is removed.</summary>
-    internal static string ExpandDescription(string template, string volumeId, string? volumeName, string? instanceId)
-    {
-        var text = new StringBuilder(template)
-            .Replace("{VolumeId}", volumeId)
-            .Replace("{VolumeName}", volumeName ?? "")
-            .Replace("{InstanceId}", instanceId ?? "")
-            .ToString()
-            .Replace(" ()", "").Replace("()", "").Trim();
-        return text.Length <= DescriptionTemplate.MaxLength ? text : text.Substring(0, DescriptionTemplate.MaxLength);
-    }
+    internal static string ExpandDescription(string template, string volumeId, string? volumeName, string? instanceId) =>
+        DescriptionTemplate.Truncate(DescriptionTemplate.FillForSnapshot(template, volumeId, volumeName, instanceId));
 }

@@ -190,6 +190,13 @@ public abstract class CopySnapshotsCmdlet : StartCmdlet<SnapshotCopyRequest, Sna
         _sourceRegionFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(SourceRegion));
         _regionFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Region));
         ValidateParameterCombinations();
+        // The description's length as far as it is known now: ids and regions at their shortest ("snap-" and 8 digits,
+        // a 9-letter region), the source's own description empty. Each snapshot's is checked again in ProcessRecord.
+        if (Description is { } description
+            && DescriptionPlaceholders.TooLong(description, DescriptionTemplate.Fill(description, "snap-00000000", "us-east-1", null)) is { } tooLong)
+        {
+            ThrowTerminatingError(tooLong);
+        }
         if (DescriptionPlaceholders.Warning(Description, new[] { "{SourceSnapshotId}", "{SourceRegion}", "{SourceDescription}" }) is { } unknown)
         {
             WriteWarning(unknown);
@@ -229,7 +236,13 @@ public abstract class CopySnapshotsCmdlet : StartCmdlet<SnapshotCopyRequest, Sna
         {
             var snapshotId = id.Trim();
             var source = sourceRegion ?? Context(record).Region;
-            WriteProvenance("Source region", source, sourceFrom ?? ContextLabel);
+            WriteProvenance("Source region", source, sourceFrom ?? AssumedSourceLabel);
+            if (Description is { } description
+                && DescriptionPlaceholders.TooLong(description, DescriptionTemplate.Fill(description, snapshotId, source, null), $"{snapshotId} ({source})") is { } tooLong)
+            {
+                WriteError(tooLong);
+                continue;
+            }
             foreach (var destination in Destinations(source, record))
             {
                 var key = $"{source}/{snapshotId}→{destination}";
@@ -257,6 +270,15 @@ public abstract class CopySnapshotsCmdlet : StartCmdlet<SnapshotCopyRequest, Sna
     // ---- Engine events → Write* (pipeline thread only) -----------------------------------------------------------
 
     private protected override string CommandLabel => "Copy-AvSnapshot";
+
+    private protected override string RegionParameterForHints => nameof(SourceRegion);
+
+    /// <summary>Where a source region that neither -SourceRegion nor the input object named came from: it is assumed to
+    /// be the AWS context's region, which is where the copy is made when that is -Region, so the line says so.</summary>
+    private string AssumedSourceLabel =>
+        ContextRegionIsFallback
+            ? ContextLabel
+            : $"the AWS context's region ({ContextRegionSource}), assumed because neither -SourceRegion nor the input names the snapshot's region";
 
     private protected override string? LeftRunningHint =>
         "Run the same command again to wait for them without copying again (it resumes), or pipe the results to Wait-AvSnapshot.";

@@ -336,7 +336,12 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
     }
 
     /// <summary>The context's region as a source label for <see cref="WriteProvenance"/>.</summary>
-    private protected string ContextLabel => ContextRegionIsFallback ? ContextRegionSource : $"{ContextRegionSource} (the AWS context's region)";
+    /// <remarks>With no region parameter and no default region, the context took its region from the first piped
+    /// object that named one: for a later object without a region of its own, that is an earlier piped object.</remarks>
+    private protected string ContextLabel =>
+        !ContextRegionIsFallback ? $"{ContextRegionSource} (the AWS context's region)"
+        : ContextRegionSource == PipedObject ? "an earlier piped object (no region parameter or default region is set, and this object names no region)"
+        : ContextRegionSource;
 
     /// <summary>Stops with SwitchWithValue when a switch was written with a separate Boolean ("-Encrypted $true"): see
     /// <see cref="AwsToolsHabits"/>.</summary>
@@ -660,7 +665,8 @@ public abstract class StartCmdlet<TRequest, TResult> : EngineCmdlet<TRequest, TR
             var message = $"A positional parameter cannot be found that accepts argument '{value}'.";
             ThrowTerminatingError(ErrorRecordFactory.InvalidParameter("PositionalParameterNotFound", nameof(UnexpectedArgument), value,
                 value is bool ? $"{message} {AwsToolsHabits.BooleanHint(value)}" : message,
-                value is bool ? "Type the switch alone (-Encrypted), or with a colon (-Encrypted:$true)." : $"Name the parameter the value is for (Get-Help {command} -Parameter *)."));
+                value is bool ? $"Type the switch alone (-{AwsToolsHabits.BooleanSwitchOf(command)}), or with a colon (-{AwsToolsHabits.BooleanSwitchOf(command)}:$true)."
+                    : $"Name the parameter the value is for (Get-Help {command} -Parameter *)."));
         }
         if (bound.ContainsKey(nameof(Select)))
         {

@@ -123,6 +123,14 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
         {
             WriteWarning(unknown);
         }
+        // The description's length as far as it is known now: ids at their shortest, the Name tag empty. Each volume's or
+        // instance's is checked again in ProcessRecord.
+        if (Description is { } description
+            && DescriptionPlaceholders.TooLong(description, DescriptionTemplate.FillForSnapshot(description, "vol-00000000", null,
+                ParameterSetName == ByInstanceSet ? "i-00000000" : null)) is { } tooLong)
+        {
+            ThrowTerminatingError(tooLong);
+        }
         if (OutpostArn is { } outpost && Validation.OutpostArn.RegionOf(outpost) is null)
         {
             Fail("InvalidOutpostArn", nameof(OutpostArn), outpost, $"'{outpost}' is not an Outpost ARN ({Validation.OutpostArn.Example}).",
@@ -160,6 +168,14 @@ public sealed class NewAvSnapshotCommand : StartCmdlet<object, SnapshotResult>
             var id = raw.Trim();
             var region = inputRegion ?? Context(record).Region;
             WriteProvenance(byInstance ? "Instance region" : "Volume region", region, inputFrom ?? ContextLabel);
+            if (Description is { } description
+                && DescriptionPlaceholders.TooLong(description, byInstance
+                    ? DescriptionTemplate.FillForSnapshot(description, "vol-00000000", null, id)
+                    : DescriptionTemplate.FillForSnapshot(description, id, null, null), $"{id} ({region})") is { } tooLong)
+            {
+                WriteError(tooLong);
+                continue;
+            }
             if (!_queued.Add($"{region}/{id}"))
             {
                 WriteWarning($"{id} ({region}) was already given; it is snapshotted once.");

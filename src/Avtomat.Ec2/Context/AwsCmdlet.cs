@@ -87,6 +87,43 @@ public abstract class AwsCmdlet : PSCmdlet
         }
     }
 
+    // ---- Warning, verbose and debug lines that -Debug cannot turn into a failure ---------------------------------
+    //
+    // Under -Debug PowerShell asks "Continue?" after each warning and verbose line (PowerShell 7.6, MshCommandRuntime:
+    // WarningPreference is Inquire when -Debug is set and -WarningAction is not; VerbosePreference is Inquire when -Debug
+    // is set without -Verbose and the host has a UI), and after each debug line in Windows PowerShell 5.1 (-Debug sets
+    // $DebugPreference to Inquire there, Continue in 7: Write-Debug help, Example 3,
+    // https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/write-debug?view=powershell-5.1).
+    // The line is written before the question; a host that cannot ask (pwsh -NonInteractive: "PowerShell is in
+    // NonInteractive mode…", a hosted runspace without a UI: HostException) makes the question throw, which ended the
+    // command with that instead of its own result or error. Here the question that cannot be asked gets the answer
+    // the prompt offers by default (Yes, continue), so -Debug never changes the outcome. An interactive host still
+    // asks, and its Halt still stops the command.
+
+    /// <summary>WriteWarning that -Debug in a host that cannot prompt does not turn into a failure (see above).</summary>
+    private protected new void WriteWarning(string text) => WriteDespiteDebug(() => base.WriteWarning(text));
+
+    /// <summary>WriteVerbose that -Debug in a host that cannot prompt does not turn into a failure (see above).</summary>
+    private protected new void WriteVerbose(string text) => WriteDespiteDebug(() => base.WriteVerbose(text));
+
+    /// <summary>WriteDebug that -Debug in a host that cannot prompt does not turn into a failure (see above).</summary>
+    private protected new void WriteDebug(string text) => WriteDespiteDebug(() => base.WriteDebug(text));
+
+    private void WriteDespiteDebug(Action write)
+    {
+        try
+        {
+            write();
+        }
+        catch (Exception e) when ((e is System.Management.Automation.Host.HostException || e is PSInvalidOperationException) && DebugIsBound())
+        {
+            // The line was written; only the question after it failed (no UI, or NonInteractive): continue.
+        }
+    }
+
+    private bool DebugIsBound() =>
+        MyInvocation?.BoundParameters is { } bound && bound.TryGetValue("Debug", out var value) && LanguagePrimitives.IsTrue(value);
+
     /// <summary>Writes a warning when <paramref name="region"/> is well-formed but not in the SDK's region list (it may be
     /// newer than the SDK: it is used anyway). Returns true when it warned.</summary>
     protected bool WarnIfUnknownRegion(string region, string source)
@@ -128,8 +165,14 @@ public abstract class AwsCmdlet : PSCmdlet
                 if (bound.ContainsKey(name)) return name;
             }
         }
-        return "Region";
+        return RegionParameterForHints;
     }
+
+    /// <summary>The parameter a "no region" error tells the user to pass when no region parameter was given: the one
+    /// that works in this command. -Region for the commands whose region is where their calls go; Copy-AvSnapshot and
+    /// Measure-AvSnapshotCopy say -SourceRegion (the region the snapshots are in): there -Region is where the copy is
+    /// made, and it conflicts with -DestinationRegion.</summary>
+    private protected virtual string RegionParameterForHints => "Region";
 
     /// <summary>EC2 clients for the resolved context, with our module name and version in each request's user agent.
     /// The caller disposes it at the end of the invocation.</summary>

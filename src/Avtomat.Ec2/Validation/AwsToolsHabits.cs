@@ -27,6 +27,13 @@ internal static class AwsToolsHabits
         ["New-AvSnapshot -DryRun"] = "New-EC2Snapshot",
     };
 
+    /// <summary>The switch of <paramref name="commandName"/> whose AWS.Tools namesake takes a Boolean (Copy-AvSnapshot:
+    /// Encrypted, New-AvSnapshot: DryRun), for hints that must name a switch the command has.</summary>
+    public static string BooleanSwitchOf(string commandName) =>
+        BooleanInAwsTools.Keys.FirstOrDefault(k => k.StartsWith(commandName + " -", StringComparison.OrdinalIgnoreCase)) is { } key
+            ? key.Substring(commandName.Length + 2)
+            : "DryRun";
+
     /// <summary>A switch of <paramref name="command"/> written as "-Switch $true" (or with a variable holding a Boolean),
     /// found in the invocation's own text; null when there is none or the text is not available (PowerShell 5.1 gives
     /// only the first line of a command).</summary>

@@ -27,7 +27,11 @@ public sealed class UnreachableClients(IEc2ClientSource inner, TimeProvider cloc
 
     public IAmazonEC2 ForCopy(string region) => RefusingProxy.Wrap(inner.ForCopy(region), region, this);
 
-    public string EndpointKey(string region) => inner.EndpointKey(region);
+    /// <summary>region → where its calls are said to go instead of <paramref name="inner"/>'s (the emulator's URL, as
+    /// with -EndpointUrl): e.g. AWS's own endpoint, for a test of a region without -EndpointUrl. Null: inner's.</summary>
+    public Func<string, string>? Endpoint { get; set; }
+
+    public string EndpointKey(string region) => Endpoint?.Invoke(region) ?? inner.EndpointKey(region);
 
     /// <summary>The calls refused so far, in order (the engine's clock when each was made).</summary>
     public IReadOnlyList<RefusedCall> Refused
