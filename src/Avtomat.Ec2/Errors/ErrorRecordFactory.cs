@@ -90,16 +90,6 @@ internal static class ErrorRecordFactory
         return record;
     }
 
-    /// <summary>The engine failed in a way that is not about one snapshot (a bug): terminating, with the exception kept.</summary>
-    public static ErrorRecord EngineFailure(Exception exception) =>
-        new(exception, "CopyEngineFailure", ErrorCategory.InvalidOperation, null)
-        {
-            ErrorDetails = new ErrorDetails($"The copy engine failed: {exception.Message}")
-            {
-                RecommendedAction = "Copies EC2 already accepted keep running; their ids are in the verbose output. Run the command again to copy the rest (it skips nothing on its own, so filter out snapshots already copied).",
-            },
-        };
-
     private static string StableId(string? id, string fallback) =>
         string.IsNullOrWhiteSpace(id) || id!.IndexOfAny(new[] { ',', ' ' }) >= 0 ? fallback : id;
 }
