@@ -52,7 +52,7 @@ public sealed class HelpAndSyntaxTests
         foreach (var topic in new[]
                  {
                      "20 copies in progress", "-ThrottleLimit", "100 calls at once", "5 a", "5 pending snapshots", "15 seconds",
-                     "avtomat:source-snapshot-id", "avtomat:source-region", "avtomat:encryption", "Reused", "-Force",
+                     "avtomat:source-snapshot-id", "avtomat:source-region", "avtomat:encryption", "Reused", "-Force", "-CopyAgain",
                      "-NoWait", "Wait-AvSnapshot", "$ProgressPreference", "-Timeout", "run it again", "-SourceRegion",
                      "-DestinationRegion", "Copy-EC2Snapshot",
                  })
