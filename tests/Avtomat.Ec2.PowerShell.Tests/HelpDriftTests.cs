@@ -234,6 +234,8 @@ public sealed class HelpDriftTests
             new("@{ # = #; # = # }", "PriceTable.TimeBasedPerGiB (15- and 60-minute tiers)", firstTier.Key, firstTier.Value, 60, sixty),
             // The module.
             new("Avtomat.Ec2 has # cmdlets", "the cmdlets the module exports", CmdletTypes.Count),
+            // The emulator's address in the examples, which HelpExampleTests maps to its emulator.
+            new("--port #", "HelpExamples.HelpExampleTests.EmulatorAddress", new Uri(HelpExamples.HelpExampleTests.EmulatorAddress).Port),
         };
     }
 
@@ -260,6 +262,13 @@ public sealed class HelpDriftTests
         new("at most # copies in progress, writes", "an example's narration of its own -ThrottleLimit"),
         new("split in #", "prose"),
         new("Wait-AvSnapshot -Timeout #", "an example's value, in an about topic's example"),
+        new("within # minutes (a time-based copy", "an example's narration of its own -CompletionDurationMinutes"),
+        new("quota of # MiB/s between the # regions", "an example's narration of its own -CopyThroughputQuota (and a pair of regions)"),
+        new("below # USD", "an example's own threshold"),
+        new("Reused (# here); with -CopyAgain it plans them again (# reused)", "what the example outputs, checked by HelpExampleTests"),
+        new("The next # plan", "a count of the example's commands"),
+        new("The last # plan", "a count of the example's commands"),
+        new("-Timeout # stops waiting after # minutes", "an example's narration of its own -Timeout"),
     };
 
     public sealed record Occurrence(Passage Passage, int Index, string Token)
