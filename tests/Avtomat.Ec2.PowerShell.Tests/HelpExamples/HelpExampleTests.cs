@@ -4,7 +4,6 @@ using System.Management.Automation.Runspaces;
 using System.Xml.Linq;
 using Amazon.Runtime;
 using Avtomat.Ec2.Emulator;
-using Avtomat.Ec2.PowerShell.Tests.NewAvSnapshot;
 
 namespace Avtomat.Ec2.PowerShell.Tests.HelpExamples;
 
@@ -33,7 +32,7 @@ public sealed class HelpExampleTests
     public const string EmulatorAddress = "http://127.0.0.1:4566";
 
     private const string DefaultKey = "AKIDEXAMPLEDEFAULT";
-    private const string BackupKey = "ASIAEXAMPLEBACKUP";
+    private const string BackupKey = "AKIDEXAMPLEBACKUP";
     private const string ProdKey = "AKIDEXAMPLEPROD";
     private const string VaultKey = "AKIDEXAMPLEVAULT";
     private const string Prod = "111111111111";
@@ -57,10 +56,11 @@ public sealed class HelpExampleTests
         return list;
     }
 
-    public static TheoryData<string, int> ExampleIds()
+    /// <summary>The examples of one cmdlet (a test class per cmdlet, so xunit runs the four sets in parallel).</summary>
+    public static TheoryData<int> ExampleNumbers(string cmdlet)
     {
-        var data = new TheoryData<string, int>();
-        foreach (var e in Examples()) data.Add(e.Cmdlet, e.Number);
+        var data = new TheoryData<int>();
+        foreach (var e in Examples().Where(e => e.Cmdlet == cmdlet)) data.Add(e.Number);
         return data;
     }
 
@@ -85,9 +85,14 @@ public sealed class HelpExampleTests
     /// <summary>Examples whose commands write nothing to the output when all is well.</summary>
     private static readonly HashSet<(string, int)> Silent = new() { ("Copy-AvSnapshot", 3), ("New-AvSnapshot", 4), ("Wait-AvSnapshot", 4) };
 
-    [Theory]
-    [MemberData(nameof(ExampleIds))]
-    public async Task Example_RunsAgainstTheEmulator(string cmdlet, int number)
+    [Fact]
+    public void EveryExample_IsRunByATestClass()
+    {
+        Assert.Equal(HelpDriftTests.CmdletNames.Order(StringComparer.Ordinal), Examples().Select(e => e.Cmdlet).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(HelpDriftTests.CmdletNames, c => Assert.NotEmpty(ExampleNumbers(c)));
+    }
+
+    internal static async Task RunAsync(string cmdlet, int number)
     {
         var example = Examples().Single(e => e.Cmdlet == cmdlet && e.Number == number);
         await using var world = await World.StartAsync();
@@ -210,8 +215,8 @@ public sealed class HelpExampleTests
             var options = new EmulatorOptions();
             options.Accounts[ProdKey] = Prod;
             options.Accounts[VaultKey] = Vault;
-            options.Config.Durations.Copy = new DurationModel { Kind = DurationKind.Fixed, Seconds = 0.3 };
-            options.Config.Durations.Snapshot = new DurationModel { Kind = DurationKind.Fixed, Seconds = 0.3 };
+            options.Config.Durations.Copy = new DurationModel { Kind = DurationKind.Fixed, Seconds = 0.1 };
+            options.Config.Durations.Snapshot = new DurationModel { Kind = DurationKind.Fixed, Seconds = 0.1 };
             var emulator = await Ec2Emulator.StartAsync(options);
             Seed(emulator);
 
@@ -225,7 +230,8 @@ public sealed class HelpExampleTests
             File.WriteAllLines(Path.Combine(folder, "snapshots.txt"), ["snap-0123456789abcdef0", "snap-0fedcba9876543210"]);
 
             var host = new PowerShellHost(configure: AwsToolsStandIns.AddTo);
-            host.UseFastPolling();
+            var runspace = (Runspace)host.Run("[runspace]::DefaultRunspace").Single().BaseObject;
+            Avtomat.Ec2.Commands.EngineTuning.SetPollInterval(runspace, TimeSpan.FromMilliseconds(50));
             host.Run(@"
                 param($url, $folder, $credentials, $stored)
                 Set-Location -LiteralPath $folder
@@ -265,4 +271,32 @@ public sealed class HelpExampleTests
             try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
         }
     }
+}
+
+public sealed class CopyAvSnapshotHelpExamples
+{
+    [Theory]
+    [MemberData(nameof(HelpExampleTests.ExampleNumbers), "Copy-AvSnapshot", MemberType = typeof(HelpExampleTests))]
+    public Task Example_RunsAgainstTheEmulator(int number) => HelpExampleTests.RunAsync("Copy-AvSnapshot", number);
+}
+
+public sealed class MeasureAvSnapshotCopyHelpExamples
+{
+    [Theory]
+    [MemberData(nameof(HelpExampleTests.ExampleNumbers), "Measure-AvSnapshotCopy", MemberType = typeof(HelpExampleTests))]
+    public Task Example_RunsAgainstTheEmulator(int number) => HelpExampleTests.RunAsync("Measure-AvSnapshotCopy", number);
+}
+
+public sealed class NewAvSnapshotHelpExamples
+{
+    [Theory]
+    [MemberData(nameof(HelpExampleTests.ExampleNumbers), "New-AvSnapshot", MemberType = typeof(HelpExampleTests))]
+    public Task Example_RunsAgainstTheEmulator(int number) => HelpExampleTests.RunAsync("New-AvSnapshot", number);
+}
+
+public sealed class WaitAvSnapshotHelpExamples
+{
+    [Theory]
+    [MemberData(nameof(HelpExampleTests.ExampleNumbers), "Wait-AvSnapshot", MemberType = typeof(HelpExampleTests))]
+    public Task Example_RunsAgainstTheEmulator(int number) => HelpExampleTests.RunAsync("Wait-AvSnapshot", number);
 }
