@@ -203,7 +203,8 @@ public sealed class HelpDriftTests
             // Ids, descriptions, tags.
             new("followed by # or # hexadecimal digits", "ValidateEc2IdAttribute's pattern", idDigits),
             new("and # or # hexadecimal digits", "ValidateEc2IdAttribute's pattern", idDigits),
-            new("longer than # characters (EC2's limit)", "DescriptionTemplate.MaxLength", DescriptionTemplate.MaxLength),
+            new("EC2 allows at most # characters in a description", "DescriptionTemplate.MaxLength", DescriptionTemplate.MaxLength),
+            new("is cut to # characters", "DescriptionTemplate.MaxLength", DescriptionTemplate.MaxLength),
             new("keys are at most # characters, values at most #", "TagParameter.MaxKeyLength, MaxValueLength", TagParameter.MaxKeyLength, TagParameter.MaxValueLength),
             new("and at most # tags (EC2 allows # per snapshot and the module adds # provenance tags)", "CopyRules.MaxTags - CopyTagNames.All.Length, CopyRules.MaxTags, CopyTagNames.All.Length",
                 CopyRules.MaxTags - provenance, CopyRules.MaxTags, provenance),
