@@ -173,4 +173,26 @@ public class ControlApiTests
         using var response = await http.GetAsync("_emulator/no-such-thing");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
+
+    [Fact]
+    public async Task Seed_GivesTheIdsAsked_InOrderPerPrefix_AndRefusesAUsedOne()
+    {
+        await using var env = await TestEmulator.StartAsync();
+        var seeded = env.Ec2.Seed(new SeedRequest
+        {
+            Snapshots = 2, Volumes = 1, Instances = 1, DataVolumesPerInstance = 0,
+            Ids = ["snap-0123456789abcdef0", "vol-12345678", "i-0123456789abcdef0", "snap-12345678"],
+        });
+        Assert.Equal(["snap-0123456789abcdef0", "snap-12345678"], seeded.SnapshotIds);
+        Assert.Equal("vol-12345678", seeded.VolumeIds[0]);
+        Assert.StartsWith("vol-", seeded.VolumeIds[1]); // the instance's root volume: no vol- id left, a new one
+        Assert.NotEqual("vol-12345678", seeded.VolumeIds[1]);
+        Assert.Equal(["i-0123456789abcdef0"], seeded.InstanceIds);
+
+        Assert.Throws<ArgumentException>(() => env.Ec2.Seed(new SeedRequest { Snapshots = 1, Ids = ["snap-12345678"] }));
+        Assert.Throws<ArgumentException>(() => env.Ec2.Seed(new SeedRequest { Snapshots = 1, Ids = ["snap-XYZ"] }));
+        // Ids not taken are dropped with the seed: the next one gets new ids.
+        env.Ec2.Seed(new SeedRequest { Volumes = 1, Ids = ["snap-0fedcba9876543210"] });
+        Assert.NotEqual("snap-0fedcba9876543210", Assert.Single(env.Ec2.Seed(new SeedRequest { Snapshots = 1 }).SnapshotIds));
+    }
 }

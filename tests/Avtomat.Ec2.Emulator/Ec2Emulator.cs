@@ -87,7 +87,18 @@ public sealed partial class Ec2Emulator : IAsyncDisposable
     public SeedResult Seed(SeedRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        lock (_state.Gate) return Seeder.Seed(_state, request);
+        lock (_state.Gate)
+        {
+            try
+            {
+                if (request.Ids is { Count: > 0 } ids) _state.PresetIds(ids);
+                return Seeder.Seed(_state, request);
+            }
+            finally
+            {
+                _state.ClearPresetIds();
+            }
+        }
     }
 
     /// <summary>The call log: the latest <see cref="EmulatorOptions.CallLogCapacity"/> EC2 and STS calls that reached the
@@ -284,6 +295,10 @@ public sealed class SeedRequest
     public string? VolumeType { get; set; }
     public string? AvailabilityZone { get; set; }
     public string? VolumeId { get; set; }
+    /// <summary>Ids for what this seed creates, in order per prefix: the snapshots take the snap- ones, the volumes (and
+    /// instances' volumes) the vol- ones, the instances the i- ones; the rest get new ids. For the ids a documentation
+    /// example names (snap-0123456789abcdef0).</summary>
+    public List<string>? Ids { get; set; }
     public Dictionary<string, string>? Tags { get; set; }
     public string? Description { get; set; }
     public bool Encrypted { get; set; }

@@ -90,7 +90,7 @@ public sealed class ResumeTests : EngineTestBed
         var lookups = Calls("DescribeSnapshots", West).Where(c => c.Number > lastCallBefore).ToList();
         Assert.Single(lookups, c => c.FilterValues("tag:" + CopyTagNames.SourceSnapshotId).Count == 5);
 
-        var forced = RunNew(ids.Select(id => Copy(id)), Options(o => o.Force = true));
+        var forced = RunNew(ids.Select(id => Copy(id)), Options(o => o.CopyAgain = true));
         Assert.All(forced.Finished, f => Assert.False(f.Result.Reused));
         Assert.All(ids, id => Assert.Equal(2, CopiesOf(id)));
     }

@@ -14,7 +14,7 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
         : base(engine, clients, options, cancellationToken, CheckVault(clients, options))
     {
         ThrottleLimit = Math.Max(1, Math.Min(100, options.ThrottleLimit));
-        Force = options.Force;
+        CopyAgain = options.CopyAgain;
         TimeBasedThroughputQuota = options.TimeBasedThroughputQuota > 0 ? options.TimeBasedThroughputQuota : Scheduling.CopyThroughput.DefaultQuotaMiBps;
         Plan = options.Plan;
         if (SourceClients is not null)
@@ -63,8 +63,8 @@ public sealed class CopyJob : SnapshotJob<SnapshotCopyRequest, SnapshotCopyResul
 
     /// <summary>Concurrent copies per destination for this job.</summary>
     internal int ThrottleLimit { get; }
-    /// <summary>Copy even when an earlier copy of the source exists (no resume).</summary>
-    internal bool Force { get; }
+    /// <summary>Copy even when an earlier copy of the source exists (no resume): -CopyAgain.</summary>
+    internal bool CopyAgain { get; }
     /// <summary>The region pair's throughput quota for time-based copies, MiB/s.</summary>
     internal double TimeBasedThroughputQuota { get; }
     /// <summary>Plan only: read-only lookups, no CopySnapshot.</summary>

@@ -6,8 +6,9 @@ public sealed class CopyJobOptions : StartJobOptions
     /// <summary>Concurrent copies per destination region for this job (1..100). The process-wide window per account and
     /// destination (EC2 allows 20) applies on top.</summary>
     public int ThrottleLimit { get; set; } = 20;
-    /// <summary>Copy even when this module already copied the source to the destination (no resume).</summary>
-    public bool Force { get; set; }
+    /// <summary>Copy even when this module already copied the source to the destination (no resume): Copy-AvSnapshot's
+    /// -CopyAgain. (Its -Force only skips the confirmation prompt, as in AWS.Tools, and never reaches the engine.)</summary>
+    public bool CopyAgain { get; set; }
     /// <summary>A vault copy: the sources belong to the account of these credentials (read, and shared with the
     /// destination account for the copy, with them); the copies are made with the job's own clients, in their account.
     /// Null: the sources are read with the job's clients.</summary>

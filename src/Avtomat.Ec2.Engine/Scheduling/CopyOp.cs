@@ -47,20 +47,21 @@ internal sealed class CopyOp : Due
         SourceRegion = first.Copy.SourceRegion;
         SourceId = first.Copy.SourceSnapshotId;
         DryRun = first.Job.DryRun;
-        Force = first.CopyJob.Force;
+        CopyAgain = first.CopyJob.CopyAgain;
         Plan = first.CopyJob.Plan;
         Token = first.Token;
         Order = first.InputOrder;
         Items.Add(first);
     }
 
-    /// <summary>The copy's identity (see <see cref="CopyRules.KeyOf"/>); null for a dry run or -Force (never shared).</summary>
+    /// <summary>The copy's identity (see <see cref="CopyRules.KeyOf"/>); null for a dry run or -CopyAgain (never shared).</summary>
     public string? Key { get; }
     public long Sequence { get; }
     public string SourceRegion { get; }
     public string SourceId { get; }
     public bool DryRun { get; }
-    public bool Force { get; }
+    /// <summary>-CopyAgain: no resume, no reuse, no twin check; copy even when an earlier copy exists.</summary>
+    public bool CopyAgain { get; }
     /// <summary>Plan only (Measure-AvSnapshotCopy): ends once its kind is known, never sends CopySnapshot.</summary>
     public bool Plan { get; }
     /// <summary>What EC2 holds of the lineage decided the kind (null until the lineage lookup answered, or when it

@@ -51,7 +51,7 @@ internal sealed partial class Scheduler
     {
         var job = item.CopyJob;
         var request = item.Copy;
-        var shared = !job.DryRun && !job.Force;
+        var shared = !job.DryRun && !job.CopyAgain;
         var key = shared ? CopyRules.KeyOf(request) : null;
         if (key is not null && _copyOps.TryGetValue(key, out var existing))
         {
@@ -67,7 +67,7 @@ internal sealed partial class Scheduler
         op.SubmittedAt = Now;
         if (op.Plan) Lookups.Want(PendingCopies, PendingCopiesShape.Key, Now, Now + CollectDelay, item.Link!);
         AskSource(op);
-        if (op.Force) op.EarlierLooked = true;
+        if (op.CopyAgain) op.EarlierLooked = true;
         else Lookups.Want(CopiesOf(op.SourceRegion), op.SourceId, Now, Now + CollectDelay, item.Link!);
     }
 
@@ -353,7 +353,7 @@ internal sealed partial class Scheduler
             job.SourceScheduler(op.SourceRegion).Post(s => s.TakeSeriesTurn(op.SourceId, op, () => Post(d => d.SeriesTurnGiven(op))));
             return;
         }
-        if (op.Force)
+        if (op.CopyAgain)
         {
             op.State = CopyState.Paced;
             Send(op, now);
@@ -657,7 +657,7 @@ internal sealed partial class Scheduler
             var live = copies.Where(c => c.State?.Value is "pending" or "completed").ToList();
             var matching = op.Expect is { } expect ? live.Where(c => CopyRules.Matches(c, request, expect)).ToList() : new List<Snapshot>();
             bool Ours(Snapshot s) => s.SnapshotId == op.SnapshotId || CopyRules.TokenOf(s) == op.Token;
-            op.Earlier = op.Force ? null : CopyRules.Choose(matching.Where(s => !Ours(s)));
+            op.Earlier = op.CopyAgain ? null : CopyRules.Choose(matching.Where(s => !Ours(s)));
             switch (op.State)
             {
                 case CopyState.Checking:
@@ -727,7 +727,7 @@ internal sealed partial class Scheduler
                     Durations.Copied(op.VolumeId, op.Incremental ? DurationOf(snapshot, seenRunningBefore, at)?.TotalSeconds : null);
                     // The slot is free the moment the copy is seen finished.
                     ReleaseSlot(op, SlotRelease.CopyFinished);
-                    if (!op.Reused && !op.Force && (_sawOtherRuns || op.SettleAt is not null))
+                    if (!op.Reused && !op.CopyAgain && (_sawOtherRuns || op.SettleAt is not null))
                     {
                         var settle = op.LookedUpAt + TwinWindow(op);
                         if (op.SettleAt is null || settle > op.SettleAt) op.SettleAt = settle;
@@ -738,7 +738,7 @@ internal sealed partial class Scheduler
                     op.State = CopyState.Settling;
                     return;
                 }
-                if (!op.Reused && !op.Force && FindTwin(op, matching) is { } twin)
+                if (!op.Reused && !op.CopyAgain && FindTwin(op, matching) is { } twin)
                 {
                     ResolveTwin(op, twin, copies, at);
                     return;
@@ -861,7 +861,7 @@ internal sealed partial class Scheduler
                 return;
             }
             item.Job.Verbose($"{request.SourceSnapshotId} ({request.SourceRegion}) → {copy.SnapshotId} ({Region}): reused, copied {age} ago " +
-                             "by an earlier run (-Force copies again).", request);
+                             "by an earlier run (-CopyAgain copies again).", request);
             Finish(item, SnapshotState.Completed, null, endSeen: false);
         });
     }
@@ -894,7 +894,7 @@ internal sealed partial class Scheduler
             item.Job.MayHaveHiddenTwins();
             item.Job.Accept(item, copy.SnapshotId, copy.StartTime, adopted: false);
             item.Job.Verbose($"{item.Copy.SourceSnapshotId} ({item.Copy.SourceRegion}) → {copy.SnapshotId} ({Region}): an earlier run's copy is still pending, " +
-                             $"started {age} ago; waiting for it instead of copying again (-Force copies anyway).", item.Request);
+                             $"started {age} ago; waiting for it instead of copying again (-CopyAgain copies anyway).", item.Request);
             if (item.StopPending) StopCopyItem(item, op);
             else if (item.Job.NoWait) Linger(item);
         }
@@ -1110,7 +1110,7 @@ internal sealed partial class Scheduler
             foreach (var op in scheduler._admission)
             {
                 if (room == 0) yield break;
-                if (op.SourceRegion != SourceRegion || op.Force) continue;
+                if (op.SourceRegion != SourceRegion || op.CopyAgain) continue;
                 if (op.KnownAt is { } known && known >= now - AdmissionFreshness) continue;
                 room--;
                 yield return (op.SourceId, op.Leader.Link!);

@@ -33,7 +33,7 @@ public abstract class CopySnapshotsCmdlet : StartCmdlet<SnapshotCopyRequest, Sna
     public const string ToOutpostSet = "ToOutpost";
     public const string ToLocalZoneSet = "ToLocalZone";
 
-    /// <summary>The engine adds three provenance tags to each copy.</summary>
+    /// <summary>The provenance tags the engine adds to each copy (<see cref="CopyTagNames.All"/>).</summary>
     private static readonly int ProvenanceTags = CopyTagNames.All.Length;
 
     private static readonly Regex LocalZonePattern = new(
@@ -135,11 +135,15 @@ public abstract class CopySnapshotsCmdlet : StartCmdlet<SnapshotCopyRequest, Sna
     [ValidateRange(1, 100)]
     public int ThrottleLimit { get; set; } = 20;
 
-    /// <summary>Copy even when this module already copied the source to the destination, and do not ask for
-    /// confirmation (AWS.Tools' -Force). Without it the command resumes: completed copies from earlier runs are output as
-    /// Reused, pending ones are waited for.</summary>
+    /// <summary>Do not ask for confirmation, as AWS.Tools' -Force; -WhatIf still wins. It does not change what is copied:
+    /// the command still resumes (see -CopyAgain).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
+
+    /// <summary>Copy again what an earlier run (or another process) already copied to the destination. Without it the
+    /// command resumes: completed copies from earlier runs are output as Reused, pending ones are waited for.</summary>
+    [Parameter]
+    public SwitchParameter CopyAgain { get; set; }
 
     /// <summary>Make the copies in the account of this profile (a vault account), while the sources are read with the
     /// usual credentials (-ProfileName, -Credential, Set-AWSCredential, …): each source is shared with that account for
@@ -303,7 +307,7 @@ public abstract class CopySnapshotsCmdlet : StartCmdlet<SnapshotCopyRequest, Sna
         StartOnce(() => Context(record), ThrottleLimit,
             new CopyJobOptions
             {
-                ThrottleLimit = ThrottleLimit, DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent, Force = Force.IsPresent,
+                ThrottleLimit = ThrottleLimit, DryRun = DryRun.IsPresent, NoWait = NoWait.IsPresent, CopyAgain = CopyAgain.IsPresent,
                 TimeBasedThroughputQuota = CopyThroughputQuota, Plan = Measuring,
             },
             IsVaultCopy ? StartVaultCopy : (Func<IEc2ClientSource, CopyJobOptions, CancellationToken, CopyJob>)SnapshotEngine.Shared.StartCopyJob);

@@ -5,13 +5,15 @@ using System.Runtime.CompilerServices;
 namespace Avtomat.Ec2.Commands;
 
 /// <summary>Knobs for the engine jobs the cmdlets start, per runspace and for tests only (internal: no cmdlet parameter
-/// exposes them, and nothing in production sets them). A runspace without settings keeps the engine's defaults (a 2 s
-/// poll interval), so a test that measures real call counts is not affected by another test's shortcut.</summary>
+/// exposes them, and nothing in production sets them). A runspace without settings keeps the engine's defaults (an
+/// adaptive poll between <see cref="Engine.JobOptions.PollInterval"/>, 1 s, and <see cref="Engine.JobOptions.MaxPollInterval"/>,
+/// 5 min; a 30 s visibility grace), so a test that measures real call counts is not affected by another test's shortcut.</summary>
 internal static class EngineTuning
 {
     private static readonly ConditionalWeakTable<Runspace, Settings> ByRunspace = new();
 
-    /// <summary>Polls every <paramref name="interval"/> in jobs started from <paramref name="runspace"/>.</summary>
+    /// <summary>Sets the poll floor (the least time between two looks; <see cref="Engine.JobOptions.PollInterval"/>) of jobs
+    /// started from <paramref name="runspace"/>.</summary>
     public static void SetPollInterval(Runspace runspace, TimeSpan interval)
     {
         if (runspace is null) throw new ArgumentNullException(nameof(runspace));

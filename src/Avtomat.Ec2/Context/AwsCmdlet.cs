@@ -144,7 +144,7 @@ public abstract class AwsCmdlet : PSCmdlet
             SecretKey = SecretKey,
             SessionToken = SessionToken,
             ProfileName = ProfileName,
-            ProfileLocation = ProfileLocation,
+            ProfileLocation = ProfileLocationPath(),
             Credential = Credential,
             EndpointUrl = EndpointUrl,
             Region = region,
@@ -152,6 +152,21 @@ public abstract class AwsCmdlet : PSCmdlet
             // PSObject-wrapped values are unwrapped by the engine, by shape (it has no PowerShell reference).
             GetVariable = name => state.PSVariable.GetValue(name),
         };
+    }
+
+    /// <summary>-ProfileLocation as a file system path: a relative path (./credentials, ~/.aws/prod) is relative to the
+    /// PowerShell location, as every path a cmdlet takes, not to the process's working directory.</summary>
+    private string? ProfileLocationPath()
+    {
+        if (string.IsNullOrWhiteSpace(ProfileLocation)) return ProfileLocation;
+        try
+        {
+            return SessionState.Path.GetUnresolvedProviderPathFromPSPath(ProfileLocation!.Trim());
+        }
+        catch (Exception e) when (e is ProviderNotFoundException or DriveNotFoundException or NotSupportedException or PSInvalidOperationException)
+        {
+            return ProfileLocation; // not a file system path: the SDK says what it finds there
+        }
     }
 
     private string RegionParameterName()

@@ -54,9 +54,33 @@ internal sealed partial class EmulatorState
 
     public long NextSequence() => ++_sequence;
 
-    /// <summary>"snap-"/"vol-"/"i-"/"r-" + 17 lowercase hex digits from the seeded Random, unique in this emulator.</summary>
+    /// <summary>Ids the next <see cref="NewId"/> calls of their prefix return, in order (a seed's <see cref="SeedRequest.Ids"/>).</summary>
+    private readonly Dictionary<string, Queue<string>> _presetIds = new(StringComparer.Ordinal);
+
+    /// <summary>Makes the next <see cref="NewId"/> calls of each id's prefix return these ids, in order (for the ids of
+    /// documentation examples). Each must be unused, "prefix-" and 8 or 17 lowercase hex digits.</summary>
+    public void PresetIds(IEnumerable<string> ids)
+    {
+        foreach (var id in ids)
+        {
+            var dash = id.IndexOf('-');
+            if (dash <= 0 || !System.Text.RegularExpressions.Regex.IsMatch(id[(dash + 1)..], "^([0-9a-f]{8}|[0-9a-f]{17})$"))
+                throw new ArgumentException($"'{id}' is not an EC2 id (prefix, '-', 8 or 17 lowercase hex digits).");
+            if (_usedIds.Contains(id) || _presetIds.Values.Any(q => q.Contains(id))) throw new ArgumentException($"The id '{id}' is already used.");
+            var prefix = id[..dash];
+            if (!_presetIds.TryGetValue(prefix, out var queue)) _presetIds[prefix] = queue = new Queue<string>();
+            queue.Enqueue(id);
+        }
+    }
+
+    /// <summary>Drops preset ids no <see cref="NewId"/> call took.</summary>
+    public void ClearPresetIds() => _presetIds.Clear();
+
+    /// <summary>"snap-"/"vol-"/"i-"/"r-" + 17 lowercase hex digits from the seeded Random, unique in this emulator (or the
+    /// next preset id of that prefix).</summary>
     public string NewId(string prefix)
     {
+        if (_presetIds.TryGetValue(prefix, out var preset) && preset.TryDequeue(out var chosen) && _usedIds.Add(chosen)) return chosen;
         Span<byte> bytes = stackalloc byte[9];
         while (true)
         {
@@ -142,6 +166,7 @@ internal sealed partial class EmulatorState
         _publicSnapshots.Clear();
         Kms = new KmsRegistry();
         _usedIds.Clear();
+        _presetIds.Clear();
         _sequence = 0;
         TimeBasedGrants.Clear();
         Random = new Random(Options.RandomSeed);

@@ -47,9 +47,53 @@ public sealed class ResumeAndStopTests
         Assert.All(output, o => Assert.True((bool)o.Properties["Reused"].Value));
         Assert.Equal(30, bed.CopiesIn("us-west-2"));
 
+        // -Force only skips the prompt (AWS.Tools' meaning): the run still resumes.
         var forced = bed.Invoke(Copy + " -Force", ids[0]);
-        Assert.False(Assert.Single(forced.Output).Properties["Reused"].Value as bool? ?? true);
+        Assert.True(forced.Errors.Count == 0, forced.Describe());
+        Assert.True(Assert.Single(forced.Output).Properties["Reused"].Value as bool? ?? false);
+        Assert.Equal(30, bed.CopiesIn("us-west-2"));
+
+        var again2 = bed.Invoke(Copy + " -CopyAgain", ids[0]);
+        Assert.True(again2.Errors.Count == 0, again2.Describe());
+        Assert.False(Assert.Single(again2.Output).Properties["Reused"].Value as bool? ?? true);
         Assert.Equal(31, bed.CopiesIn("us-west-2"));
+    }
+
+    [Fact]
+    public async Task Force_SkipsThePromptOnly_AndStillResumes_CopyAgainCopiesAgain()
+    {
+        await using var bed = await CopyTestBed.StartAsync();
+        var ids = bed.Seed(3);
+        var first = bed.Invoke(Copy, ids.Cast<object>().ToArray());
+        Assert.True(first.Errors.Count == 0, first.Describe());
+        Assert.Equal(3, bed.CopiesIn("us-west-2"));
+
+        // The hosted runspace cannot prompt: -Confirm without -Force fails and copies nothing.
+        var asked = bed.Invoke(Copy + " -CopyAgain -Confirm", ids[0]);
+        Assert.NotEmpty(asked.Errors);
+        Assert.Equal(3, bed.CopiesIn("us-west-2"));
+
+        // -Confirm -Force: nothing is asked, and everything is reused (EC2 holds no new copy).
+        var forced = bed.Invoke(Copy + " -Confirm -Force", ids.Cast<object>().ToArray());
+        Assert.True(forced.Errors.Count == 0, forced.Describe());
+        Assert.Equal(3, forced.Output.Count);
+        Assert.All(forced.Output, o => Assert.True((bool)o.Properties["Reused"].Value));
+        Assert.Equal(3, bed.CopiesIn("us-west-2"));
+
+        // -CopyAgain -Force: nothing is asked, and each source is copied again.
+        var copied = bed.Invoke(Copy + " -Confirm -Force -CopyAgain", ids.Cast<object>().ToArray());
+        Assert.True(copied.Errors.Count == 0, copied.Describe());
+        Assert.All(copied.Output, o => Assert.False((bool)o.Properties["Reused"].Value));
+        Assert.Equal(6, bed.CopiesIn("us-west-2"));
+
+        // Measure-AvSnapshotCopy plans the same: -Force reuses, -CopyAgain plans full copies again.
+        var plan = bed.Invoke("$args | Measure-AvSnapshotCopy @aws -SourceRegion us-east-1 -DestinationRegion us-west-2 -Force", ids.Cast<object>().ToArray());
+        Assert.True(plan.Errors.Count == 0, plan.Describe());
+        var planAgain = bed.Invoke("$args | Measure-AvSnapshotCopy @aws -SourceRegion us-east-1 -DestinationRegion us-west-2 -CopyAgain", ids.Cast<object>().ToArray());
+        Assert.True(planAgain.Errors.Count == 0, planAgain.Describe());
+        Assert.Equal(3, (int)Assert.Single(plan.Output).Properties["Reused"].Value);
+        Assert.Equal(0, (int)Assert.Single(planAgain.Output).Properties["Reused"].Value);
+        Assert.Equal(6, bed.CopiesIn("us-west-2"));
     }
 
     [Fact]
