@@ -160,7 +160,7 @@ public sealed class AboutTopicTests
                  {
                      $"at most {engine.RegionCopyLimit} copies in progress (pending) per destination region and account",
                      $"-ThrottleLimit (default {new CopyAvSnapshotCommand().ThrottleLimit})",
-                     $"grows back by one slot every {engine.CopyWindowRecovery.TotalSeconds} seconds",
+                     $"grows back by one slot per finished copy and one every {engine.CopyWindowRecovery.TotalSeconds} seconds",
                      $"CreateSnapshot and DeleteSnapshot {create.Burst} calls at once, then {create.RefillPerSecond} a second",
                      $"CopySnapshot {copy.Burst} then {copy.RefillPerSecond}",
                      $"DescribeSnapshots {describe.Burst} then {describe.RefillPerSecond} (filtered)",

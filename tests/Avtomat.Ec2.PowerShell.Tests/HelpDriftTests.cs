@@ -124,7 +124,7 @@ public sealed class HelpDriftTests
     private static Regex ToRegex(string phrase)
     {
         var parts = phrase.Split('#');
-        var pattern = string.Join(@"(?<n>\d+(?:[.,]\d+)*|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty)", parts.Select(Regex.Escape));
+        var pattern = string.Join(@"(?<n>\d+(?:[.,]\d+)*|(?i:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty))", parts.Select(Regex.Escape));
         return new Regex(pattern, RegexOptions.CultureInvariant);
     }
 
@@ -143,6 +143,15 @@ public sealed class HelpDriftTests
         return Regex.Matches(regex, @"\{(\d+)\}").Select(m => decimal.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
     }
 
+    /// <summary>A parameter's default in the Azure Automation runbook sample (its param block), as the about topic states it.</summary>
+    private static decimal RunbookDefault(string parameter)
+    {
+        var sample = File.ReadAllText(Path.Combine(Path.GetDirectoryName(PowerShellHost.SourceManifestPath)!, "samples", "runbooks", "Copy-AvSnapshot.AzureAutomation.ps1"));
+        var m = Regex.Match(sample, @"\$" + parameter + @"\s*=\s*(\d+(?:\.\d+)?)", RegexOptions.IgnoreCase);
+        Assert.True(m.Success, $"no default for ${parameter} in the runbook sample");
+        return decimal.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
     private static decimal[] Bucket(string action) => new[] { (decimal)Ec2Buckets.All[action].Burst, (decimal)Ec2Buckets.All[action].RefillPerSecond };
 
     /// <summary>Each fact in the help, and where in the code it comes from.</summary>
@@ -157,6 +166,7 @@ public sealed class HelpDriftTests
         var progress = Field<TimeSpan>(typeof(EngineCmdlet<SnapshotCopyRequest, SnapshotCopyResult>), "ProgressInterval");
         var slots = Field<int>(typeof(EngineCmdlet<SnapshotCopyRequest, SnapshotCopyResult>), "SnapshotProgressSlots");
         var provenance = CopyTagNames.All.Length;
+        var createTags = (decimal)Field<int>(typeof(NewAvSnapshotCommand), "ProvenanceTags");
         var prices = new PriceTable();
         var firstTier = prices.TimeBasedPerGiB.First();
         var lastTier = prices.TimeBasedPerGiB.Last();
@@ -235,6 +245,26 @@ public sealed class HelpDriftTests
             new("@{ # = #; # = # }", "PriceTable.TimeBasedPerGiB (15- and 60-minute tiers)", firstTier.Key, firstTier.Value, 60, sixty),
             // The module.
             new("Avtomat.Ec2 has # cmdlets", "the cmdlets the module exports", CmdletTypes.Count),
+            // The about topics (about_Avtomat.Ec2*, laid out by the docs): the same facts in their words.
+            new("at least # second and at most # minutes apart", "JobOptions.PollInterval and JobOptions.DefaultMaxPollInterval",
+                (decimal)waitDefaults.PollInterval.TotalSeconds, (decimal)JobOptions.DefaultMaxPollInterval.TotalMinutes),
+            new("window of # less the copies", "SnapshotEngine.RegionCopyLimit", window),
+            new("one slot per finished copy and one every # seconds", "SnapshotEngine.CopyWindowRecovery", (decimal)engine.CopyWindowRecovery.TotalSeconds),
+            new("leaves # calls of each bucket", "SnapshotEngine.PacingMargin", engine.PacingMargin),
+            new("(-CompletionDurationMinutes, # to # in steps of #)", "[ValidateRange] and [ValidateMultipleOf] of -CompletionDurationMinutes",
+                (decimal)(int)minutes.MinRange, (decimal)(int)minutes.MaxRange, minuteStep),
+            new("EC2 gives one copy at most # MiB/s", "CopyThroughput.MaxPerCopyMiBps", (decimal)CopyThroughput.MaxPerCopyMiBps),
+            new("cannot keep at # MiB/s", "CopyThroughput.MaxPerCopyMiBps", (decimal)CopyThroughput.MaxPerCopyMiBps),
+            new("destination region # MiB/s by default", "CopyJobOptions.DefaultTimeBasedThroughputQuota", (decimal)CopyJobOptions.DefaultTimeBasedThroughputQuota),
+            new("EC2 allows # tags on a snapshot. A copy gets # provenance tags (below), so -Tag takes at most #; New-AvSnapshot keeps # for its own, so at most #",
+                "TagParameter.MaxTagsPerResource, CopyTagNames.All, NewAvSnapshotCommand.ProvenanceTags",
+                TagParameter.MaxTagsPerResource, provenance, TagParameter.MaxTagsPerResource - provenance, createTags, TagParameter.MaxTagsPerResource - createTags),
+            new("EC2's answer (# seconds at most)", "EngineJob.SentCallGrace", (decimal)EngineJob.SentCallGrace.TotalSeconds),
+            new("Description: at most # characters", "DescriptionTemplate.MaxLength", DescriptionTemplate.MaxLength),
+            new("visibility delay (# seconds)", "JobOptions.VisibilityGrace default", (decimal)new CopyJobOptions().VisibilityGrace.TotalSeconds),
+            new("a few looks over # seconds", "JobOptions.VisibilityGrace default", (decimal)new CopyJobOptions().VisibilityGrace.TotalSeconds),
+            new("stands in for the account for # minutes", "AccountResolver.StandInLifetime", (decimal)Avtomat.Ec2.Engine.Aws.AccountResolver.StandInLifetime.TotalMinutes),
+            new("TimeBudgetMinutes defaults to #", "samples/runbooks/Copy-AvSnapshot.AzureAutomation.ps1's param default", RunbookDefault("TimeBudgetMinutes")),
             // The emulator's address in the examples, which HelpExampleTests maps to its emulator.
             new("--port #", "HelpExamples.HelpExampleTests.EmulatorAddress", new Uri(HelpExamples.HelpExampleTests.EmulatorAddress).Port),
         };
@@ -270,6 +300,17 @@ public sealed class HelpDriftTests
         new("The next # plan", "a count of the example's commands"),
         new("The last # plan", "a count of the example's commands"),
         new("-Timeout # stops waiting after # minutes", "an example's narration of its own -Timeout"),
+        new("# snapshots of one volume copied in the same run", "a pair, not a count"),
+        new("# runs over the same sources at the same moment (# processes)", "a pair, not a count"),
+        new("it renews # minutes before they expire, so sessions of # minutes", "the AWS SDK's PreemptExpiryTime for STS credentials, not this module's"),
+        new("-ThrottleLimit # -Parallel", "an example's value for ForEach-Object"),
+        new("step after # seconds", "AWS Systems Manager's limit on an aws:executeScript step"),
+        new("one step may run at most # seconds", "AWS Systems Manager's limit on an aws:executeScript step"),
+        new("PowerShell # runtime", "the Azure Automation runtime the sample targets"),
+        new("step (PowerShell #)", "the runtime AWS Systems Manager's aws:executeScript offers"),
+        new("under the # hours after which Azure stops", "Azure Automation's fair share limit"),
+        new("from # Automation variables", "a pair, not a count"),
+        new("holds # tested runbooks", "the samples folder's content, listed by the Runbooks Pester file"),
     };
 
     public sealed record Occurrence(Passage Passage, int Index, string Token)
@@ -365,8 +406,8 @@ public sealed class HelpDriftTests
         ["Copy-EC2Snapshot"] = ["SourceSnapshotId", "SourceRegion", "Description", "Region", "RegionToCall", "DestinationRegion", "Encrypted", "KmsKeyId", "TagSpecification",
             "DestinationOutpostArn", "DestinationAvailabilityZone", "CompletionDurationMinute", "PresignedUrl", "Select", "PassThru", "ClientConfig", "Force"],
         ["New-EC2Snapshot"] = ["DryRun", "VolumeId", "Description", "Region", "RegionToCall", "TagSpecification", "OutpostArn", "Location", "Select", "PassThru", "ClientConfig", "Force"],
-        ["Get-EC2Snapshot"] = ["OwnerId", "Filter", "SnapshotId", "RestorableByUserId", "Region"],
-        ["Get-EC2Volume"] = ["VolumeId", "Filter", "Region"],
+        ["Get-EC2Snapshot"] = ["OwnerId", "Filter", "SnapshotId", "RestorableByUserId", "Region", "ProfileName", "Credential", "AccessKey", "SecretKey", "ProfileLocation", "EndpointUrl"],
+        ["Get-EC2Volume"] = ["VolumeId", "Filter", "Region", "ProfileName", "Credential", "AccessKey", "SecretKey", "ProfileLocation", "EndpointUrl"],
         ["Get-EC2Instance"] = ["InstanceId", "Filter", "Region"],
         ["Get-EC2AvailabilityZone"] = ["Filter", "Region"],
         ["Set-AWSCredential"] = ["ProfileName", "AccessKey", "SecretKey", "StoreAs", "Scope"],

@@ -39,7 +39,7 @@ internal sealed partial class Scheduler
     private void ExpectKey(CopyOp op)
     {
         var request = op.Leader.Copy;
-        if (op.Force && !op.DryRun)
+        if (op.CopyAgain && !op.DryRun)
         {
             // Copies again whatever exists: nothing to judge (twins are not looked for either).
             op.Expect = KeyExpectation.Unencrypted;
@@ -124,14 +124,14 @@ internal sealed partial class Scheduler
         if (op.Expect is null || op.Seen is null) return;
         var request = op.Leader.Copy;
         var matching = op.Seen.Where(c => CopyRules.Matches(c, request, op.Expect)).ToList();
-        op.Earlier = op.Force ? null : CopyRules.Choose(matching.Where(s => s.SnapshotId != op.SnapshotId && CopyRules.TokenOf(s) != op.Token));
+        op.Earlier = op.CopyAgain ? null : CopyRules.Choose(matching.Where(s => s.SnapshotId != op.SnapshotId && CopyRules.TokenOf(s) != op.Token));
         DeleteTwinsOf(op, op.Earlier, matching);
     }
 
     /// <summary>Says why completed copies found here are not reused (EC2's encryption differs from what this run asks).</summary>
     private void SayWhyNotReused(CopyOp op)
     {
-        if (op.Seen is null || op.Expect is null || op.Force || op.Plan) return;
+        if (op.Seen is null || op.Expect is null || op.CopyAgain || op.Plan) return;
         var request = op.Leader.Copy;
         var other = op.Seen.Where(c => c.State?.Value == "completed" && !CopyRules.Matches(c, request, op.Expect))
             .OrderByDescending(c => c.StartTime).ToList();
