@@ -174,6 +174,13 @@ public sealed class LimitConfig
         ["DescribeSnapshotAttribute"] = new(100, 20),
         ["CreateVolume"] = new(100, 5),
         ["DescribeInstances"] = new(100, 20),
+        // Get* actions are non-mutating (100/20); Enable/Disable/Modify/Reset are mutating ones (50/5).
+        ["GetEbsEncryptionByDefault"] = new(100, 20),
+        ["GetEbsDefaultKmsKeyId"] = new(100, 20),
+        ["EnableEbsEncryptionByDefault"] = new(50, 5),
+        ["DisableEbsEncryptionByDefault"] = new(50, 5),
+        ["ModifyEbsDefaultKmsKeyId"] = new(50, 5),
+        ["ResetEbsDefaultKmsKeyId"] = new(50, 5),
     };
     public BucketConfig DefaultBucket { get; set; } = new(100, 20);
 }

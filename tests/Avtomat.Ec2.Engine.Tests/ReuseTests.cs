@@ -237,4 +237,151 @@ public sealed class ReuseTests : EngineTestBed
         var warning = Assert.Single(again.Warnings);
         Assert.StartsWith("2 reused copies in us-west-2 differ from this run's request: 2 in the requested tags (not added: CreateTags: UnauthorizedOperation", warning);
     }
+
+    // ------------------------------------------------------------------ EBS encryption by default, the default KMS key
+
+    private void InWest(Func<Amazon.EC2.IAmazonEC2, Task> call) => call(_clients.For(West)).GetAwaiter().GetResult();
+
+    private void EnableEncryptionByDefault() =>
+        InWest(c => c.EnableEbsEncryptionByDefaultAsync(new Amazon.EC2.Model.EnableEbsEncryptionByDefaultRequest()));
+
+    private void DefaultKey(string key) =>
+        InWest(c => c.ModifyEbsDefaultKmsKeyIdAsync(new Amazon.EC2.Model.ModifyEbsDefaultKmsKeyIdRequest { KmsKeyId = key }));
+
+    private static CallDecision? DenyEbsSettings(CallInfo call) =>
+        call.Action is "GetEbsEncryptionByDefault" or "GetEbsDefaultKmsKeyId"
+            ? CallDecision.Error("UnauthorizedOperation", 403, "You are not authorized to perform this operation.") : null;
+
+    [Fact]
+    public void EncryptionByDefaultOn_ASecondRunReusesEveryCopy_AskingEachSettingOnce_AsFastAsBefore()
+    {
+        EnableEncryptionByDefault();
+        var ids = SeedSnapshots(East, 100);
+        var first = RunNew(ids.Select(id => Copy(id)));
+        var awsManaged = OwnSnapshots(West).Select(s => s.KmsKeyId).Distinct().Single();
+        Assert.All(OwnSnapshots(West), s => Assert.True(s.Encrypted));
+        Assert.All(first.Finished, f => Assert.Equal(true, f.Result.Encrypted));
+        AdvanceTo(Now + TimeSpan.FromHours(3));
+        var before = LastCall;
+
+        var again = RunNew(ids.Select(id => Copy(id)));
+
+        Assert.All(again.Finished, f =>
+        {
+            Assert.True(f.Result.Reused);
+            Assert.Equal(first.FinishedFor(f.Request!.SourceSnapshotId).Result.SnapshotId, f.Result.SnapshotId);
+        });
+        Assert.Equal(0, CallsSince("CopySnapshot", before));
+        // Once per job and region each: whether EC2 encrypts (yes), with which key (alias/aws/ebs), that key's ARN.
+        Assert.Equal(1, CallsSince("GetEbsEncryptionByDefault", before));
+        Assert.Equal(1, CallsSince("GetEbsDefaultKmsKeyId", before));
+        Assert.Equal(1, CallsSince("DescribeKey", before));
+        Assert.Equal(2, CallsSince("DescribeSnapshots", before));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), again.Elapsed);
+        Assert.Single(again.Messages, m => m.StartsWith("EBS encryption by default is on in us-west-2: EC2 encrypts every copy made there", StringComparison.Ordinal));
+        Assert.StartsWith($"arn:aws:kms:{West}:{AccountId}:key/", awsManaged);
+    }
+
+    [Fact]
+    public void EncryptionByDefaultOn_UnencryptedCopiesTaggedDefaultByHand_AreStillNotReusedForEncrypted()
+    {
+        var ids = SeedSnapshots(East, 10);
+        RunNew(ids.Select(id => Copy(id)));
+        TagCopies(ids, CopyTagNames.Encryption, "default");
+        EnableEncryptionByDefault();
+        var before = LastCall;
+
+        var encrypted = RunNew(ids.Select(id => Copy(id, r => r.Encrypted = true)));
+
+        Assert.All(encrypted.Finished, f =>
+        {
+            Assert.False(f.Result.Reused);
+            Assert.Equal(true, f.Result.Encrypted);
+        });
+        Assert.Equal(10, CallsSince("CopySnapshot", before));
+        // -Encrypted: whether encryption by default is on does not matter, only which key is the default.
+        Assert.Equal(0, CallsSince("GetEbsEncryptionByDefault", before));
+        Assert.Equal(10, encrypted.Messages.Count(m => m.Contains("is not reused: EC2 says it is not encrypted, and this run asks for encryption with the default EBS key (arn:aws:kms:us-west-2:")));
+
+        // With encryption by default on, a run without -Encrypted makes what -Encrypted made: those copies are reused.
+        var mid = LastCall;
+        var plain = RunNew(ids.Select(id => Copy(id)));
+        Assert.All(plain.Finished, f =>
+        {
+            Assert.True(f.Result.Reused);
+            Assert.Equal(encrypted.FinishedFor(f.Request!.SourceSnapshotId).Result.SnapshotId, f.Result.SnapshotId);
+        });
+        Assert.Equal(0, CallsSince("CopySnapshot", mid));
+    }
+
+    [Fact]
+    public void CustomerDefaultKey_AnEncryptedReRunReuses_WithoutDescribeKey_AndACopyWithAnotherKeyIsNotReused()
+    {
+        var key = _ec2.CreateKmsKey(AccountId, West, "alias/ebs-default");
+        var ids = SeedSnapshots(East, 20);
+        // Made before the account chose its default key: encrypted with the AWS managed key.
+        var managed = RunNew(ids.Take(5).Select(id => Copy(id, r => r.Encrypted = true)));
+        DefaultKey("alias/ebs-default");
+        var before = LastCall;
+
+        var first = RunNew(ids.Select(id => Copy(id, r => r.Encrypted = true)));
+
+        Assert.All(first.Finished, f =>
+        {
+            Assert.False(f.Result.Reused);
+            Assert.Equal(key.Arn, f.Result.KmsKeyId);
+        });
+        Assert.Equal(5, first.Messages.Count(m => m.Contains("is not reused: EC2 says it is encrypted with arn:aws:kms:us-west-2:") &&
+                                                 m.Contains($"this run asks for encryption with the default EBS key ({key.Arn})")));
+        // EC2 named the default key by its key ARN: nothing to resolve.
+        Assert.Equal(1, CallsSince("GetEbsDefaultKmsKeyId", before));
+        Assert.Equal(0, CallsSince("DescribeKey", before));
+        Assert.Contains(managed.Finished, f => f.Result.KmsKeyId != key.Arn);
+
+        var mid = LastCall;
+        var again = RunNew(ids.Select(id => Copy(id, r => r.Encrypted = true)));
+        Assert.All(again.Finished, f =>
+        {
+            Assert.True(f.Result.Reused);
+            Assert.Equal(first.FinishedFor(f.Request!.SourceSnapshotId).Result.SnapshotId, f.Result.SnapshotId);
+        });
+        Assert.Equal(0, CallsSince("CopySnapshot", mid));
+
+        // A -KmsKeyId asks EC2 for no setting: its own key decides.
+        var given = LastCall;
+        var byAlias = RunNew(ids.Take(3).Select(id => Copy(id, r => r.KmsKeyId = "alias/ebs-default")));
+        Assert.All(byAlias.Finished, f => Assert.True(f.Result.Reused));
+        Assert.Equal(0, CallsSince("GetEbsEncryptionByDefault", given) + CallsSince("GetEbsDefaultKmsKeyId", given));
+    }
+
+    [Fact]
+    public void SettingsDenied_ReusesAnUnencryptedCopyOrOneWithTheAwsManagedKey_SaysSoOnce_NeverAnUnencryptedOneForEncrypted()
+    {
+        var ids = SeedSnapshots(East, 6);
+        RunNew(ids.Take(3).Select(id => Copy(id)));
+        EnableEncryptionByDefault();
+        RunNew(ids.Skip(3).Select(id => Copy(id)));
+        TagCopies(ids, CopyTagNames.Encryption, "default");
+        Intercept = DenyEbsSettings;
+        var before = LastCall;
+
+        // Unknown whether EC2 encrypts: both the unencrypted copies (made before) and the encrypted ones (aws/ebs) are reused.
+        var plain = RunNew(ids.Select(id => Copy(id)));
+
+        Assert.All(plain.Finished, f => Assert.True(f.Result.Reused));
+        Assert.Equal(0, CallsSince("CopySnapshot", before));
+        Assert.Single(plain.Messages, m => m.Contains("Whether EBS encryption by default is on in us-west-2 could not be read (UnauthorizedOperation") &&
+                                          m.EndsWith("Allow ec2:GetEbsEncryptionByDefault to reuse only the copy EC2 would make now.", StringComparison.Ordinal));
+        Assert.Single(plain.Messages, m => m.Contains("The default KMS key for EBS in us-west-2 could not be read (UnauthorizedOperation") &&
+                                          m.Contains("taken to be the AWS managed key (alias/aws/ebs)"));
+        Assert.Equal(1, CallsSince("DescribeKey", before));
+
+        // -Encrypted: the unencrypted copies are not reused, whatever their tag says; the aws/ebs ones are.
+        var mid = LastCall;
+        var encrypted = RunNew(ids.Select(id => Copy(id, r => r.Encrypted = true)));
+        Assert.Equal(3, encrypted.Finished.Count(f => f.Result.Reused));
+        Assert.All(encrypted.Finished.Where(f => !f.Result.Reused), f => Assert.Contains(f.Request!.SourceSnapshotId, ids.Take(3)));
+        Assert.Equal(3, CallsSince("CopySnapshot", mid));
+        Assert.Equal(0, CallsSince("GetEbsEncryptionByDefault", mid));
+    }
 }

@@ -112,23 +112,29 @@ internal static class CopyRules
 /// How EC2 encrypts the copy a request makes, to judge an earlier copy by what EC2 says of it (its <c>Encrypted</c> and
 /// <c>KmsKeyId</c>, the key's ARN: "The Amazon Resource Name (ARN) of the KMS key that was used to protect the volume
 /// encryption key", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Snapshot.html). CopySnapshot: an
-/// unencrypted source without <c>Encrypted</c> makes an unencrypted copy; an encrypted source makes an encrypted copy;
-/// with <c>Encrypted</c> and no <c>KmsKeyId</c> the copy gets the account's default KMS key for EBS (the AWS managed
-/// <c>alias/aws/ebs</c> unless the account changed it), a same-region copy of an encrypted source may keep the source's
-/// key (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopySnapshot.html,
+/// unencrypted source without <c>Encrypted</c> makes an unencrypted copy unless EBS encryption by default is on in the
+/// destination ("To encrypt a copy of an unencrypted snapshot if encryption by default is not enabled, enable encryption
+/// using this parameter"; https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html, a per-region
+/// setting, GetEbsEncryptionByDefault); an encrypted source makes an encrypted copy; without <c>KmsKeyId</c> an
+/// encrypted copy gets the account's default KMS key for EBS in the destination ("If this parameter is not specified,
+/// your KMS key for Amazon EBS is used": the AWS managed <c>alias/aws/ebs</c> unless ModifyEbsDefaultKmsKeyId chose
+/// another; GetEbsDefaultKmsKeyId says which), a same-region copy of an encrypted source may keep the source's key
+/// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopySnapshot.html,
 /// https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html). A key given as a key id, alias name, alias
 /// ARN or key ARN names one key: KMS DescribeKey gives its ARN
 /// (https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html).
 /// </summary>
 internal sealed class KeyExpectation
 {
-    private KeyExpectation(bool encrypted, IReadOnlyCollection<string> arns, string? literal, bool defaultUnresolved, string wanted)
+    private KeyExpectation(bool encrypted, IReadOnlyCollection<string> arns, string? literal, bool defaultUnresolved, string wanted,
+        bool acceptsUnencrypted = false)
     {
         Encrypted = encrypted;
         Arns = arns;
         Literal = literal;
         DefaultUnresolved = defaultUnresolved;
         Wanted = wanted;
+        AcceptsUnencrypted = acceptsUnencrypted || !encrypted;
     }
 
     /// <summary>An unencrypted copy.</summary>
@@ -145,7 +151,14 @@ internal sealed class KeyExpectation
     /// key (EC2 says it is encrypted, and its avtomat:encryption tag says <c>default</c>), or one with <paramref name="arns"/>.</summary>
     public static KeyExpectation DefaultUnknown(IReadOnlyCollection<string> arns, string wanted) => new(true, arns, null, true, wanted);
 
+    /// <summary>Whether EC2 encrypts the copy of an unencrypted source asked for without encryption is not known (EBS
+    /// encryption by default could not be read): an unencrypted copy, or one this expectation accepts (the default key).</summary>
+    public KeyExpectation OrUnencrypted(string wanted) => new(Encrypted, Arns, Literal, DefaultUnresolved, wanted, acceptsUnencrypted: true);
+
+    /// <summary>An encrypted copy is what EC2 makes of the request (with one of the keys).</summary>
     public bool Encrypted { get; }
+    /// <summary>An unencrypted copy is accepted: EC2 makes one (or may, when encryption by default is not known).</summary>
+    public bool AcceptsUnencrypted { get; }
     public IReadOnlyCollection<string> Arns { get; }
     public string? Literal { get; }
     public bool DefaultUnresolved { get; }
@@ -154,8 +167,8 @@ internal sealed class KeyExpectation
 
     public bool Accepts(Snapshot copy)
     {
-        if (!Encrypted) return copy.Encrypted != true;
-        if (copy.Encrypted != true || copy.KmsKeyId is not { Length: > 0 } arn) return false;
+        if (copy.Encrypted != true) return AcceptsUnencrypted;
+        if (!Encrypted || copy.KmsKeyId is not { Length: > 0 } arn) return false;
         if (Arns.Contains(arn)) return true;
         if (Literal is not null) return arn == Literal || arn.EndsWith(":key/" + Literal, StringComparison.Ordinal);
         return DefaultUnresolved && CopyRules.TagOf(copy, CopyTagNames.Encryption) == "default";

@@ -49,6 +49,10 @@ internal static class Ec2Buckets
         ["ModifySnapshotAttribute"] = new(100, 5),
         ["DeleteTags"] = new(100, 10),
         ["DescribeSnapshotAttribute"] = new(100, 20),
+        // What EC2 makes of a copy without a key: Get* actions are non-mutating ones ("Describe*, List*, Search*, and Get*"),
+        // 100/20, and not in the unfiltered subset (same page).
+        ["GetEbsEncryptionByDefault"] = new(100, 20),
+        ["GetEbsDefaultKmsKeyId"] = new(100, 20),
     };
 
     /// <summary>An action not in the table: the smallest bucket there is (50 at once, 5 a second).</summary>

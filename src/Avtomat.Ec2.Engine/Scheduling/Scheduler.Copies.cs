@@ -425,7 +425,8 @@ internal sealed partial class Scheduler
             {
                 each.Result.Description = description;
                 each.Result.Tags = new Dictionary<string, string>(tags, StringComparer.Ordinal);
-                each.Result.Encrypted = encrypt || op.SourceEncrypted || request.DestinationOutpostArn is not null ? true : null;
+                // Also when EBS encryption by default is on here (the expectation knows it).
+                each.Result.Encrypted = encrypt || op.SourceEncrypted || request.DestinationOutpostArn is not null || op.Expect is { AcceptsUnencrypted: false } ? true : null;
             }
         }
         if (op.DryRun) call.DryRun = true;

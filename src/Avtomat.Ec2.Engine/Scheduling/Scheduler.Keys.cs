@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Amazon.EC2;
+using Amazon.EC2.Model;
 using Amazon.KeyManagementService;
 using Amazon.KeyManagementService.Model;
 using Avtomat.Ec2.Engine.Copy;
@@ -13,10 +14,13 @@ namespace Avtomat.Ec2.Engine.Scheduling;
 
 /// <summary>One KMS key a job's copies here ask for (a -KmsKeyId as given, or the destination's default EBS key),
 /// resolved to its key ARN once for the job with KMS DescribeKey; the copies waiting for it go on when it is.</summary>
-internal sealed class KeyResolution(string key, JobLink link) : Due
+internal sealed class KeyResolution(string key, JobLink link, bool isDefault = false) : Due
 {
-    /// <summary>The key as given (a key id, key ARN, alias name or alias ARN); <see cref="Scheduler.DefaultEbsKey"/> for the default key.</summary>
+    /// <summary>The key as given (a key id, key ARN, alias name or alias ARN), or as EC2 named the default key for EBS
+    /// (GetEbsDefaultKmsKeyId; <see cref="Scheduler.DefaultEbsKey"/> when it could not be asked).</summary>
     public string Key { get; } = key;
+    /// <summary>The destination's default KMS key for EBS (the key EC2 uses when a request names none).</summary>
+    public bool IsDefault { get; } = isDefault;
     public JobLink Link { get; } = link;
     public bool InFlight { get; set; }
     public bool Done { get; set; }
@@ -27,15 +31,53 @@ internal sealed class KeyResolution(string key, JobLink link) : Due
     public override void OnDue(Scheduler scheduler, DateTimeOffset now) => scheduler.ResolveKey(this, now);
 }
 
+/// <summary>EC2's EBS encryption settings in this account and region, as a job here needs them: whether encryption by
+/// default is on (GetEbsEncryptionByDefault) and which key is the default KMS key for EBS (GetEbsDefaultKmsKeyId), each
+/// asked at most once for the job, and only when a copy's expectation depends on it.</summary>
+internal sealed class EbsSettings(JobLink link)
+{
+    public JobLink Link { get; } = link;
+    public EbsQuery ByDefault { get; } = new(EbsQuery.EncryptionByDefault, link);
+    public EbsQuery DefaultKey { get; } = new(EbsQuery.DefaultKmsKeyId, link);
+    /// <summary>EBS encryption by default was said to be on (one verbose line per job and region).</summary>
+    public bool SaidOn { get; set; }
+}
+
+/// <summary>One of the two EBS settings, asked once (paced under its own EC2 bucket); the copies waiting for it go on
+/// when it is answered (or could not be).</summary>
+internal sealed class EbsQuery(string action, JobLink link) : Due
+{
+    public const string EncryptionByDefault = "GetEbsEncryptionByDefault";
+    public const string DefaultKmsKeyId = "GetEbsDefaultKmsKeyId";
+
+    public string Action { get; } = action;
+    public JobLink Link { get; } = link;
+    public bool InFlight { get; set; }
+    public bool Done { get; set; }
+    /// <summary>GetEbsEncryptionByDefault's answer (null when it could not be asked).</summary>
+    public bool? On { get; set; }
+    /// <summary>GetEbsDefaultKmsKeyId's answer as EC2 gave it: a key ARN, or <c>alias/aws/ebs</c> for the AWS managed key
+    /// (null when it could not be asked).</summary>
+    public string? Key { get; set; }
+    public List<CopyOp> Waiting { get; } = new();
+
+    public override void OnDue(Scheduler scheduler, DateTimeOffset now) => scheduler.AskEbs(this, now);
+}
+
 internal sealed partial class Scheduler
 {
     /// <summary>The AWS managed key for EBS: what CopySnapshot uses with Encrypted and no KmsKeyId unless the account chose
     /// another default ("If you do not specify a KMS key, the AWS managed key (aws/ebs) is used",
-    /// https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html). A predefined AWS alias DescribeKey resolves.</summary>
+    /// https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html). A predefined AWS alias DescribeKey resolves;
+    /// GetEbsDefaultKmsKeyId names the AWS managed key by it (the AWS CLI's example get-ebs-default-kms-key-id: "KmsKeyId":
+    /// "alias/aws/ebs"), a customer default key by its key ARN. Taken as the default key only when that cannot be asked.</summary>
     internal const string DefaultEbsKey = "alias/aws/ebs";
 
-    /// <summary>Once the source is checked: how EC2 encrypts this request's copy. Unencrypted needs no call; a key (given, or
-    /// the default one) is resolved once per job here, and the op waits for it.</summary>
+    /// <summary>Once the source is checked: how EC2 encrypts this request's copy. A -KmsKeyId is resolved once per job
+    /// here (no EBS setting is asked). Without one: an unencrypted source asked for without encryption (and not for an
+    /// Outpost) makes an unencrypted copy unless EBS encryption by default is on here (GetEbsEncryptionByDefault, asked
+    /// once per job); an encrypted copy gets the default KMS key for EBS here (GetEbsDefaultKmsKeyId, asked once per job,
+    /// then resolved to its key ARN like a given key). The op waits for what is not known yet, and is called again.</summary>
     private void ExpectKey(CopyOp op)
     {
         var request = op.Leader.Copy;
@@ -45,19 +87,61 @@ internal sealed partial class Scheduler
             op.Expect = KeyExpectation.Unencrypted;
             return;
         }
-        var encrypted = request.KmsKeyId is { Length: > 0 } || request.Encrypted || request.DestinationOutpostArn is not null || op.SourceEncrypted;
-        if (!encrypted)
+        var link = op.Leader.Link!;
+        if (request.KmsKeyId is { Length: > 0 } given)
         {
-            op.Expect = KeyExpectation.Unencrypted;
+            Await(op, ResolutionOf(link, given, isDefault: false));
             return;
         }
-        var key = request.KmsKeyId is { Length: > 0 } given ? given : DefaultEbsKey;
-        var link = op.Leader.Link!;
-        if (!link.Keys.TryGetValue(key, out var resolution))
+        var ebs = link.Ebs ??= new EbsSettings(link);
+        if (!EncryptedByRequest(op))
         {
-            link.Keys[key] = resolution = new KeyResolution(key, link);
-            ResolveKey(resolution, Now);
+            if (!ebs.ByDefault.Done)
+            {
+                ebs.ByDefault.Waiting.Add(op);
+                AskEbs(ebs.ByDefault, Now);
+                return;
+            }
+            if (ebs.ByDefault.On == false)
+            {
+                op.Expect = KeyExpectation.Unencrypted;
+                return;
+            }
         }
+        if (!ebs.DefaultKey.Done)
+        {
+            ebs.DefaultKey.Waiting.Add(op);
+            AskEbs(ebs.DefaultKey, Now);
+            return;
+        }
+        Await(op, ResolutionOf(link, ebs.DefaultKey.Key ?? DefaultEbsKey, isDefault: true));
+    }
+
+    /// <summary>EC2 encrypts the copy whatever the account's settings: -Encrypted, an encrypted source, an Outpost.</summary>
+    private static bool EncryptedByRequest(CopyOp op) =>
+        op.Leader.Copy.Encrypted || op.Leader.Copy.DestinationOutpostArn is not null || op.SourceEncrypted;
+
+    /// <summary>The job's resolution of <paramref name="key"/> here, started when new. A key ARN EC2 named as the default
+    /// key needs no DescribeKey: it is what EC2 reports on the copies it encrypts with it.</summary>
+    private KeyResolution ResolutionOf(JobLink link, string key, bool isDefault)
+    {
+        var name = isDefault ? "(default) " + key : key;
+        if (link.Keys.TryGetValue(name, out var resolution)) return resolution;
+        link.Keys[name] = resolution = new KeyResolution(key, link, isDefault);
+        if (isDefault && IsKeyArn(key))
+        {
+            resolution.Done = true;
+            resolution.Arn = key;
+        }
+        else ResolveKey(resolution, Now);
+        return resolution;
+    }
+
+    private static bool IsKeyArn(string key) =>
+        key.StartsWith("arn:", StringComparison.Ordinal) && key.Split(':') is { Length: 6 } parts && parts[2] == "kms" && parts[5].StartsWith("key/", StringComparison.Ordinal);
+
+    private void Await(CopyOp op, KeyResolution resolution)
+    {
         if (resolution.Done) op.Expect = ExpectationOf(op, resolution);
         else resolution.Waiting.Add(op);
     }
@@ -74,8 +158,71 @@ internal sealed partial class Scheduler
         var wanted = request.KmsKeyId is { Length: > 0 } given
             ? $"encryption with the KMS key {given}{(resolution.Arn is { } a && a != given ? $" ({a})" : "")}"
             : $"encryption with the default EBS key{(resolution.Arn is { } d ? $" ({d})" : "")}";
-        if (resolution.Arn is not null) return KeyExpectation.Keys(arns, wanted);
-        return request.KmsKeyId is { Length: > 0 } key ? KeyExpectation.Unresolved(key, arns, wanted) : KeyExpectation.DefaultUnknown(arns, wanted);
+        var expectation = resolution.Arn is not null ? KeyExpectation.Keys(arns, wanted)
+            : request.KmsKeyId is { Length: > 0 } key ? KeyExpectation.Unresolved(key, arns, wanted)
+            : KeyExpectation.DefaultUnknown(arns, wanted);
+        if (request.KmsKeyId is { Length: > 0 } || EncryptedByRequest(op)) return expectation;
+        // Asked without encryption: encrypted only by EBS encryption by default (on), or perhaps (not known).
+        return op.Leader.Link?.Ebs?.ByDefault.On == true
+            ? KeyExpectation.Keys(arns, wanted + " (EBS encryption by default is on)")
+            : expectation.OrUnencrypted("an unencrypted copy, or one with " + wanted + " (whether EBS encryption by default is on is not known)");
+    }
+
+    /// <summary>Sends GetEbsEncryptionByDefault or GetEbsDefaultKmsKeyId (paced under its EC2 bucket), unless it was.</summary>
+    internal void AskEbs(EbsQuery query, DateTimeOffset now)
+    {
+        if (query.Done || query.InFlight) return;
+        if (!query.Link.Usable)
+        {
+            EbsAnswered(query, null, new InvalidOperationException("The job ended before it was asked."));
+            return;
+        }
+        if (!Pace(query.Action, now, query)) return;
+        query.InFlight = true;
+        Launch(new EbsCall(query), query.Link);
+    }
+
+    private void EbsAnswered(EbsQuery query, object? response, Exception? error)
+    {
+        query.InFlight = false;
+        query.Done = true;
+        var job = query.Link.Job;
+        var why = error is null ? $"{query.Action} answered without it" : FailurePolicy.Describe(error);
+        if (query.Action == EbsQuery.EncryptionByDefault)
+        {
+            query.On = error is null ? (response as GetEbsEncryptionByDefaultResponse)?.EbsEncryptionByDefault : null;
+            if (query.On is null)
+                job.Verbose($"Whether EBS encryption by default is on in {Region} could not be read ({why}): an earlier copy of an unencrypted " +
+                            "source asked for without -Encrypted is reused when EC2 says it is unencrypted or encrypted with the default KMS key " +
+                            "for EBS. Allow ec2:GetEbsEncryptionByDefault to reuse only the copy EC2 would make now.");
+            else if (query.On == true && query.Link.Ebs is { SaidOn: false } ebs)
+            {
+                ebs.SaidOn = true;
+                job.Verbose($"EBS encryption by default is on in {Region}: EC2 encrypts every copy made there (with the default KMS key for " +
+                            "EBS unless -KmsKeyId names another), so earlier copies are reused when EC2 says they are encrypted with that key.");
+            }
+        }
+        else
+        {
+            query.Key = error is null && (response as GetEbsDefaultKmsKeyIdResponse)?.KmsKeyId is { Length: > 0 } key ? key : null;
+            if (query.Key is null)
+                job.Verbose($"The default KMS key for EBS in {Region} could not be read ({why}): it is taken to be the AWS managed key " +
+                            $"({DefaultEbsKey}), so an earlier copy EC2 encrypted with a customer default key is copied again. " +
+                            "Allow ec2:GetEbsDefaultKmsKeyId to compare it.");
+        }
+        var waiting = query.Waiting.ToList();
+        query.Waiting.Clear();
+        foreach (var op in waiting) Reexpect(op);
+    }
+
+    /// <summary>An op that waited for an EBS setting or a key: its expectation again, then the first look's copies judged by it.</summary>
+    private void Reexpect(CopyOp op)
+    {
+        if (op.State != CopyState.Checking || op.Expect is not null) return;
+        ExpectKey(op);
+        if (op.Expect is null) return;
+        Rematch(op);
+        Decide(op);
     }
 
     /// <summary>Sends DescribeKey (paced as any call here; its own bucket), unless one is on its way.</summary>
@@ -100,21 +247,16 @@ internal sealed partial class Scheduler
         if (resolution.Arn is null)
         {
             var why = error is null ? "DescribeKey answered without a key ARN" : FailurePolicy.Describe(error);
-            resolution.Link.Job.Verbose(resolution.Key == DefaultEbsKey
-                ? $"The default EBS key ({DefaultEbsKey}) in {Region} could not be resolved to its key ARN ({why}): an earlier copy EC2 says is " +
+            resolution.Link.Job.Verbose(resolution.IsDefault
+                ? $"The default EBS key ({resolution.Key}) in {Region} could not be resolved to its key ARN ({why}): an earlier copy EC2 says is " +
                   $"encrypted is reused only when its {CopyTagNames.Encryption} tag says it was made with the default key. Allow kms:DescribeKey to compare key ARNs."
                 : $"KMS key {resolution.Key} could not be resolved to its key ARN in {Region} ({why}): an earlier copy is reused only when EC2 " +
                   $"reports this key on it as given or by its key id, so a copy made with the same key under another name is copied again. " +
                   "Allow kms:DescribeKey on the key, or give its key ARN.");
         }
-        foreach (var op in resolution.Waiting)
-        {
-            if (op.State != CopyState.Checking || op.Expect is not null) continue;
-            op.Expect = ExpectationOf(op, resolution);
-            Rematch(op);
-            Decide(op);
-        }
+        var waiting = resolution.Waiting.ToList();
         resolution.Waiting.Clear();
+        foreach (var op in waiting) Reexpect(op);
     }
 
     /// <summary>The first look's copies, judged once the expectation is known: the one to reuse or take over, and the
@@ -142,6 +284,26 @@ internal sealed partial class Scheduler
             job.Verbose($"{request.SourceSnapshotId} ({request.SourceRegion}): the earlier copy {newest.SnapshotId} in {Region}{more} is not reused: EC2 says it is " +
                         $"{KeyExpectation.Describe(newest)}{(CopyRules.Same(newest.OutpostArn, request.DestinationOutpostArn) ? "" : $" on {newest.OutpostArn ?? "no Outpost"}")}, " +
                         $"and this run asks for {op.Expect.Wanted}{(request.DestinationOutpostArn is { } outpost ? $" on {outpost}" : "")}; copying again.", op.Leader.Request);
+    }
+
+    /// <summary>GetEbsEncryptionByDefault or GetEbsDefaultKmsKeyId: Get* actions are EC2's non-mutating ones (their
+    /// bucket, <see cref="Ec2Buckets"/>).</summary>
+    private sealed class EbsCall(EbsQuery query) : Call
+    {
+        private readonly object _request = query.Action == EbsQuery.EncryptionByDefault
+            ? new GetEbsEncryptionByDefaultRequest() : new GetEbsDefaultKmsKeyIdRequest();
+
+        public override string Action => query.Action;
+        public override object Request => _request;
+
+        public override async Task<object?> SendAsync(IAmazonEC2 client, CancellationToken cancellationToken) => _request switch
+        {
+            GetEbsEncryptionByDefaultRequest r => await client.GetEbsEncryptionByDefaultAsync(r, cancellationToken).ConfigureAwait(false),
+            GetEbsDefaultKmsKeyIdRequest r => await client.GetEbsDefaultKmsKeyIdAsync(r, cancellationToken).ConfigureAwait(false),
+            _ => null,
+        };
+
+        public override void Done(Scheduler scheduler, object? response, Exception? error) => scheduler.EbsAnswered(query, response, error);
     }
 
     private sealed class DescribeKeyCall(KeyResolution resolution) : Call

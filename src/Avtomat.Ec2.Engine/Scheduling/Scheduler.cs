@@ -486,6 +486,8 @@ internal sealed class JobLink
     public int Tagging { get; set; }
     /// <summary>KMS keys its copies here ask for, by the key as given (or the default key), each resolved once for the job.</summary>
     public Dictionary<string, KeyResolution> Keys { get; } = new(StringComparer.Ordinal);
+    /// <summary>EC2's EBS encryption settings here as its copies need them (asked once each for the job).</summary>
+    public EbsSettings? Ebs { get; set; }
     /// <summary>Every item reported: it ends here once its sweep and its deletes are done.</summary>
     public bool Closing { get; set; }
 

@@ -50,5 +50,11 @@ internal static class ActionRegistry
         new ActionDefinition("DescribeVolumes", VolumeActions.DescribeVolumes),
         new ActionDefinition("DescribeInstances", InstanceActions.DescribeInstances),
         new ActionDefinition("DescribeRegions", RegionActions.DescribeRegions),
+        new ActionDefinition("GetEbsEncryptionByDefault", EbsEncryptionActions.GetEbsEncryptionByDefault),
+        new ActionDefinition("EnableEbsEncryptionByDefault", EbsEncryptionActions.EnableEbsEncryptionByDefault),
+        new ActionDefinition("DisableEbsEncryptionByDefault", EbsEncryptionActions.DisableEbsEncryptionByDefault),
+        new ActionDefinition("GetEbsDefaultKmsKeyId", EbsEncryptionActions.GetEbsDefaultKmsKeyId),
+        new ActionDefinition("ModifyEbsDefaultKmsKeyId", EbsEncryptionActions.ModifyEbsDefaultKmsKeyId),
+        new ActionDefinition("ResetEbsDefaultKmsKeyId", EbsEncryptionActions.ResetEbsDefaultKmsKeyId),
     }.ToDictionary(a => a.Name, StringComparer.Ordinal);
 }

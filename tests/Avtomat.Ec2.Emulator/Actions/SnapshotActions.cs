@@ -75,13 +75,18 @@ internal static partial class SnapshotActions
             throw Ec2Error.BadRequest("ResourceLimitExceeded",
                 $"Too many snapshot copies in progress. The limit is {maxCopies} for this destination region.");
 
-        // Encryption: encrypted source ⇒ encrypted copy; Outposts always encrypt; keys are regional, so without a
+        // Encryption: encrypted source ⇒ encrypted copy; Outposts always encrypt; with EBS encryption by default on in
+        // the destination every copy is encrypted ("To encrypt a copy of an unencrypted snapshot if encryption by default
+        // is not enabled, enable encryption using this parameter",
+        // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopySnapshot.html; "enforce the encryption of the new
+        // EBS volumes and snapshot copies that you create",
+        // https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html). Keys are regional, so without a
         // KmsKeyId a same-region copy of the caller's own snapshot keeps the source key (plausible) and anything else gets
-        // the caller's default EBS key: "If you do not specify a KMS key, the AWS managed key (aws/ebs) is used"
-        // (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html, encryption table) — for a shared
-        // source the caller's own, since the owner's key is not the caller's to pick.
+        // the caller's default KMS key for EBS in the destination ("If this parameter is not specified, your KMS key for
+        // Amazon EBS is used", API_CopySnapshot; the AWS managed aws/ebs unless ModifyEbsDefaultKmsKeyId chose another) —
+        // for a shared source the caller's own, since the owner's key is not the caller's to pick.
         var sameRegion = sourceRegion == destination;
-        var encrypted = source.Encrypted || encryptedFlag || outpostArn is not null;
+        var encrypted = source.Encrypted || encryptedFlag || outpostArn is not null || c.Region.EbsEncryptionByDefault;
         var kms = c.State.Kms;
         string? keyArn = null;
         var keyFails = false;
@@ -94,8 +99,13 @@ internal static partial class SnapshotActions
                 keyFails = !KmsKeys.IsWellFormed(kmsKeyId) || KmsKeys.RegionOf(keyArn) != destination
                     || IsInaccessible(kmsKeyId, c.Account, destination, c.Config) || !kms.CanUse(c.Account, keyArn);
             }
-            else keyArn = source.Encrypted && sameRegion && source.OwnerId == c.Account
-                ? source.KmsKeyId : KmsKeys.DefaultKeyArn(c.Account, destination);
+            else if (source.Encrypted && sameRegion && source.OwnerId == c.Account) keyArn = source.KmsKeyId;
+            else
+            {
+                keyArn = c.Region.DefaultEbsKeyArn;
+                // A customer default key that cannot be used fails the copy as a given one would.
+                keyFails = KmsKeys.RegionOf(keyArn) != destination || IsInaccessible(keyArn, c.Account, destination, c.Config) || !kms.CanUse(c.Account, keyArn);
+            }
         }
         // Decrypting the source needs its key too: "if you attempt to copy an encrypted snapshot without having
         // permissions to use the encryption key, the operation fails silently and the snapshot copy receives the 'Given
@@ -360,6 +370,11 @@ internal static partial class SnapshotActions
             VolumeId = volume.Id,
             VolumeSize = volume.Size,
             Description = description,
+            // A snapshot is encrypted as its volume is, with its key: encryption by default does not change it ("Enabling
+            // encryption by default has no effect on the encryption status of your existing volumes",
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableEbsEncryptionByDefault.html; it enforces
+            // encryption of "the new EBS volumes and snapshot copies that you create",
+            // https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html).
             Encrypted = volume.Encrypted,
             KmsKeyId = volume.KmsKeyId,
             OutpostArn = outpostArn,

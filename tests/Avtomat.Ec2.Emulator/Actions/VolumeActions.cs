@@ -55,11 +55,16 @@ internal static class VolumeActions
 
         c.StopIfDryRun();
 
-        var encrypted = encryptedFlag || snapshot?.Encrypted == true;
+        // "After you enable encryption by default, the EBS volumes that you create are always encrypted, either using the
+        // default KMS key or the KMS key that you specified"
+        // (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableEbsEncryptionByDefault.html); without a
+        // KmsKeyId an unencrypted snapshot's volume gets the default KMS key for EBS
+        // (https://docs.aws.amazon.com/ebs/latest/userguide/encryption-examples.html).
+        var encrypted = encryptedFlag || snapshot?.Encrypted == true || c.Region.EbsEncryptionByDefault;
         string? keyArn = null;
         if (encrypted)
             keyArn = kmsKeyId is not null ? KmsKeys.ResolveArn(kmsKeyId, c.Account, c.Region.Name)
-                : snapshot?.KmsKeyId ?? KmsKeys.DefaultKeyArn(c.Account, c.Region.Name);
+                : snapshot?.KmsKeyId ?? c.Region.DefaultEbsKeyArn;
         var volume = NewVolume(c.State, zone, finalSize, type, c.Now, c.Config.Durations.VolumeCreateSeconds,
             snapshotId, encrypted, keyArn, iops, throughput);
         Query.ApplyTags(volume.Tags, tags);

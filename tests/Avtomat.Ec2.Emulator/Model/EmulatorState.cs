@@ -198,6 +198,19 @@ internal sealed class RegionState(EmulatorState state, string account, string re
     public Dictionary<string, VolumeRecord> Volumes { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, InstanceRecord> Instances { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, TokenBucket> Buckets { get; } = new(StringComparer.Ordinal);
+    /// <summary>EBS encryption by default in this account and region (off until EnableEbsEncryptionByDefault): new
+    /// volumes and snapshot copies are encrypted ("Encryption by default is a Region-specific setting",
+    /// https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html).</summary>
+    public bool EbsEncryptionByDefault { get; set; }
+    /// <summary>The default KMS key for EBS here as a key ARN (ModifyEbsDefaultKmsKeyId); null: the AWS managed key
+    /// (alias/aws/ebs), also after ResetEbsDefaultKmsKeyId.</summary>
+    public string? EbsDefaultKmsKeyArn { get; set; }
+
+    /// <summary>The key ARN EC2 encrypts with here when a request names none: the default KMS key for EBS
+    /// ("If this parameter is not specified, your KMS key for Amazon EBS is used",
+    /// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopySnapshot.html).</summary>
+    public string DefaultEbsKeyArn => EbsDefaultKmsKeyArn ?? KmsKeys.DefaultKeyArn(Account, Name);
+
     /// <summary>Start time of the latest snapshot per volume (kept after deletion, for the per-volume rate rule).</summary>
     public Dictionary<string, DateTimeOffset> LastSnapshotPerVolume { get; } = new(StringComparer.Ordinal);
 

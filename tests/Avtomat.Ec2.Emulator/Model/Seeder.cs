@@ -19,7 +19,7 @@ internal static class Seeder
         var zone = request.AvailabilityZone ?? request.Region + "a";
         var type = request.VolumeType ?? "gp3";
         string? keyArn = request.Encrypted || request.KmsKeyId is not null
-            ? request.KmsKeyId is null ? KmsKeys.DefaultKeyArn(account, request.Region) : KmsKeys.ResolveArn(request.KmsKeyId, account, request.Region)
+            ? request.KmsKeyId is null ? region.DefaultEbsKeyArn : KmsKeys.ResolveArn(request.KmsKeyId, account, request.Region)
             : null;
         int SizeAt(int i) => request.SizesGiB is { Count: > 0 } sizes ? sizes[i % sizes.Count] : request.SizeGiB;
         // Sharing as EC2 allows it (SnapshotAttributeActions.ModifySnapshotAttribute): a state EC2 would refuse cannot be seeded.
