@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Amazon.EC2.Model;
 using Avtomat.Ec2.Engine.Copy;
 
@@ -74,6 +75,8 @@ internal sealed class CopyOp : Due
     /// <summary>The requests it serves (the first one's settings make the call).</summary>
     public List<CopyItem> Items { get; } = new();
     public CopyItem Leader => Items[0];
+    /// <summary>The longest visibility grace of the jobs it serves (how long a copy may stay unlisted for any of them).</summary>
+    public TimeSpan VisibilityGrace => Items.Count > 0 ? Items.Max(i => i.Job.VisibilityGrace) : TimeSpan.Zero;
     public CopyState State { get; set; }
 
     /// <summary>The job whose source check is on its way (it answers to this job).</summary>

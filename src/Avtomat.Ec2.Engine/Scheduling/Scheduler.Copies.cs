@@ -641,7 +641,7 @@ internal sealed partial class Scheduler
         // Only another run's copy started within the visibility grace before this look can stand for a run whose copies
         // may still be invisible (a twin of one of ours): copies older than that were listed to every look since, so the
         // twin check (the settling look after a copy completes, the fresh look before each admission) is not needed for them.
-        var grace = ops.Count > 0 ? ops.SelectMany(o => o.Items).Select(i => i.Job.VisibilityGrace).DefaultIfEmpty(TimeSpan.Zero).Max() : TimeSpan.Zero;
+        var grace = ops.Count > 0 ? ops.Max(o => o.VisibilityGrace) : TimeSpan.Zero;
         foreach (var copy in copies)
         {
             var token = CopyRules.TokenOf(copy);
@@ -652,19 +652,15 @@ internal sealed partial class Scheduler
         {
             if (op.State == CopyState.Done) continue;
             if (op.KnownAt is null || at > op.KnownAt) op.KnownAt = at;
-            var request = op.Leader.Copy;
-            // Judged by what EC2 says of each copy's encryption against what EC2 makes of this request (op.Expect: known
-            // once the source is checked and the key resolved; every state after Checking has it).
             var live = copies.Where(c => c.State?.Value is "pending" or "completed").ToList();
-            var matching = op.Expect is { } expect ? live.Where(c => CopyRules.Matches(c, request, expect)).ToList() : new List<Snapshot>();
-            bool Ours(Snapshot s) => s.SnapshotId == op.SnapshotId || CopyRules.TokenOf(s) == op.Token;
-            op.Earlier = op.CopyAgain ? null : CopyRules.Choose(matching.Where(s => !Ours(s)));
+            var matching = Judge(op, live);
             switch (op.State)
             {
                 case CopyState.Checking:
                     op.EarlierLooked = true;
+                    // Kept to be judged again once the expectation is known (Rematch), when it is not yet.
                     op.Seen = live;
-                    Rematch(op);
+                    if (op.Expect is not null) DeleteTwinsOf(op, op.Earlier, matching);
                     Decide(op);
                     break;
                 case CopyState.Queued:
@@ -700,8 +696,7 @@ internal sealed partial class Scheduler
         {
             op.Missing = true;
             var since = op.LastSeen ?? op.AcceptedAt ?? at;
-            var grace = op.Items.Count > 0 ? op.Items.Max(i => i.Job.VisibilityGrace) : TimeSpan.Zero;
-            if (at - since >= grace)
+            if (at - since >= op.VisibilityGrace)
             {
                 _runningCopies.Remove(op);
                 ReleaseSlot(op, SlotRelease.Abandoned);

@@ -264,10 +264,18 @@ internal sealed partial class Scheduler
     private void Rematch(CopyOp op)
     {
         if (op.Expect is null || op.Seen is null) return;
+        DeleteTwinsOf(op, op.Earlier, Judge(op, op.Seen));
+    }
+
+    /// <summary>The one judgement of earlier copies (<paramref name="live"/>: pending and completed ones of the source
+    /// here): those encrypted as EC2 makes this request's copy (<see cref="CopyOp.Expect"/>: none before it is known),
+    /// returned; and <see cref="CopyOp.Earlier"/>, the one to reuse or take over (not its own copy, none with -CopyAgain).</summary>
+    private static List<Snapshot> Judge(CopyOp op, IReadOnlyList<Snapshot> live)
+    {
         var request = op.Leader.Copy;
-        var matching = op.Seen.Where(c => CopyRules.Matches(c, request, op.Expect)).ToList();
+        var matching = op.Expect is { } expect ? live.Where(c => CopyRules.Matches(c, request, expect)).ToList() : new List<Snapshot>();
         op.Earlier = op.CopyAgain ? null : CopyRules.Choose(matching.Where(s => s.SnapshotId != op.SnapshotId && CopyRules.TokenOf(s) != op.Token));
-        DeleteTwinsOf(op, op.Earlier, matching);
+        return matching;
     }
 
     /// <summary>Says why completed copies found here are not reused (EC2's encryption differs from what this run asks).</summary>
