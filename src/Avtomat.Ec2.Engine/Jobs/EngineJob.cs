@@ -366,7 +366,7 @@ public abstract class EngineJob : IDisposable
         var started = open.Where(i => i is not Waiting.WaitItem && i.SnapshotId is not null).Select(i => i.SnapshotId!).ToList();
         var warning = $"{error.Message} {open.Count} item(s) of this call in {region} were ended" +
                       (started.Count == 0 ? "." : $"; EC2 had started {started.Count} of them, which may still complete (their outcome is not known): " +
-                                                  string.Join(", ", started.Take(20)) + (started.Count > 20 ? $" and {started.Count - 20} more" : "") + ". " +
+                                                  ListText.Of(started, 20) + ". " +
                                                   ResumeHint(region)) +
                       $" {error.RecommendedAction}";
         // The warning goes out once every scheduler has ended its items, so their errors come first.

@@ -148,7 +148,7 @@ internal sealed partial class Scheduler
         foreach (var group in link.KeptShared.GroupBy(k => k.Grantee))
         {
             var ids = group.Select(k => k.SourceId).ToList();
-            var listed = string.Join(", ", ids.Take(10)) + (ids.Count > 10 ? $" and {ids.Count - 10} more" : "");
+            var listed = ListText.Of(ids, 10);
             link.Job.Warn($"{ids.Count} source(s) in {Region} stay shared with account {group.Key}, because their copies there were still pending when the " +
                           $"command stopped: {listed}. Run the same command again: it waits for those copies and then removes the permissions it added.");
         }

@@ -459,9 +459,8 @@ public abstract class EngineCmdlet<TRequest, TResult> : AwsCmdlet, IDisposable w
         {
             return;
         }
-        var listed = _running.Values.Take(20).Select(RunningLabel).ToList();
-        var more = _running.Count > listed.Count ? $" and {_running.Count - listed.Count} more" : "";
-        var text = $"Stopped: {_running.Count} {SummaryNoun.Plural} that EC2 had accepted keep running: {string.Join(", ", listed)}{more}. {hint}";
+        var listed = ListText.Of(_running.Values.Select(RunningLabel).ToList(), 20);
+        var text = $"Stopped: {_running.Count} {SummaryNoun.Plural} that EC2 had accepted keep running: {listed}. {hint}";
         try
         {
             WriteWarning(text);
